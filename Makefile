@@ -1,0 +1,82 @@
+# otelkinesis — every command a contributor or CI needs. Requires Go 1.26 and Node 20 with npm.
+#
+#   make demo     telemetry into a local Kinesis (kinesalite) and back out; no AWS account
+#   make test     go vet + every test (race detector on) against real Kinesis peers
+#   make bench    the benchmark suites, -count=10, results under bench/results/
+#   make fuzz     each fuzz target for FUZZTIME (default 20s)
+#   make lint     gofmt and go vet
+#   make peers-up / peers-down   run the Kinesis peers by hand (then: . .peers/dev/env)
+
+SHELL := /bin/bash
+GO ?= go
+PEERS := testdata/peers/peers.sh
+TEST_TIMEOUT ?= 12m
+FUZZTIME ?= 20s
+BENCHCOUNT ?= 10
+BENCH ?= .
+
+# Packages of the library module, and the separate benchmark/cross-check module.
+MODULES := . bench
+
+.PHONY: all test demo bench fuzz lint peers peers-up peers-down clean
+
+all: test
+
+peers:
+	@$(PEERS) install
+
+# Starts kinesalite and kinesis-local on 127.0.0.1, runs vet and every test of both modules
+# with the endpoints in the environment, and stops the peers by PID on every exit path.
+test: peers
+	@set -uo pipefail; dir=.peers/test; \
+	trap '$(PEERS) down '"$$dir" EXIT INT TERM; \
+	$(PEERS) up "$$dir" || exit 1; \
+	. "$$dir/env"; export OTELKINESIS_REQUIRE_PEERS=1; \
+	for m in $(MODULES); do \
+	  [ -f "$$m/go.mod" ] || continue; \
+	  echo "== go vet ($$m)"; (cd "$$m" && $(GO) vet ./...) || exit 1; \
+	  echo "== go test -race ($$m)"; (cd "$$m" && $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...) || exit 1; \
+	done
+
+demo: peers
+	@set -uo pipefail; dir=.peers/demo; \
+	trap '$(PEERS) down '"$$dir" EXIT INT TERM; \
+	$(PEERS) up "$$dir" kinesalite >/dev/null || exit 1; \
+	. "$$dir/env"; \
+	$(GO) run ./examples/demo -endpoint "$$OTELKINESIS_KINESALITE_ENDPOINT"
+
+bench: peers
+	@set -uo pipefail; dir=.peers/bench; mkdir -p bench/results; \
+	trap '$(PEERS) down '"$$dir" EXIT INT TERM; \
+	$(PEERS) up "$$dir" || exit 1; . "$$dir/env"; \
+	for m in $(MODULES); do \
+	  [ -f "$$m/go.mod" ] || continue; \
+	  out=bench/results/$$(echo $$m | tr ./ _x).txt; \
+	  echo "== go test -bench $(BENCH) -count=$(BENCHCOUNT) ($$m) > $$out"; \
+	  (cd "$$m" && $(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count=$(BENCHCOUNT) -timeout 60m ./...) | tee "$$out" || exit 1; \
+	done; \
+	echo "Compare runs with: go run golang.org/x/perf/cmd/benchstat@latest bench/results/*.txt"
+
+# Runs every Fuzz target of the library module for FUZZTIME each.
+fuzz:
+	@set -euo pipefail; \
+	for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' "$$pkg" | grep '^Fuzz' || true); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) "$$pkg"; \
+	  done; \
+	done
+
+lint:
+	@set -euo pipefail; \
+	bad=$$(gofmt -l $$(git ls-files '*.go')); \
+	if [ -n "$$bad" ]; then echo "gofmt would change:"; echo "$$bad"; exit 1; fi; \
+	for m in $(MODULES); do [ -f "$$m/go.mod" ] && (cd "$$m" && $(GO) vet ./...); done; true
+
+peers-up: peers
+	@$(PEERS) up .peers/dev && echo "now: . .peers/dev/env"
+
+peers-down:
+	@$(PEERS) down .peers/dev
+
+clean:
+	@for d in .peers/*/; do [ -d "$$d" ] && $(PEERS) down "$$d"; done; rm -rf .peers bench/results
