@@ -1,0 +1,287 @@
+package kpl
+
+import (
+	"bytes"
+	"crypto/md5"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+
+// randString returns a string of 0..maxRunes characters mixing 1- to 4-byte
+// UTF-8 sequences.
+func randString(r *rand.Rand, minRunes, maxRunes int) string {
+	alphabets := [][]rune{
+		[]rune("abcdefghijklmnopqrstuvwxyz0123456789-_"),
+		[]rune("éßøñüλπЖж"),
+		[]rune("日本語中文한국어"),
+		[]rune("😀🚀𝄞"),
+	}
+	n := minRunes + r.IntN(maxRunes-minRunes+1)
+	var b strings.Builder
+	for range n {
+		a := alphabets[r.IntN(len(alphabets))]
+		b.WriteRune(a[r.IntN(len(a))])
+	}
+	return b.String()
+}
+
+// randRecords returns n random user records with some keys repeated.
+func randRecords(r *rand.Rand, n int) []refRecord {
+	pks := make([]string, 1+r.IntN(n+1))
+	for i := range pks {
+		pks[i] = randString(r, 1, 256)
+	}
+	ehks := []string{"0", "1", MaxHashKey.String(), HashKey{Hi: r.Uint64(), Lo: r.Uint64()}.String()}
+	dataLens := []int{0, 1, 127, 128, 16383, 16384, 100, 1024}
+	recs := make([]refRecord, n)
+	for i := range recs {
+		rec := &recs[i]
+		rec.PK = pks[r.IntN(len(pks))]
+		if r.IntN(3) == 0 {
+			rec.EHK = ehks[r.IntN(len(ehks))]
+		}
+		l := dataLens[r.IntN(len(dataLens))]
+		if r.IntN(4) == 0 {
+			l = r.IntN(3000)
+		}
+		rec.Data = make([]byte, l)
+		for j := range rec.Data {
+			rec.Data[j] = byte(r.Uint32())
+		}
+		for range r.IntN(4) * r.IntN(4) {
+			tg := Tag{Key: randString(r, 1, 20)}
+			if r.IntN(3) > 0 {
+				tg.Value = randString(r, 1, 40)
+			}
+			rec.Tags = append(rec.Tags, tg)
+		}
+	}
+	return recs
+}
+
+// addAll adds recs to a, checking SizeWith, Size, Count and PartitionKey
+// after every Add.
+func addAll(t *testing.T, a *Aggregator, recs []refRecord) {
+	t.Helper()
+	for i, rec := range recs {
+		want := a.SizeWith(rec.PK, rec.EHK, len(rec.Data), rec.Tags)
+		before := a.Size()
+		a.Add(rec.PK, rec.EHK, rec.Data, rec.Tags)
+		if got := a.Size(); got != want {
+			t.Fatalf("record %d: Size() = %d after Add, SizeWith predicted %d (was %d)", i, got, want, before)
+		}
+		if got := a.Count(); got != i+1 {
+			t.Fatalf("Count() = %d, want %d", got, i+1)
+		}
+	}
+	for i, rec := range recs {
+		if got := a.PartitionKey(i); got != rec.PK {
+			t.Fatalf("PartitionKey(%d) = %q, want %q", i, got, rec.PK)
+		}
+	}
+}
+
+func TestAggregatorMatchesReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	var a Aggregator
+	for iter := range 300 {
+		recs := randRecords(r, r.IntN(40))
+		a.Reset()
+		addAll(t, &a, recs)
+		got := a.AppendTo([]byte("prefix"))
+		if !bytes.HasPrefix(got, []byte("prefix")) {
+			t.Fatal("AppendTo overwrote dst")
+		}
+		got = got[len("prefix"):]
+		if len(got) != a.Size() {
+			t.Fatalf("iteration %d: AppendTo wrote %d bytes, Size() = %d", iter, len(got), a.Size())
+		}
+		want := refEncode(t, recs)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("iteration %d: %d records encode differently from the protobuf runtime\n got %x\nwant %x",
+				iter, len(recs), got, want)
+		}
+		back, err := refDecode(got)
+		if err != nil {
+			t.Fatalf("iteration %d: reference decode: %v", iter, err)
+		}
+		if !sameRecords(back, recs) {
+			t.Fatalf("iteration %d: round trip differs", iter)
+		}
+	}
+}
+
+// sameRecords compares record lists, treating nil and empty data or tags alike.
+func sameRecords(a, b []refRecord) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].PK != b[i].PK || a[i].EHK != b[i].EHK || !bytes.Equal(a[i].Data, b[i].Data) ||
+			len(a[i].Tags) != len(b[i].Tags) || (len(a[i].Tags) > 0 && !reflect.DeepEqual(a[i].Tags, b[i].Tags)) {
+			return false
+		}
+	}
+	return true
+}
+
+func TestAggregatorEmpty(t *testing.T) {
+	var a Aggregator
+	if a.Size() != 20 || a.Count() != 0 {
+		t.Fatalf("empty: Size() = %d, Count() = %d", a.Size(), a.Count())
+	}
+	sum := md5.Sum(nil)
+	want := append(Magic[:len(Magic):len(Magic)], sum[:]...)
+	if got := a.AppendTo(nil); !bytes.Equal(got, want) {
+		t.Fatalf("empty AppendTo = %x, want %x", got, want)
+	}
+}
+
+func TestAggregatorResetReuses(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	first, second := randRecords(r, 30), randRecords(r, 30)
+	var a Aggregator
+	addAll(t, &a, first)
+	a.AppendTo(nil)
+	a.Reset()
+	if a.Count() != 0 || a.Size() != 20 {
+		t.Fatalf("after Reset: Count() = %d, Size() = %d", a.Count(), a.Size())
+	}
+	addAll(t, &a, second)
+	if got, want := a.AppendTo(nil), refEncode(t, second); !bytes.Equal(got, want) {
+		t.Fatal("aggregate after Reset differs from a fresh encoding")
+	}
+	// AppendTo does not Reset: a second call writes the same bytes.
+	if !bytes.Equal(a.AppendTo(nil), a.AppendTo(nil)) {
+		t.Fatal("AppendTo is not repeatable")
+	}
+}
+
+func TestAggregatorCopiesData(t *testing.T) {
+	var a Aggregator
+	data := []byte("original")
+	a.Add("pk", "", data, nil)
+	copy(data, "mutated!")
+	recs, err := refDecode(a.AppendTo(nil))
+	if err != nil || string(recs[0].Data) != "original" {
+		t.Fatalf("decoded %q, %v; Add did not copy data", recs[0].Data, err)
+	}
+}
+
+func TestAggregatorStopsAtLimit(t *testing.T) {
+	// A caller filling up to a byte limit with SizeWith lands exactly on it
+	// when the records allow, and never above.
+	const limit = 25 * 1000 // one PUT payload unit
+	r := rand.New(rand.NewPCG(9, 10))
+	var a Aggregator
+	for range 200 {
+		a.Reset()
+		for {
+			pk := randString(r, 1, 64)
+			data := make([]byte, r.IntN(700))
+			if a.SizeWith(pk, "", len(data), nil) > limit {
+				break
+			}
+			a.Add(pk, "", data, nil)
+		}
+		if n := len(a.AppendTo(nil)); n > limit || n != a.Size() {
+			t.Fatalf("aggregate of %d bytes, Size() %d, limit %d", n, a.Size(), limit)
+		}
+	}
+}
+
+func TestAggregatorNoAllocsSteadyState(t *testing.T) {
+	data := bytes.Repeat([]byte("x"), 100)
+	pks := make([]string, 400)
+	for i := range pks {
+		pks[i] = fmt.Sprintf("%032x", i) // a trace ID per record: every key distinct
+	}
+	tags := []Tag{{"otelkinesis.signal", "traces"}, {"content-type", "application/x-protobuf"}}
+	var a Aggregator
+	out := make([]byte, 0, 1<<17)
+	fill := func() {
+		a.Reset()
+		for i, pk := range pks {
+			ehk := ""
+			if i%3 == 0 {
+				ehk = "12345678901234567890"
+			}
+			a.Add(pk, ehk, data, tags)
+		}
+		out = a.AppendTo(out[:0])
+	}
+	fill() // grow the buffers once
+	if n := testing.AllocsPerRun(20, fill); n != 0 {
+		t.Fatalf("steady state allocates %v times per aggregate of %d records, want 0", n, len(pks))
+	}
+}
+
+// goldenCases are fixed inputs whose encodings are kept byte for byte in
+// testdata/golden. Regenerate with:
+//
+//	go test ./internal/kpl -run TestGolden -update
+//
+// The consumer package and the independent readers check the same files.
+var goldenCases = []struct {
+	name string
+	recs []refRecord
+}{
+	{"single", []refRecord{{PK: "pk", Data: []byte("hello")}}},
+	{"empty-data", []refRecord{{PK: "k", Data: nil}}},
+	{"shared-keys", []refRecord{
+		{PK: "alpha", Data: []byte("one")},
+		{PK: "beta", Data: []byte("two")},
+		{PK: "alpha", Data: []byte("three")},
+	}},
+	{"explicit-hash-keys", []refRecord{
+		{PK: "a", EHK: "0", Data: []byte("first")},
+		{PK: "b", Data: []byte("second")},
+		{PK: "c", EHK: "340282366920938463463374607431768211455", Data: []byte("third")},
+		{PK: "d", EHK: "0", Data: []byte("fourth")},
+	}},
+	{"tags", []refRecord{
+		{PK: "trace-0af7651916cd43dd8448eb211c80319c", Data: []byte{0x0a, 0x00},
+			Tags: []Tag{{"otelkinesis.signal", "traces"}, {"otelkinesis.encoding", "otlp_proto"}, {"flag", ""}}},
+	}},
+	{"unicode-keys", []refRecord{
+		{PK: "日本語のキー", Data: []byte("ja")},
+		{PK: strings.Repeat("é", 256), Data: bytes.Repeat([]byte{0xff}, 300)},
+	}},
+}
+
+func TestGolden(t *testing.T) {
+	for _, c := range goldenCases {
+		t.Run(c.name, func(t *testing.T) {
+			var a Aggregator
+			addAll(t, &a, c.recs)
+			got := a.AppendTo(nil)
+			if want := refEncode(t, c.recs); !bytes.Equal(got, want) {
+				t.Fatalf("differs from the protobuf runtime's encoding")
+			}
+			path := filepath.Join("testdata", "golden", c.name+".kpl")
+			if *update {
+				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run with -update to create)", err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("%s changed:\n got %x\nwant %x", path, got, want)
+			}
+		})
+	}
+}
