@@ -2,6 +2,9 @@ package kpl
 
 import (
 	"crypto/md5"
+	"hash/maphash"
+	"slices"
+	"unsafe"
 
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -49,29 +52,142 @@ const overhead = len(Magic) + DigestSize
 // An Aggregator keeps the key and tag strings it is given until Reset.
 // It is not safe for concurrent use.
 type Aggregator struct {
-	pkTable  []byte // encoded partition_key_table entries
-	ehkTable []byte // encoded explicit_hash_key_table entries
-	records  []byte // encoded records entries
+	pk      keyTable // partition_key_table
+	ehk     keyTable // explicit_hash_key_table
+	records []byte   // encoded records entries
+	recPK   []uint32 // partition key index of each user record
+	tags    tagCache
+}
 
-	pks      []string          // partition key table, by index
-	pkIndex  map[string]uint32 // partition key -> index in pks
-	ehks     []string          // explicit hash key table, by index
-	ehkIndex map[string]uint32 // explicit hash key -> index in ehks
-	recPK    []uint32          // partition key index of each user record
+// keyTable is one deduplicated string table of an AggregatedRecord, with
+// its own open-addressing index. It remembers its last lookup, so the Add
+// that follows a SizeWith for the same key neither hashes nor probes again.
+type keyTable struct {
+	enc   []byte   // encoded table entries, each with its field tag
+	keys  []string // the entries, by index
+	slots []slot   // index into keys by hash; length a power of two, at most half full
+	seed  maphash.Seed
+	last  uint32 // index of the entry found or added last
+
+	memo memo // the last hashed lookup
+}
+
+// slot is one entry of keyTable's index. idx is the index in keys plus one
+// (0 = empty); check holds the hash's top bits, to skip most string compares.
+type slot struct{ idx, check uint32 }
+
+// memo is the outcome of a hashed lookup. It stays true while the table holds
+// the same number of keys, since keys are only ever added.
+type memo struct {
+	key   string
+	n     int // len(keys)+1 when looked up; 0 = no lookup
+	hash  uint64
+	index uint32 // if found
+	found bool
+	at    int // the empty slot where key goes, if not found
+}
+
+// sameString reports whether a and b are the same string in memory, a
+// check that costs no byte comparison.
+func sameString(a, b string) bool {
+	return len(a) == len(b) && (len(a) == 0 || unsafe.StringData(a) == unsafe.StringData(b))
+}
+
+// find looks k up and leaves the outcome in t.memo: its index if found,
+// else the slot where it would go.
+func (t *keyTable) find(k string) *memo {
+	m := &t.memo
+	if m.n == len(t.keys)+1 && sameString(m.key, k) {
+		return m
+	}
+	m.key, m.n = k, len(t.keys)+1
+	// Runs of one key are common (one key per batch); skip hashing for them.
+	if len(t.keys) > 0 && sameString(t.keys[t.last], k) {
+		m.index, m.found = t.last, true
+		return m
+	}
+	if len(t.slots) == 0 {
+		t.seed = maphash.MakeSeed()
+		t.slots = make([]slot, 16)
+	}
+	h := maphash.String(t.seed, k)
+	m.hash = h
+	mask := len(t.slots) - 1
+	check := uint32(h >> 32)
+	for i := int(h) & mask; ; i = (i + 1) & mask {
+		s := t.slots[i]
+		if s.idx == 0 {
+			m.at, m.found = i, false
+			return m
+		}
+		if s.check == check && t.keys[s.idx-1] == k {
+			m.index, m.found = s.idx-1, true
+			return m
+		}
+	}
+}
+
+// indexOf returns k's index, adding k if it is new.
+func (t *keyTable) indexOf(tag byte, k string) uint32 {
+	m := t.find(k)
+	if m.found {
+		t.last = m.index
+		return m.index
+	}
+	i := uint32(len(t.keys))
+	t.keys = append(t.keys, k)
+	t.slots[m.at] = slot{idx: i + 1, check: uint32(m.hash >> 32)}
+	if 2*len(t.keys) > len(t.slots) {
+		t.grow()
+	}
+	t.enc = append(t.enc, tag)
+	t.enc = appendVarint(t.enc, uint64(len(k)))
+	t.enc = append(t.enc, k...)
+	t.last = i
+	return i
+}
+
+// grow doubles the index and reinserts every key.
+func (t *keyTable) grow() {
+	t.slots = make([]slot, 2*len(t.slots))
+	mask := len(t.slots) - 1
+	for j, k := range t.keys {
+		h := maphash.String(t.seed, k)
+		i := int(h) & mask
+		for t.slots[i].idx != 0 {
+			i = (i + 1) & mask
+		}
+		t.slots[i] = slot{idx: uint32(j) + 1, check: uint32(h >> 32)}
+	}
+}
+
+// sizeWith returns how many bytes adding k would add to the table, and k's
+// index after that.
+func (t *keyTable) sizeWith(k string) (grow int, index uint32) {
+	if m := t.find(k); m.found {
+		return 0, m.index
+	}
+	return 1 + sizeBytes(len(k)), uint32(len(t.keys))
+}
+
+// reset empties the table, keeping its buffers and dropping its references
+// to the caller's strings.
+func (t *keyTable) reset() {
+	t.enc = t.enc[:0]
+	clear(t.keys)
+	t.keys = t.keys[:0]
+	clear(t.slots)
+	t.last = 0
+	t.memo = memo{}
 }
 
 // Reset empties the aggregator, keeping its buffers for reuse.
 func (a *Aggregator) Reset() {
-	a.pkTable = a.pkTable[:0]
-	a.ehkTable = a.ehkTable[:0]
+	a.pk.reset()
+	a.ehk.reset()
 	a.records = a.records[:0]
-	clear(a.pks) // drop references to the caller's strings
-	a.pks = a.pks[:0]
-	clear(a.ehks)
-	a.ehks = a.ehks[:0]
 	a.recPK = a.recPK[:0]
-	clear(a.pkIndex)
-	clear(a.ehkIndex)
+	a.tags.reset()
 }
 
 // Count returns the number of user records added since the last Reset.
@@ -80,27 +196,22 @@ func (a *Aggregator) Count() int { return len(a.recPK) }
 // Size returns the exact number of bytes AppendTo would write now: magic,
 // protobuf message and digest. An empty aggregator's size is 20.
 func (a *Aggregator) Size() int {
-	return overhead + len(a.pkTable) + len(a.ehkTable) + len(a.records)
+	return overhead + len(a.pk.enc) + len(a.ehk.enc) + len(a.records)
 }
 
 // SizeWith returns exactly what Size would return after
 // Add(partitionKey, explicitHashKey, data, tags) with len(data) == dataLen.
-// It does not change the aggregator.
+// It does not change the aggregator's contents.
 func (a *Aggregator) SizeWith(partitionKey, explicitHashKey string, dataLen int, tags []Tag) int {
-	n := a.Size()
-	pki, ok := a.pkIndex[partitionKey]
-	if !ok {
-		pki = uint32(len(a.pks))
-		n += 1 + sizeBytes(len(partitionKey))
-	}
+	grow, pki := a.pk.sizeWith(partitionKey)
+	n := a.Size() + grow
 	var ehki uint32
 	if explicitHashKey != "" {
-		if ehki, ok = a.ehkIndex[explicitHashKey]; !ok {
-			ehki = uint32(len(a.ehks))
-			n += 1 + sizeBytes(len(explicitHashKey))
-		}
+		grow, ehki = a.ehk.sizeWith(explicitHashKey)
+		n += grow
 	}
-	return n + 1 + sizeBytes(recordLen(pki, explicitHashKey != "", ehki, dataLen, tags))
+	body := recordLen(pki, explicitHashKey != "", ehki, dataLen, len(a.tags.encode(tags)))
+	return n + 1 + varintLen(uint64(body)) + body
 }
 
 // Add appends one user record. It copies data; the strings are kept until
@@ -110,76 +221,82 @@ func (a *Aggregator) SizeWith(partitionKey, explicitHashKey string, dataLen int,
 // wants partition keys of 1 to 256 characters and explicit hash keys as
 // ParseHashKey accepts them); callers check them before.
 func (a *Aggregator) Add(partitionKey, explicitHashKey string, data []byte, tags []Tag) {
-	pki := a.partitionKeyIndex(partitionKey)
+	pki := a.pk.indexOf(tagPartitionKeyTable, partitionKey)
+	hasEHK := explicitHashKey != ""
 	var ehki uint32
-	if explicitHashKey != "" {
-		ehki = a.explicitHashKeyIndex(explicitHashKey)
+	if hasEHK {
+		ehki = a.ehk.indexOf(tagExplicitHashKeyTable, explicitHashKey)
 	}
-	b := a.records
-	b = append(b, tagRecords)
-	b = protowire.AppendVarint(b, uint64(recordLen(pki, explicitHashKey != "", ehki, len(data), tags)))
-	b = append(b, tagPartitionKeyIndex)
-	b = protowire.AppendVarint(b, uint64(pki))
-	if explicitHashKey != "" {
-		b = append(b, tagExplicitHashKeyIndex)
-		b = protowire.AppendVarint(b, uint64(ehki))
+	tagBlock := a.tags.encode(tags)
+	body := recordLen(pki, hasEHK, ehki, len(data), len(tagBlock))
+	// Grow once, then write in place: cheaper than a dozen appends.
+	n := len(a.records)
+	total := 1 + varintLen(uint64(body)) + body
+	a.records = slices.Grow(a.records, total)[:n+total]
+	b := a.records[n:]
+	b[0] = tagRecords
+	i := 1 + putVarint(b[1:], uint64(body))
+	b[i] = tagPartitionKeyIndex
+	i += 1 + putVarint(b[i+1:], uint64(pki))
+	if hasEHK {
+		b[i] = tagExplicitHashKeyIndex
+		i += 1 + putVarint(b[i+1:], uint64(ehki))
 	}
-	b = append(b, tagData)
-	b = protowire.AppendVarint(b, uint64(len(data)))
-	b = append(b, data...)
-	for _, t := range tags {
-		b = append(b, tagTags)
-		b = protowire.AppendVarint(b, uint64(tagLen(t)))
-		b = append(b, tagTagKey)
-		b = protowire.AppendVarint(b, uint64(len(t.Key)))
-		b = append(b, t.Key...)
-		if t.Value != "" {
-			b = append(b, tagTagValue)
-			b = protowire.AppendVarint(b, uint64(len(t.Value)))
-			b = append(b, t.Value...)
-		}
-	}
-	a.records = b
+	b[i] = tagData
+	i += 1 + putVarint(b[i+1:], uint64(len(data)))
+	i += copy(b[i:], data)
+	copy(b[i:], tagBlock)
 	a.recPK = append(a.recPK, pki)
 }
 
-// partitionKeyIndex returns pk's index in the partition key table, adding it
-// if it is new.
-func (a *Aggregator) partitionKeyIndex(pk string) uint32 {
-	// Runs of one key are common (one key per batch); skip the map for them.
-	if n := len(a.recPK); n > 0 && a.pks[a.recPK[n-1]] == pk {
-		return a.recPK[n-1]
-	}
-	if i, ok := a.pkIndex[pk]; ok {
-		return i
-	}
-	if a.pkIndex == nil {
-		a.pkIndex = make(map[string]uint32)
-	}
-	i := uint32(len(a.pks))
-	a.pkIndex[pk] = i
-	a.pks = append(a.pks, pk)
-	a.pkTable = appendBytesField(a.pkTable, tagPartitionKeyTable, pk)
-	return i
+// tagCache holds the encoding of the tag list seen last. Producers put the
+// same few tags on every record, so this turns encoding them into a handful
+// of pointer comparisons.
+type tagCache struct {
+	tags []Tag  // copy of the list encoded in enc
+	enc  []byte // its encoding as repeated Record.tags fields
 }
 
-// explicitHashKeyIndex returns ehk's index in the explicit hash key table,
-// adding it if it is new.
-func (a *Aggregator) explicitHashKeyIndex(ehk string) uint32 {
-	if n := len(a.ehks); n > 0 && a.ehks[n-1] == ehk {
-		return uint32(n - 1)
+// encode returns the encoding of tags as repeated Record.tags fields. The
+// result is valid until the next call.
+func (c *tagCache) encode(tags []Tag) []byte {
+	if len(tags) == 0 {
+		return nil
 	}
-	if i, ok := a.ehkIndex[ehk]; ok {
-		return i
+	if len(tags) == len(c.tags) {
+		same := true
+		for i, t := range tags {
+			if !sameString(t.Key, c.tags[i].Key) || !sameString(t.Value, c.tags[i].Value) {
+				same = false
+				break
+			}
+		}
+		if same {
+			return c.enc
+		}
 	}
-	if a.ehkIndex == nil {
-		a.ehkIndex = make(map[string]uint32)
+	c.tags = append(c.tags[:0], tags...)
+	b := c.enc[:0]
+	for _, t := range tags {
+		b = append(b, tagTags)
+		b = appendVarint(b, uint64(tagLen(t)))
+		b = append(b, tagTagKey)
+		b = appendVarint(b, uint64(len(t.Key)))
+		b = append(b, t.Key...)
+		if t.Value != "" {
+			b = append(b, tagTagValue)
+			b = appendVarint(b, uint64(len(t.Value)))
+			b = append(b, t.Value...)
+		}
 	}
-	i := uint32(len(a.ehks))
-	a.ehkIndex[ehk] = i
-	a.ehks = append(a.ehks, ehk)
-	a.ehkTable = appendBytesField(a.ehkTable, tagExplicitHashKeyTable, ehk)
-	return i
+	c.enc = b
+	return b
+}
+
+// reset drops the cached strings.
+func (c *tagCache) reset() {
+	clear(c.tags)
+	c.tags = c.tags[:0]
 }
 
 // AppendTo appends the aggregated record (magic, AggregatedRecord, MD5 of
@@ -189,8 +306,8 @@ func (a *Aggregator) explicitHashKeyIndex(ehk string) uint32 {
 func (a *Aggregator) AppendTo(dst []byte) []byte {
 	dst = append(dst, Magic[:]...)
 	start := len(dst)
-	dst = append(dst, a.pkTable...)
-	dst = append(dst, a.ehkTable...)
+	dst = append(dst, a.pk.enc...)
+	dst = append(dst, a.ehk.enc...)
 	dst = append(dst, a.records...)
 	sum := md5.Sum(dst[start:])
 	return append(dst, sum[:]...)
@@ -199,16 +316,14 @@ func (a *Aggregator) AppendTo(dst []byte) []byte {
 // PartitionKey returns the partition key of the i-th user record added since
 // the last Reset (0 <= i < Count()), as a caller needs for the outer Kinesis
 // record.
-func (a *Aggregator) PartitionKey(i int) string { return a.pks[a.recPK[i]] }
+func (a *Aggregator) PartitionKey(i int) string { return a.pk.keys[a.recPK[i]] }
 
-// recordLen returns the encoded length of a Record message body.
-func recordLen(pki uint32, hasEHK bool, ehki uint32, dataLen int, tags []Tag) int {
-	n := 1 + protowire.SizeVarint(uint64(pki)) + 1 + sizeBytes(dataLen)
+// recordLen returns the encoded length of a Record message body whose tags
+// encode to tagsLen bytes.
+func recordLen(pki uint32, hasEHK bool, ehki uint32, dataLen, tagsLen int) int {
+	n := 1 + varintLen(uint64(pki)) + 1 + varintLen(uint64(dataLen)) + dataLen + tagsLen
 	if hasEHK {
-		n += 1 + protowire.SizeVarint(uint64(ehki))
-	}
-	for _, t := range tags {
-		n += 1 + sizeBytes(tagLen(t))
+		n += 1 + varintLen(uint64(ehki))
 	}
 	return n
 }
@@ -222,13 +337,35 @@ func tagLen(t Tag) int {
 	return n
 }
 
+// appendVarint appends v as a protobuf varint, with the one-byte case inlined.
+func appendVarint(b []byte, v uint64) []byte {
+	if v < 0x80 {
+		return append(b, byte(v))
+	}
+	return protowire.AppendVarint(b, v)
+}
+
+// varintLen returns the size of v as a protobuf varint.
+func varintLen(v uint64) int {
+	if v < 0x80 {
+		return 1
+	}
+	return protowire.SizeVarint(v)
+}
+
+// putVarint writes v as a protobuf varint at the start of b, which must have
+// room, and returns the number of bytes written.
+func putVarint(b []byte, v uint64) int {
+	i := 0
+	for v >= 0x80 {
+		b[i] = byte(v) | 0x80
+		v >>= 7
+		i++
+	}
+	b[i] = byte(v)
+	return i + 1
+}
+
 // sizeBytes returns the size of a length-delimited payload of n bytes with
 // its length prefix (not its tag).
-func sizeBytes(n int) int { return protowire.SizeVarint(uint64(n)) + n }
-
-// appendBytesField appends one length-delimited field with a one-byte tag.
-func appendBytesField(b []byte, tag byte, s string) []byte {
-	b = append(b, tag)
-	b = protowire.AppendVarint(b, uint64(len(s)))
-	return append(b, s...)
-}
+func sizeBytes(n int) int { return varintLen(uint64(n)) + n }

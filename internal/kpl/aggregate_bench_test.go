@@ -1,0 +1,102 @@
+package kpl
+
+import (
+	"crypto/md5"
+	"fmt"
+	"testing"
+)
+
+// aggregateLimit is the default aggregate_batch_size: 50 KiB aggregates.
+const aggregateLimit = 51200
+
+// benchInput returns user records of size bytes each, enough for about one
+// and a half aggregates, with a distinct 32-character partition key per
+// record (as partitioning by trace ID gives). The pool is small so that, as in
+// the producer, where each record was just encoded, it sits in cache.
+func benchInput(size int) (pks []string, data [][]byte) {
+	n := 3 * aggregateLimit / (2 * size)
+	pks = make([]string, n)
+	data = make([][]byte, n)
+	for i := range pks {
+		pks[i] = fmt.Sprintf("%032x", uint64(i)*0x9E3779B97F4A7C15)
+		data[i] = make([]byte, size)
+		for j := range data[i] {
+			data[i][j] = byte(i + j)
+		}
+	}
+	return pks, data
+}
+
+// fillAggregate adds records from pks/data, starting at next, until the next
+// one would push the aggregate above limit. It returns where it stopped.
+func fillAggregate(a *Aggregator, pks []string, data [][]byte, tags []Tag, next, limit int) int {
+	a.Reset()
+	for {
+		i := next % len(pks)
+		if a.SizeWith(pks[i], "", len(data[i]), tags) > limit {
+			return next
+		}
+		a.Add(pks[i], "", data[i], tags)
+		next++
+	}
+}
+
+var benchTags = []Tag{
+	{"otelkinesis.signal", "traces"},
+	{"otelkinesis.encoding", "otlp_proto"},
+}
+
+// BenchmarkAggregate encodes user records into 50 KiB aggregates. One op is
+// one aggregate; SetBytes is its encoded size, so MB/s compares directly with
+// BenchmarkAggregateMD5 over the same bytes. The records/op and B/record
+// metrics give the per-record view.
+func BenchmarkAggregate(b *testing.B) {
+	for _, size := range []int{100, 1024} {
+		for _, tagged := range []bool{false, true} {
+			name := fmt.Sprintf("record=%dB", size)
+			var tags []Tag
+			if tagged {
+				name += "/tags=2"
+				tags = benchTags
+			}
+			b.Run(name, func(b *testing.B) {
+				pks, data := benchInput(size)
+				var a Aggregator
+				out := make([]byte, 0, aggregateLimit)
+				fillAggregate(&a, pks, data, tags, 0, aggregateLimit) // grow buffers
+				out = a.AppendTo(out[:0])
+				b.SetBytes(int64(len(out)))
+				b.ReportAllocs()
+				b.ResetTimer()
+				next, records := 0, 0
+				for b.Loop() {
+					n := fillAggregate(&a, pks, data, tags, next, aggregateLimit)
+					records += n - next
+					next = n
+					out = a.AppendTo(out[:0])
+				}
+				b.ReportMetric(float64(records)/float64(b.N), "records/op")
+			})
+		}
+	}
+}
+
+// BenchmarkAggregateMD5 is the format's floor: MD5 over an aggregate of the
+// same size as BenchmarkAggregate's.
+func BenchmarkAggregateMD5(b *testing.B) {
+	for _, size := range []int{100, 1024} {
+		b.Run(fmt.Sprintf("record=%dB", size), func(b *testing.B) {
+			pks, data := benchInput(size)
+			var a Aggregator
+			fillAggregate(&a, pks, data, nil, 0, aggregateLimit)
+			out := a.AppendTo(nil)
+			b.SetBytes(int64(len(out)))
+			b.ReportAllocs()
+			var sum [md5.Size]byte
+			for b.Loop() {
+				sum = md5.Sum(out)
+			}
+			_ = sum
+		})
+	}
+}
