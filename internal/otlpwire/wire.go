@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/bits"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Protobuf wire types used by OTLP.
@@ -219,4 +220,9 @@ func grow(b []byte, n int) []byte {
 	nb := make([]byte, len(b), max(2*cap(b), len(b)+n))
 	copy(nb, b)
 	return nb
+}
+
+// unsafeBytes views s as a byte slice, for functions that only read it.
+func unsafeBytes(s string) []byte {
+	return unsafe.Slice(unsafe.StringData(s), len(s))
 }

@@ -1,0 +1,254 @@
+package otlpwire
+
+import (
+	"math"
+	"time"
+
+	"go.opentelemetry.io/otel/codes"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// Field numbers of opentelemetry.proto.trace.v1.
+const (
+	spanTraceID      = 1
+	spanSpanID       = 2
+	spanTraceState   = 3
+	spanParentSpanID = 4
+	spanName         = 5
+	spanKind         = 6
+	spanStart        = 7
+	spanEnd          = 8
+	spanAttributes   = 9
+	spanDroppedAttrs = 10
+	spanEvents       = 11
+	spanDroppedEvts  = 12
+	spanLinks        = 13
+	spanDroppedLinks = 14
+	spanStatus       = 15
+	spanFlags        = 16
+
+	eventTime         = 1
+	eventName         = 2
+	eventAttributes   = 3
+	eventDroppedAttrs = 4
+
+	linkTraceID      = 1
+	linkSpanID       = 2
+	linkAttributes   = 4
+	linkDroppedAttrs = 5
+	linkFlags        = 6
+
+	statusMessage = 2
+	statusCode    = 3
+
+	// The remote-parent bits of Span.flags and Span.Link.flags.
+	flagHasIsRemote = 0x100
+	flagIsRemote    = 0x200
+)
+
+// spanFlags is what otlptrace writes in Span.flags and Span.Link.flags: the
+// W3C trace flags, the bit saying whether the parent is remote is known, and
+// that bit.
+func spanFlagsOf(tf trace.TraceFlags, remote bool) uint32 {
+	f := uint32(tf) | flagHasIsRemote
+	if remote {
+		f |= flagIsRemote
+	}
+	return f
+}
+
+// unixNano is a timestamp as otlptrace writes it: nanoseconds since the
+// epoch, times before it as 0.
+func unixNano(t time.Time) uint64 {
+	return uint64(max(0, t.UnixNano())) //nolint:gosec // negative clamped
+}
+
+// clampCount is a dropped count as otlptrace writes it: clamped to uint32.
+func clampCount(n int) uint64 {
+	if n < 0 {
+		return 0
+	}
+	return uint64(min(int64(n), math.MaxUint32))
+}
+
+// statusCodeOf maps an SDK status code onto the OTLP enum (whose numbers for
+// Ok and Error are the other way round).
+func statusCodeOf(c codes.Code) uint64 {
+	switch c {
+	case codes.Ok:
+		return 1
+	case codes.Error:
+		return 2
+	}
+	return 0
+}
+
+// spanKindOf maps an SDK span kind onto the OTLP enum: the numbers agree for
+// the five known kinds; anything else is SPAN_KIND_UNSPECIFIED.
+func spanKindOf(k trace.SpanKind) uint64 {
+	if k >= trace.SpanKindInternal && k <= trace.SpanKindConsumer {
+		return uint64(k)
+	}
+	return 0
+}
+
+// traceStateLen is the length of the W3C form of ts ("k1=v1,k2=v2").
+func traceStateLen(ts trace.TraceState) int {
+	n := -1
+	ts.Walk(func(k, v string) bool {
+		n += len(k) + len(v) + 2
+		return true
+	})
+	return max(n, 0)
+}
+
+// appendTraceStateText appends the W3C form of ts without the allocation of
+// ts.String(). The SDK only builds trace states from validated ASCII
+// members, so the text needs neither UTF-8 repair nor JSON escapes.
+func appendTraceStateText(b []byte, ts trace.TraceState) []byte {
+	first := true
+	ts.Walk(func(k, v string) bool {
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = append(b, k...)
+		b = append(b, '=')
+		b = append(b, v...)
+		return true
+	})
+	return b
+}
+
+// AppendSpan appends the body of the OTLP Span message for s, with every
+// field otlptrace's transform sets, in field-number order (so the bytes equal
+// proto.Marshal's for the same message). A link's trace state is not
+// written, as otlptrace does not write it.
+func AppendSpan(b []byte, s sdktrace.ReadOnlySpan) []byte {
+	sc := s.SpanContext()
+	tid, sid := sc.TraceID(), sc.SpanID()
+	b = grow(b, 64)
+	b = append(b, spanTraceID<<3|wireBytes, 16)
+	b = append(b, tid[:]...)
+	b = append(b, spanSpanID<<3|wireBytes, 8)
+	b = append(b, sid[:]...)
+	if ts := sc.TraceState(); ts.Len() > 0 {
+		b = AppendLenHeader(b, spanTraceState, traceStateLen(ts))
+		b = appendTraceStateText(b, ts)
+	}
+	parent := s.Parent()
+	if psid := parent.SpanID(); psid.IsValid() {
+		b = append(b, spanParentSpanID<<3|wireBytes, 8)
+		b = append(b, psid[:]...)
+	}
+	b = AppendStringField(b, spanName, s.Name())
+	b = AppendVarintField(b, spanKind, spanKindOf(s.SpanKind()))
+	b = AppendFixed64Field(b, spanStart, unixNano(s.StartTime()))
+	b = AppendFixed64Field(b, spanEnd, unixNano(s.EndTime()))
+	b = AppendKeyValues(b, spanAttributes, s.Attributes())
+	b = AppendVarintField(b, spanDroppedAttrs, clampCount(s.DroppedAttributes()))
+	events := s.Events()
+	for i := range events {
+		ev := &events[i]
+		var m int
+		b, m = OpenLen(b, spanEvents)
+		b = AppendFixed64Field(b, eventTime, unixNano(ev.Time))
+		b = AppendStringField(b, eventName, ev.Name)
+		b = AppendKeyValues(b, eventAttributes, ev.Attributes)
+		b = AppendVarintField(b, eventDroppedAttrs, clampCount(ev.DroppedAttributeCount))
+		b = CloseLen(b, m)
+	}
+	b = AppendVarintField(b, spanDroppedEvts, clampCount(s.DroppedEvents()))
+	links := s.Links()
+	for i := range links {
+		l := &links[i]
+		ltid, lsid := l.SpanContext.TraceID(), l.SpanContext.SpanID()
+		var m int
+		b, m = OpenLen(b, spanLinks)
+		b = append(b, linkTraceID<<3|wireBytes, 16)
+		b = append(b, ltid[:]...)
+		b = append(b, linkSpanID<<3|wireBytes, 8)
+		b = append(b, lsid[:]...)
+		b = AppendKeyValues(b, linkAttributes, l.Attributes)
+		b = AppendVarintField(b, linkDroppedAttrs, clampCount(l.DroppedAttributeCount))
+		b = AppendFixed32Field(b, linkFlags, spanFlagsOf(l.SpanContext.TraceFlags(), l.SpanContext.IsRemote()))
+		b = CloseLen(b, m)
+	}
+	b = AppendVarintField(b, spanDroppedLinks, clampCount(s.DroppedLinks()))
+	// The status is always present, even when unset.
+	st := s.Status()
+	var m int
+	b, m = OpenLen(b, spanStatus)
+	b = AppendStringField(b, statusMessage, st.Description)
+	b = AppendVarintField(b, statusCode, statusCodeOf(st.Code))
+	b = CloseLen(b, m)
+	return AppendFixed32Field(b, spanFlags, spanFlagsOf(sc.TraceFlags(), parent.IsRemote()))
+}
+
+// AppendSpanJSON appends the OTLP/JSON Span object for s: the same fields as
+// [AppendSpan], with lowercase hex IDs, integer enums and decimal-string
+// timestamps, default values left out.
+func AppendSpanJSON(b []byte, s sdktrace.ReadOnlySpan) []byte {
+	sc := s.SpanContext()
+	tid, sid := sc.TraceID(), sc.SpanID()
+	b = append(b, '{')
+	b = AppendJSONHexMember(b, "traceId", tid[:])
+	b = AppendJSONHexMember(b, "spanId", sid[:])
+	if ts := sc.TraceState(); ts.Len() > 0 {
+		b = append(appendJSONName(b, "traceState"), '"')
+		b = append(appendTraceStateText(b, ts), '"')
+	}
+	parent := s.Parent()
+	if psid := parent.SpanID(); psid.IsValid() {
+		b = AppendJSONHexMember(b, "parentSpanId", psid[:])
+	}
+	b = AppendJSONUintMember(b, "flags", uint64(spanFlagsOf(sc.TraceFlags(), parent.IsRemote())))
+	b = AppendJSONStringMember(b, "name", s.Name())
+	b = AppendJSONUintMember(b, "kind", spanKindOf(s.SpanKind()))
+	b = AppendJSONUint64Member(b, "startTimeUnixNano", unixNano(s.StartTime()))
+	b = AppendJSONUint64Member(b, "endTimeUnixNano", unixNano(s.EndTime()))
+	b = AppendJSONKeyValues(b, "attributes", s.Attributes())
+	b = AppendJSONUintMember(b, "droppedAttributesCount", clampCount(s.DroppedAttributes()))
+	if events := s.Events(); len(events) > 0 {
+		b = append(appendJSONName(b, "events"), '[')
+		for i := range events {
+			ev := &events[i]
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, '{')
+			b = AppendJSONUint64Member(b, "timeUnixNano", unixNano(ev.Time))
+			b = AppendJSONStringMember(b, "name", ev.Name)
+			b = AppendJSONKeyValues(b, "attributes", ev.Attributes)
+			b = AppendJSONUintMember(b, "droppedAttributesCount", clampCount(ev.DroppedAttributeCount))
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	b = AppendJSONUintMember(b, "droppedEventsCount", clampCount(s.DroppedEvents()))
+	if links := s.Links(); len(links) > 0 {
+		b = append(appendJSONName(b, "links"), '[')
+		for i := range links {
+			l := &links[i]
+			ltid, lsid := l.SpanContext.TraceID(), l.SpanContext.SpanID()
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, '{')
+			b = AppendJSONHexMember(b, "traceId", ltid[:])
+			b = AppendJSONHexMember(b, "spanId", lsid[:])
+			b = AppendJSONKeyValues(b, "attributes", l.Attributes)
+			b = AppendJSONUintMember(b, "droppedAttributesCount", clampCount(l.DroppedAttributeCount))
+			b = AppendJSONUintMember(b, "flags", uint64(spanFlagsOf(l.SpanContext.TraceFlags(), l.SpanContext.IsRemote())))
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	b = AppendJSONUintMember(b, "droppedLinksCount", clampCount(s.DroppedLinks()))
+	st := s.Status()
+	b = append(appendJSONName(b, "status"), '{')
+	b = AppendJSONStringMember(b, "message", st.Description)
+	b = AppendJSONUintMember(b, "code", statusCodeOf(st.Code))
+	return append(b, '}', '}')
+}

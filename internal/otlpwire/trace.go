@@ -1,0 +1,328 @@
+package otlpwire
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"math/rand/v2"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// DefaultMaxRecordSize is the record size limit a [TraceConfig] with
+// MaxRecordSize 0 uses: 1 MiB, a Kinesis stream's default record limit.
+const DefaultMaxRecordSize = 1 << 20
+
+// Partitioning says which spans share a record and under which partition
+// key the record goes.
+type Partitioning uint8
+
+const (
+	// PartitionByTraceID puts the spans of exactly one trace in each record,
+	// keyed by the trace ID as 32 lowercase hex digits. All spans of a trace
+	// in one batch go into one record when they fit. It is the default.
+	PartitionByTraceID Partitioning = iota
+	// PartitionByResource puts the spans of one resource in each record,
+	// keyed by 16 lowercase hex digits of a 64-bit FNV-1a hash of the
+	// resource's attributes (their OTLP protobuf encoding), the same in every
+	// process for the same attributes.
+	PartitionByResource
+	// PartitionRandom fills records with spans in batch order regardless of
+	// trace or resource, each record keyed by 32 random lowercase hex digits.
+	PartitionRandom
+	// PartitionByKey groups spans by the string TraceConfig.PartitionKey
+	// returns for each; records are keyed by that string.
+	PartitionByKey
+)
+
+// String returns "trace_id", "resource", "random" or "key".
+func (p Partitioning) String() string {
+	switch p {
+	case PartitionByTraceID:
+		return "trace_id"
+	case PartitionByResource:
+		return "resource"
+	case PartitionRandom:
+		return "random"
+	case PartitionByKey:
+		return "key"
+	}
+	return fmt.Sprintf("Partitioning(%d)", uint8(p))
+}
+
+// TraceConfig configures a [TraceEncoder]. The zero value is valid: protobuf,
+// 1 MiB records, partitioned by trace ID.
+type TraceConfig struct {
+	// Encoding of the records; default Protobuf.
+	Encoding Encoding
+	// MaxRecordSize is the most bytes one record's data may have; 0 means
+	// DefaultMaxRecordSize. Leave room for whatever the caller adds
+	// (compression framing, for one).
+	MaxRecordSize int
+	// Partitioning of spans into records; default PartitionByTraceID.
+	Partitioning Partitioning
+	// PartitionKey returns a span's partition key; required with
+	// PartitionByKey, unused otherwise. It is called once per span.
+	PartitionKey func(sdktrace.ReadOnlySpan) string
+}
+
+// DroppedSpan describes a span that was not written because a record holding
+// only it would exceed the record size limit.
+type DroppedSpan struct {
+	TraceID trace.TraceID
+	SpanID  trace.SpanID
+	// Size is the size of the smallest record that could hold the span.
+	Size int
+	// Limit is the record size limit it exceeds.
+	Limit int
+}
+
+// Error describes the drop, naming the span, its size and the limit.
+func (d DroppedSpan) Error() string {
+	return fmt.Sprintf("span %s of trace %s dropped: a record holding it alone would take %d bytes, over the record size limit of %d",
+		d.SpanID, d.TraceID, d.Size, d.Limit)
+}
+
+// TraceResult tells what one [TraceEncoder.Encode] call did.
+type TraceResult struct {
+	// Records is how many records were emitted (and accepted by the emit
+	// function).
+	Records int
+	// Spans is how many spans those records hold.
+	Spans int
+	// Dropped lists the spans too large for any record, in batch order. The
+	// slice is reused by the next Encode call.
+	Dropped []DroppedSpan
+}
+
+// EmitFunc receives one record: its partition key and its data, a complete
+// Export{Trace,Metrics,Logs}ServiceRequest. data is only valid during the
+// call (its buffer is reused for the next record): copy it to keep it.
+type EmitFunc func(partitionKey string, data []byte) error
+
+// TraceEncoder writes batches of SDK spans as OTLP ExportTraceServiceRequest
+// bytes, whole or split into records. It keeps scratch buffers from one call
+// to the next so that a steady stream of batches allocates next to nothing.
+// It is not safe for concurrent use: use one per goroutine (or a sync.Pool).
+type TraceEncoder struct {
+	cfg     TraceConfig
+	b       builder
+	keys    map[string]int32 // PartitionByKey: key → group
+	keyList []string         // PartitionByKey: group → key
+	dropped []DroppedSpan
+	spans   int // spans in the record being emitted
+}
+
+// NewTraceEncoder returns an encoder for cfg, or an error naming the setting
+// that is out of range.
+func NewTraceEncoder(cfg TraceConfig) (*TraceEncoder, error) {
+	if cfg.Encoding > JSON {
+		return nil, fmt.Errorf("otlpwire: encoding %d: want Protobuf or JSON", cfg.Encoding)
+	}
+	if cfg.MaxRecordSize == 0 {
+		cfg.MaxRecordSize = DefaultMaxRecordSize
+	}
+	if cfg.MaxRecordSize < 0 {
+		return nil, fmt.Errorf("otlpwire: max record size %d: want 0 (default %d) or more", cfg.MaxRecordSize, DefaultMaxRecordSize)
+	}
+	if cfg.Partitioning > PartitionByKey {
+		return nil, fmt.Errorf("otlpwire: partitioning %d: want trace_id, resource, random or key", cfg.Partitioning)
+	}
+	if cfg.Partitioning == PartitionByKey && cfg.PartitionKey == nil {
+		return nil, errors.New("otlpwire: partitioning by key needs a PartitionKey function")
+	}
+	return &TraceEncoder{cfg: cfg}, nil
+}
+
+// Config returns the encoder's configuration with defaults filled in.
+func (e *TraceEncoder) Config() TraceConfig { return e.cfg }
+
+// AppendRequest appends to dst one ExportTraceServiceRequest holding every
+// non-nil span of spans, grouped by resource and then by instrumentation
+// scope as otlptrace's transform groups them (resources and scopes in order
+// of first appearance, spans in batch order), ignoring the record size limit
+// and the partitioning. No spans give an empty request (no bytes in
+// protobuf, {} in JSON).
+func (e *TraceEncoder) AppendRequest(dst []byte, spans []sdktrace.ReadOnlySpan) []byte {
+	e.load(spans, false)
+	if len(e.b.items) == 0 {
+		if e.cfg.Encoding == JSON {
+			return append(dst, "{}"...)
+		}
+		return dst
+	}
+	rec := e.b.rec[:0]
+	for i := range e.b.items {
+		rec = append(rec, int32(i))
+	}
+	e.b.rec = rec
+	return e.b.write(dst, rec)
+}
+
+// Encode writes the non-nil spans of spans as records: each a complete
+// ExportTraceServiceRequest no larger than the record size limit, holding
+// the spans of one partition (see [Partitioning]) grouped by resource and
+// scope, handed to emit with its partition key. A partition too large for
+// one record is split between resources, scopes and spans, as few records as
+// the greedy fill in batch order gives. A span that would exceed the limit
+// even alone is not written: it is listed in the result's Dropped.
+//
+// When emit returns an error, Encode stops and returns it (wrapped) with the
+// counts of what emit accepted before; the rest of the batch is not written.
+// [TraceEncoder.RecordSpans] tells emit how many spans the record holds.
+func (e *TraceEncoder) Encode(spans []sdktrace.ReadOnlySpan, emit EmitFunc) (TraceResult, error) {
+	e.dropped = e.dropped[:0]
+	res := TraceResult{}
+	e.load(spans, true)
+	b := &e.b
+	limit := e.cfg.MaxRecordSize
+	items := b.items
+	for start := 0; start < len(items); {
+		end := start + 1
+		for end < len(items) && samePartition(&items[start], &items[end]) {
+			end++
+		}
+		var st packState
+		b.rec = b.rec[:0]
+		for i := start; i < end; i++ {
+			it := &items[i]
+			next := b.add(st, it)
+			if b.total(&next) <= limit {
+				st = next
+				b.rec = append(b.rec, int32(i))
+				continue
+			}
+			alone := b.add(packState{}, it)
+			if n := b.total(&alone); n > limit {
+				e.drop(spans[it.idx], n)
+				continue
+			}
+			if err := e.emit(&res, b.total(&st), start, emit); err != nil {
+				return res, err
+			}
+			st = alone
+			b.rec = append(b.rec[:0], int32(i))
+		}
+		if len(b.rec) > 0 {
+			if err := e.emit(&res, b.total(&st), start, emit); err != nil {
+				return res, err
+			}
+		}
+		start = end
+	}
+	res.Dropped = e.dropped
+	return res, nil
+}
+
+// RecordSpans returns how many spans the record being emitted holds. It is
+// meant for the EmitFunc of an Encode call.
+func (e *TraceEncoder) RecordSpans() int { return e.spans }
+
+func (e *TraceEncoder) drop(s sdktrace.ReadOnlySpan, size int) {
+	sc := s.SpanContext()
+	e.dropped = append(e.dropped, DroppedSpan{TraceID: sc.TraceID(), SpanID: sc.SpanID(), Size: size, Limit: e.cfg.MaxRecordSize})
+}
+
+// emit writes the packed record b.rec, of the partition starting at item
+// first, and hands it to fn.
+func (e *TraceEncoder) emit(res *TraceResult, size, first int, fn EmitFunc) error {
+	b := &e.b
+	b.out = b.write(grow(b.out[:0], size), b.rec)
+	key := e.key(&b.items[first])
+	e.spans = len(b.rec)
+	if err := fn(key, b.out); err != nil {
+		res.Dropped = e.dropped
+		return fmt.Errorf("otlpwire: emitting a record of %d spans (%d bytes) under partition key %q: %w", len(b.rec), len(b.out), key, err)
+	}
+	res.Records++
+	res.Spans += len(b.rec)
+	return nil
+}
+
+// key returns the partition key of the partition whose first item is it.
+func (e *TraceEncoder) key(it *item) string {
+	switch e.cfg.Partitioning {
+	case PartitionByResource:
+		c := &e.b.res[it.res]
+		if c.key == "" {
+			h := fnv.New64a()
+			var scratch [256]byte
+			enc := AppendResource(scratch[:0], c.ptr)
+			_, _ = h.Write(enc)
+			c.key = hex64(h.Sum64())
+		}
+		return c.key
+	case PartitionRandom:
+		return hex64(rand.Uint64()) + hex64(rand.Uint64())
+	case PartitionByKey:
+		return e.keyList[it.group]
+	}
+	var id [16]byte
+	binary.BigEndian.PutUint64(id[:8], it.hi)
+	binary.BigEndian.PutUint64(id[8:], it.lo)
+	return trace.TraceID(id).String()
+}
+
+func hex64(v uint64) string {
+	var b [16]byte
+	for i := 15; i >= 0; i-- {
+		b[i] = hexDigits[v&0xf]
+		v >>= 4
+	}
+	return string(b[:])
+}
+
+// load encodes every span into the builder's arena and sorts the items.
+// With partition false every span goes into one partition.
+func (e *TraceEncoder) load(spans []sdktrace.ReadOnlySpan, partition bool) {
+	b := &e.b
+	b.reset(e.cfg.Encoding, traceNames)
+	mode := e.cfg.Partitioning
+	if !partition {
+		mode = PartitionRandom
+	}
+	if mode == PartitionByKey {
+		if e.keys == nil {
+			e.keys = make(map[string]int32)
+		}
+		clear(e.keys)
+		clear(e.keyList)
+		e.keyList = e.keyList[:0]
+	}
+	for i, s := range spans {
+		if s == nil || i > math.MaxInt32 {
+			continue
+		}
+		res := b.resourceOf(s.Resource())
+		scope := s.InstrumentationScope()
+		it := item{res: res, scope: b.scopeOf(res, &scope), idx: int32(i), off: len(b.arena)}
+		if e.cfg.Encoding == JSON {
+			b.arena = AppendSpanJSON(b.arena, s)
+		} else {
+			b.arena = AppendSpan(b.arena, s)
+		}
+		it.size = len(b.arena) - it.off
+		switch mode {
+		case PartitionByTraceID:
+			tid := s.SpanContext().TraceID()
+			it.hi = binary.BigEndian.Uint64(tid[:8])
+			it.lo = binary.BigEndian.Uint64(tid[8:])
+		case PartitionByResource:
+			it.group = res
+		case PartitionByKey:
+			k := e.cfg.PartitionKey(s)
+			g, ok := e.keys[k]
+			if !ok {
+				g = int32(len(e.keyList))
+				e.keys[k] = g
+				e.keyList = append(e.keyList, k)
+			}
+			it.group = g
+		}
+		b.items = append(b.items, it)
+	}
+	b.sort()
+}
