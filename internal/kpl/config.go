@@ -1,0 +1,282 @@
+package kpl
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/otel/metric"
+)
+
+// Defaults of the producer settings (DESIGN §6). The seed's values are kept
+// except where a Kinesis limit forbids them.
+const (
+	// DefaultAggregateBatchCount is the default of Config.AggregateBatchCount:
+	// no count limit beyond the byte limit (the KPL's 4294967295).
+	DefaultAggregateBatchCount = 4294967295
+	// DefaultAggregateBatchSize is the default of Config.AggregateBatchSize:
+	// 51200 bytes, exactly two 25 KiB PUT payload units.
+	DefaultAggregateBatchSize = 51200
+	// DefaultBatchSize is the default of Config.BatchSize: 5 MiB, the
+	// request limit of older documentation and of the emulators.
+	DefaultBatchSize = 5 << 20
+	// DefaultBatchCount is the default of Config.BatchCount: 500, the
+	// PutRecords entry limit.
+	DefaultBatchCount = 500
+	// DefaultBacklogCount is the default of Config.BacklogCount.
+	DefaultBacklogCount = 2000
+	// DefaultBacklogBytes is the default of Config.BacklogBytes: 64 MiB.
+	DefaultBacklogBytes = 64 << 20
+	// DefaultFlushInterval is the default of Config.FlushInterval.
+	DefaultFlushInterval = 5 * time.Second
+	// DefaultMaxConnections is the default of Config.MaxConnections.
+	DefaultMaxConnections = 24
+	// DefaultMaxRetries is the default of Config.MaxRetries.
+	DefaultMaxRetries = 10
+	// DefaultMinBackoff is the default of Config.MinBackoff.
+	DefaultMinBackoff = 100 * time.Millisecond
+	// DefaultMaxBackoff is the default of Config.MaxBackoff.
+	DefaultMaxBackoff = 60 * time.Second
+	// DefaultRequestTimeout is the default of Config.RequestTimeout.
+	DefaultRequestTimeout = 30 * time.Second
+	// DefaultRateLimit is the default of Config.RateLimit: 100 % of a shard's
+	// write capacity.
+	DefaultRateLimit = 100
+	// DefaultShardMapRefresh is the default of Config.ShardMapRefresh.
+	DefaultShardMapRefresh = time.Minute
+)
+
+// Kinesis limits the settings are checked against (DESIGN §5).
+const (
+	// MaxBatchCount is the PutRecords limit on entries per request.
+	MaxBatchCount = 500
+	// MaxRequestBytes is the PutRecords limit on data plus partition keys per
+	// request on current AWS (10 MiB). Older documentation and the emulators
+	// say 5 MiB, hence DefaultBatchSize.
+	MaxRequestBytes = 10 << 20
+	// MaxRecordBytes is the largest record size a stream can be configured
+	// for (10 MiB); a stream's own limit comes from DescribeStreamSummary.
+	MaxRecordBytes = 10 << 20
+	// DefaultRecordBytes is the record size limit of a stream that does not
+	// report one (1 MiB).
+	DefaultRecordBytes = 1 << 20
+	// MaxPartitionKeyLen is the longest partition key Kinesis accepts, in
+	// Unicode characters.
+	MaxPartitionKeyLen = 256
+	// ShardRecordsPerSecond is a shard's write capacity in records.
+	ShardRecordsPerSecond = 1000
+	// ShardBytesPerSecond is a shard's write capacity in bytes.
+	ShardBytesPerSecond = 1 << 20
+)
+
+// Config holds a Producer's settings. Start from DefaultConfig and change
+// what you need: Validate (which New calls) refuses values outside their
+// ranges, and the zero value of a numeric setting is not its default.
+//
+// The settings named in brackets are the seed's names (DESIGN §6); the
+// exporters read them from OTEL_EXPORTER_KINESIS_<NAME in upper case>.
+type Config struct {
+	// StreamName is the stream's name. At least one of StreamName and
+	// StreamARN is required; when both are given both are sent (kinesalite
+	// needs the name even when the ARN is given).
+	StreamName string
+	// StreamARN is the stream's ARN, arn:PARTITION:kinesis:REGION:ACCOUNT:stream/NAME.
+	StreamARN string
+
+	// AggregateBatchCount [aggregate_batch_count] is the most user records
+	// in one aggregated Kinesis record. Default 4294967295, range 1 to
+	// 4294967295.
+	AggregateBatchCount int64
+	// AggregateBatchSize [aggregate_batch_size] is the largest size of an
+	// aggregated Kinesis record, counted as Kinesis counts a record: data
+	// plus partition key. A user record that does not fit alone in this size
+	// is sent alone. The stream's record size limit caps it. Default 51200,
+	// range 1 to 10485760.
+	AggregateBatchSize int
+	// BatchSize [batch_size] is the most bytes (data plus partition keys) in
+	// one PutRecords request. A single Kinesis record larger than this goes
+	// alone in its request. Default 5242880, range 1 to 10485760.
+	BatchSize int
+	// BatchCount [batch_count] is the most Kinesis records in one
+	// PutRecords request. Default 500, range 1 to 500.
+	BatchCount int
+	// BacklogCount [backlog_count] is the most user records the producer
+	// holds at once (put and not yet delivered or dropped, retries
+	// included). Put blocks while the backlog is full. Default 2000, range 1
+	// to 2147483647.
+	BacklogCount int
+	// BacklogBytes is the most user record bytes (data, keys and tags) the
+	// producer holds at once. A user record larger than this is still taken
+	// when the backlog is empty. Default 67108864 (64 MiB), range 1024 to
+	// 1099511627776.
+	BacklogBytes int64
+	// FlushInterval [flush_interval] is how often buffered records are sent
+	// even if no batch is full. Default 5s, range 1ms to 1h.
+	FlushInterval time.Duration
+	// MaxConnections [max_connections] is the most PutRecords requests in
+	// flight at once. Default 24, range 1 to 1024.
+	MaxConnections int
+	// MaxRetries [max_retries] is how many times a Kinesis record is sent
+	// again after its first attempt failed; 0 sends each once. Default 10,
+	// range 0 to 100.
+	MaxRetries int
+	// MinBackoff is the base of the exponential backoff between attempts:
+	// attempt n waits a random time between 0 and
+	// min(MaxBackoff, MinBackoff * 2^(n-1)) ("full jitter"). Default 100ms,
+	// range 1ms to MaxBackoff.
+	MinBackoff time.Duration
+	// MaxBackoff [max_backoff] caps the wait between attempts. Default 60s,
+	// range 1ms to 1h.
+	MaxBackoff time.Duration
+	// RequestTimeout bounds each PutRecords, ListShards and
+	// DescribeStreamSummary call; a request that times out is retried.
+	// Default 30s, range 1ms to 1h.
+	RequestTimeout time.Duration
+	// RateLimit is the per-shard rate limit in percent of a shard's write
+	// capacity (1000 records/s and 1 MiB/s), like the KPL's RateLimit.
+	// Default 100, range 1 to 1000.
+	RateLimit int
+	// ShardMapRefresh is how often the shard map is read again while it is
+	// healthy; failed reads are retried sooner, with backoff. Default 1m,
+	// range 1s to 24h.
+	ShardMapRefresh time.Duration
+	// MaxRecordSize overrides the stream's record size limit in bytes (data
+	// plus partition key). 0, the default, reads it from
+	// DescribeStreamSummary (MaxRecordSizeInKiB), or takes 1 MiB if the
+	// stream does not say. Range 0 or 1024 to 10485760.
+	MaxRecordSize int
+	// DisableAggregation sends every user record as its own plain Kinesis
+	// record under its own partition key and explicit hash key, with no
+	// magic, protobuf, digest or tags, for consumers that cannot
+	// deaggregate. Default false.
+	DisableAggregation bool
+
+	// MeterProvider receives the producer's own metrics. Default (nil): the
+	// global otel.GetMeterProvider(), a no-op unless one is set.
+	MeterProvider metric.MeterProvider
+	// OnDrop, if set, is called for every group of user records the
+	// producer gives up on after Put accepted them, with the reason (see
+	// DropError). It is called from the producer's goroutines, never with a
+	// lock held, and must not block. Drops also reach otel.Handle.
+	OnDrop func(records int, bytes int64, reason error)
+}
+
+// DefaultConfig returns a Config with every setting at its default and no
+// stream.
+func DefaultConfig() Config {
+	return Config{
+		AggregateBatchCount: DefaultAggregateBatchCount,
+		AggregateBatchSize:  DefaultAggregateBatchSize,
+		BatchSize:           DefaultBatchSize,
+		BatchCount:          DefaultBatchCount,
+		BacklogCount:        DefaultBacklogCount,
+		BacklogBytes:        DefaultBacklogBytes,
+		FlushInterval:       DefaultFlushInterval,
+		MaxConnections:      DefaultMaxConnections,
+		MaxRetries:          DefaultMaxRetries,
+		MinBackoff:          DefaultMinBackoff,
+		MaxBackoff:          DefaultMaxBackoff,
+		RequestTimeout:      DefaultRequestTimeout,
+		RateLimit:           DefaultRateLimit,
+		ShardMapRefresh:     DefaultShardMapRefresh,
+	}
+}
+
+// ErrInvalidConfig is wrapped by every error Validate returns.
+var ErrInvalidConfig = errors.New("invalid producer setting")
+
+// Validate checks every setting and returns an error that names each invalid
+// one, its value and the allowed range; errors.Is(err, ErrInvalidConfig).
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(name string, value any, allowed string) {
+		errs = append(errs, fmt.Errorf("kpl: %w %s = %v: allowed %s", ErrInvalidConfig, name, value, allowed))
+	}
+	intRange := func(name string, v, lo, hi int64) {
+		if v < lo || v > hi {
+			bad(name, v, fmt.Sprintf("%d to %d", lo, hi))
+		}
+	}
+	durRange := func(name string, v, lo, hi time.Duration) {
+		if v < lo || v > hi {
+			bad(name, v, fmt.Sprintf("%v to %v", lo, hi))
+		}
+	}
+
+	if c.StreamName == "" && c.StreamARN == "" {
+		errs = append(errs, fmt.Errorf("kpl: %w: a stream name or stream ARN is required", ErrInvalidConfig))
+	}
+	if c.StreamName != "" && !validStreamName(c.StreamName) {
+		bad("stream_name", fmt.Sprintf("%q", c.StreamName), "1 to 128 characters of a-z A-Z 0-9 _ . -")
+	}
+	if c.StreamARN != "" {
+		name, ok := streamNameFromARN(c.StreamARN)
+		switch {
+		case !ok:
+			bad("stream_arn", fmt.Sprintf("%q", c.StreamARN), "an ARN arn:PARTITION:kinesis:REGION:ACCOUNT:stream/NAME")
+		case c.StreamName != "" && name != c.StreamName:
+			errs = append(errs, fmt.Errorf("kpl: %w: stream_name %q and stream_arn %q name different streams",
+				ErrInvalidConfig, c.StreamName, c.StreamARN))
+		}
+	}
+	intRange("aggregate_batch_count", c.AggregateBatchCount, 1, DefaultAggregateBatchCount)
+	intRange("aggregate_batch_size", int64(c.AggregateBatchSize), 1, MaxRecordBytes)
+	intRange("batch_size", int64(c.BatchSize), 1, MaxRequestBytes)
+	intRange("batch_count", int64(c.BatchCount), 1, MaxBatchCount)
+	intRange("backlog_count", int64(c.BacklogCount), 1, 1<<31-1)
+	intRange("backlog_bytes", c.BacklogBytes, 1<<10, 1<<40)
+	durRange("flush_interval", c.FlushInterval, time.Millisecond, time.Hour)
+	intRange("max_connections", int64(c.MaxConnections), 1, 1024)
+	intRange("max_retries", int64(c.MaxRetries), 0, 100)
+	durRange("max_backoff", c.MaxBackoff, time.Millisecond, time.Hour)
+	if c.MaxBackoff >= time.Millisecond && c.MaxBackoff <= time.Hour {
+		durRange("min_backoff", c.MinBackoff, time.Millisecond, c.MaxBackoff)
+	} else {
+		durRange("min_backoff", c.MinBackoff, time.Millisecond, time.Hour)
+	}
+	durRange("request_timeout", c.RequestTimeout, time.Millisecond, time.Hour)
+	intRange("rate_limit", int64(c.RateLimit), 1, 1000)
+	durRange("shard_map_refresh", c.ShardMapRefresh, time.Second, 24*time.Hour)
+	if c.MaxRecordSize != 0 && (c.MaxRecordSize < 1<<10 || c.MaxRecordSize > MaxRecordBytes) {
+		bad("max_record_size", c.MaxRecordSize, fmt.Sprintf("0 (ask the stream) or %d to %d", 1<<10, MaxRecordBytes))
+	}
+	return errors.Join(errs...)
+}
+
+// stream returns how errors name the stream.
+func (c Config) stream() string {
+	if c.StreamName != "" {
+		return c.StreamName
+	}
+	return c.StreamARN
+}
+
+// validStreamName reports whether s matches Kinesis's stream name pattern
+// [a-zA-Z0-9_.-]{1,128}.
+func validStreamName(s string) bool {
+	if len(s) == 0 || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '.' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// streamNameFromARN returns the stream name of a Kinesis stream ARN.
+func streamNameFromARN(arn string) (string, bool) {
+	// arn:partition:kinesis:region:account:stream/name
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || parts[1] == "" || parts[2] != "kinesis" {
+		return "", false
+	}
+	name, ok := strings.CutPrefix(parts[5], "stream/")
+	if !ok || !validStreamName(name) {
+		return "", false
+	}
+	return name, true
+}

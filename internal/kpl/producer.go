@@ -1,0 +1,470 @@
+package kpl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"go.opentelemetry.io/otel"
+)
+
+// Client is the part of the Kinesis API the producer calls; *kinesis.Client
+// implements it. The producer owns retries: it passes an option to every
+// call that replaces the client's retryer with aws.NopRetryer, so the SDK's
+// retries and retry quota never fight its own. Build the client with
+// retries off all the same (RetryMaxAttempts 1), so the calls of other code
+// sharing it behave alike.
+type Client interface {
+	PutRecords(ctx context.Context, in *kinesis.PutRecordsInput, optFns ...func(*kinesis.Options)) (*kinesis.PutRecordsOutput, error)
+	ListShards(ctx context.Context, in *kinesis.ListShardsInput, optFns ...func(*kinesis.Options)) (*kinesis.ListShardsOutput, error)
+	DescribeStreamSummary(ctx context.Context, in *kinesis.DescribeStreamSummaryInput, optFns ...func(*kinesis.Options)) (*kinesis.DescribeStreamSummaryOutput, error)
+}
+
+// Errors returned by Put and wrapped by the errors the producer reports.
+var (
+	// ErrShutdown is returned by Put after Shutdown began, and wrapped by the
+	// DropError of records a Shutdown whose context ended gave up on.
+	ErrShutdown = errors.New("kpl: producer is shut down")
+	// ErrRecordTooLarge is wrapped by Put's error for a user record that
+	// cannot fit in one Kinesis record; the error names its size and the
+	// limit. MaxDataSize says how much data fits.
+	ErrRecordTooLarge = errors.New("user record too large")
+	// ErrInvalidRecord is wrapped by Put's error for a partition key or
+	// explicit hash key Kinesis would refuse.
+	ErrInvalidRecord = errors.New("invalid user record")
+	// ErrRetriesExhausted is wrapped by the DropError of records that failed
+	// MaxRetries+1 times.
+	ErrRetriesExhausted = errors.New("retries exhausted")
+	// ErrPermanent is wrapped by the DropError of records refused with an
+	// error sending again cannot fix (stream missing, access denied, ...).
+	ErrPermanent = errors.New("permanent error")
+)
+
+// DropReason is why the producer gave up on user records, as used in the
+// producer's metrics.
+type DropReason string
+
+// The reasons records are dropped.
+const (
+	// DropRetriesExhausted: every attempt failed with a retryable error.
+	DropRetriesExhausted DropReason = "retries_exhausted"
+	// DropPermanent: Kinesis refused the records with a permanent error.
+	DropPermanent DropReason = "permanent_error"
+	// DropShutdown: Shutdown's context ended before the records were
+	// delivered.
+	DropShutdown DropReason = "shutdown"
+)
+
+// DropError describes user records the producer gave up on. It wraps the
+// last error seen and ErrRetriesExhausted, ErrPermanent or ErrShutdown by
+// Reason.
+type DropError struct {
+	// Stream is the stream name or ARN.
+	Stream string
+	// Reason is why the records were dropped.
+	Reason DropReason
+	// Records and Bytes count the user records dropped and their size
+	// (data, keys and tags).
+	Records int
+	Bytes   int64
+	// Attempts is how many times the records were sent.
+	Attempts int
+	// Err is the last error, if any.
+	Err error
+}
+
+// Error says how many user records of which stream were dropped and why.
+func (e *DropError) Error() string {
+	msg := fmt.Sprintf("kpl: stream %q: dropped %d user records (%d bytes) after %d attempts: %s",
+		e.Stream, e.Records, e.Bytes, e.Attempts, e.Reason)
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+// Unwrap returns the last error and the sentinel of the reason.
+func (e *DropError) Unwrap() []error {
+	var s error
+	switch e.Reason {
+	case DropRetriesExhausted:
+		s = ErrRetriesExhausted
+	case DropPermanent:
+		s = ErrPermanent
+	case DropShutdown:
+		s = ErrShutdown
+	}
+	return []error{s, e.Err}
+}
+
+// Producer sends user records to one Kinesis stream: it aggregates them per
+// predicted shard, batches the aggregates into PutRecords requests, limits
+// the rate per shard, retries what failed and accounts for every record. See
+// the package documentation. A Producer is safe for concurrent use and may be
+// shared by several exporters writing the same stream; whoever created it
+// shuts it down.
+type Producer struct {
+	cfg       Config
+	client    Client
+	stream    string // stream name or ARN, for messages
+	noRetry   func(*kinesis.Options)
+	recordMax int // largest Kinesis record: data plus partition key
+	aggMax    int // largest aggregate: min(AggregateBatchSize, recordMax)
+	meters    *meters
+	rnd       func(n int64) int64 // backoff randomness in [0, n]; tests replace it
+
+	stop    chan struct{} // closed to stop the goroutines
+	wake    chan struct{} // pokes the dispatcher; capacity 1
+	refresh chan struct{} // asks for a shard map refresh; capacity 1
+	reqCtx  context.Context
+	cancel  context.CancelFunc // cancels requests in flight (shutdown)
+	wg      sync.WaitGroup
+
+	shutdownDone chan struct{}
+
+	mu      sync.Mutex
+	st      state
+	bufs    sync.Pool // *[]byte of capacity aggMax
+	binsP   sync.Pool // *bin
+	scratch [maxHashKeyDigits]byte
+}
+
+// New validates cfg, reads the stream's record size limit
+// (DescribeStreamSummary) and shard map (ListShards) and starts the
+// producer. It fails on an invalid setting and on a stream that does not
+// exist; other failures of the two calls are reported through otel.Handle
+// and the producer starts without the information (1 MiB record limit;
+// without a shard map it aggregates only user records of the same hash key,
+// which is safe for every shard layout, and keeps trying to read the map).
+// ctx bounds these calls only.
+func New(ctx context.Context, client Client, cfg Config) (*Producer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if client == nil {
+		return nil, fmt.Errorf("kpl: stream %q: nil Kinesis client", cfg.stream())
+	}
+	p := &Producer{
+		cfg:          cfg,
+		client:       client,
+		stream:       cfg.stream(),
+		noRetry:      func(o *kinesis.Options) { o.Retryer = aws.NopRetryer{}; o.RetryMaxAttempts = 0 },
+		stop:         make(chan struct{}),
+		wake:         make(chan struct{}, 1),
+		refresh:      make(chan struct{}, 1),
+		shutdownDone: make(chan struct{}),
+	}
+	p.reqCtx, p.cancel = context.WithCancel(context.Background())
+
+	p.recordMax = cfg.MaxRecordSize
+	if p.recordMax == 0 {
+		limit, err := p.describe(ctx)
+		if err != nil {
+			if isNotFound(err) || ctx.Err() != nil {
+				p.cancel()
+				return nil, err
+			}
+			otel.Handle(fmt.Errorf("%w (assuming the default record size limit of %d bytes)", err, DefaultRecordBytes))
+			limit = DefaultRecordBytes
+		}
+		p.recordMax = limit
+	}
+	p.aggMax = min(cfg.AggregateBatchSize, p.recordMax)
+
+	now := time.Now()
+	p.st.init(cfg, now)
+	m, err := listShards(ctx, client, &p.cfg, p.noRetry)
+	switch {
+	case err == nil:
+		p.applyMapLocked(m, now) // nobody else sees p yet
+	case isNotFound(err) || ctx.Err() != nil:
+		p.cancel()
+		return nil, err
+	default:
+		p.noteFallback(err)
+	}
+
+	meters, err := newMeters(p)
+	if err != nil {
+		p.cancel()
+		return nil, err
+	}
+	p.meters = meters
+
+	p.wg.Add(2)
+	go p.dispatchLoop()
+	go p.refreshLoop(err != nil)
+	return p, nil
+}
+
+// describe reads the stream's record size limit.
+func (p *Producer) describe(ctx context.Context) (int, error) {
+	in := &kinesis.DescribeStreamSummaryInput{}
+	if p.cfg.StreamName != "" {
+		in.StreamName = aws.String(p.cfg.StreamName)
+	}
+	if p.cfg.StreamARN != "" {
+		in.StreamARN = aws.String(p.cfg.StreamARN)
+	}
+	rctx, cancel := context.WithTimeout(ctx, p.cfg.RequestTimeout)
+	out, err := p.client.DescribeStreamSummary(rctx, in, p.noRetry)
+	cancel()
+	if err != nil {
+		return 0, fmt.Errorf("kpl: stream %q: DescribeStreamSummary: %w", p.stream, err)
+	}
+	if out.StreamDescriptionSummary == nil || out.StreamDescriptionSummary.MaxRecordSizeInKiB == nil {
+		return DefaultRecordBytes, nil
+	}
+	kib := int(*out.StreamDescriptionSummary.MaxRecordSizeInKiB)
+	if kib < 1 || kib > MaxRecordBytes>>10 {
+		return DefaultRecordBytes, nil
+	}
+	return kib << 10, nil
+}
+
+// Put hands one user record to the producer. The data is copied before Put
+// returns, so the caller may reuse its buffer; the key and tag strings are
+// kept (they must not be built over reused memory with unsafe). An empty
+// explicitHashKey routes the record by its partition key.
+//
+// Put returns an error, and the producer keeps nothing, if the producer is
+// shut down (ErrShutdown), the partition key or explicit hash key is invalid
+// (ErrInvalidRecord) or the record cannot fit in one Kinesis record
+// (ErrRecordTooLarge). While the backlog is full Put blocks until there is
+// room or ctx ends, and then returns an error wrapping ctx.Err(). Once Put
+// returned nil the record ends delivered or dropped with a reason reported
+// to Config.OnDrop, otel.Handle, the metrics and the next Flush.
+//
+// With aggregation off, tags are not sent.
+func (p *Producer) Put(ctx context.Context, partitionKey, explicitHashKey string, data []byte, tags []Tag) error {
+	if err := checkPartitionKey(partitionKey); err != nil {
+		return err
+	}
+	var h HashKey
+	if explicitHashKey == "" {
+		h = HashPartitionKey(partitionKey)
+	} else {
+		var err error
+		if h, err = ParseHashKey(explicitHashKey); err != nil {
+			return fmt.Errorf("kpl: explicit hash key: %w: %w", ErrInvalidRecord, err)
+		}
+	}
+	size := userSize(partitionKey, explicitHashKey, len(data), tags)
+	var alone int // the Kinesis record size if the user record were alone
+	if p.cfg.DisableAggregation {
+		alone = len(data) + len(partitionKey)
+	} else {
+		var empty Aggregator
+		alone = empty.SizeWith(partitionKey, explicitHashKey, len(data), tags) + len(partitionKey)
+	}
+	if alone > p.recordMax {
+		return fmt.Errorf("kpl: stream %q: user record of %d bytes of data (%d as a Kinesis record) is over the record size limit of %d bytes: %w",
+			p.stream, len(data), alone, p.recordMax, ErrRecordTooLarge)
+	}
+
+	p.mu.Lock()
+	for {
+		if p.st.closed {
+			p.mu.Unlock()
+			return ErrShutdown
+		}
+		if p.st.hasRoom(size, &p.cfg) {
+			break
+		}
+		// Full: make sure what is buffered moves, then wait for room.
+		p.pressureLocked()
+		ch := p.st.roomWaiterLocked()
+		p.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			p.mu.Lock()
+			n, b := p.st.backlogCount, p.st.backlogBytes
+			p.st.roomWaiters--
+			p.mu.Unlock()
+			return fmt.Errorf("kpl: stream %q: backlog full (%d user records, %d bytes): %w", p.stream, n, b, ctx.Err())
+		}
+		p.mu.Lock()
+		p.st.roomWaiters--
+	}
+	p.addLocked(h, partitionKey, explicitHashKey, data, tags, size, alone)
+	p.mu.Unlock()
+	return nil
+}
+
+// MaxDataSize returns the most data bytes Put accepts in one user record
+// with this partition key, explicit hash key and tags on this stream: the
+// record size limit less the aggregation overhead. Exporters split their
+// payloads to fit.
+func (p *Producer) MaxDataSize(partitionKey, explicitHashKey string, tags []Tag) int {
+	fits := func(n int) bool {
+		if p.cfg.DisableAggregation {
+			return n+len(partitionKey) <= p.recordMax
+		}
+		var empty Aggregator
+		return empty.SizeWith(partitionKey, explicitHashKey, n, tags)+len(partitionKey) <= p.recordMax
+	}
+	lo, hi := 0, p.recordMax // fits(lo) unless nothing fits
+	if !fits(0) {
+		return 0
+	}
+	for lo < hi {
+		mid := lo + (hi-lo+1)/2
+		if fits(mid) {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	return lo
+}
+
+// Flush sends every buffered record and returns when all records put before
+// it are delivered or dropped, or when ctx ends (then with an error wrapping
+// ctx.Err() and saying how many are still pending). It returns a DropError
+// (or several, joined) for drops among them that no earlier Flush reported.
+// It is safe to call concurrently with anything, also after Shutdown.
+func (p *Producer) Flush(ctx context.Context) error {
+	p.mu.Lock()
+	w := p.flushLocked()
+	p.unlockReport(nil)
+	p.poke()
+	return p.waitFlush(ctx, w)
+}
+
+// waitFlush waits for a flush waiter registered under the lock.
+func (p *Producer) waitFlush(ctx context.Context, w *flushWaiter) error {
+	select {
+	case <-w.done:
+		return w.err
+	case <-ctx.Done():
+	}
+	p.mu.Lock()
+	if !p.st.removeWaiter(w) { // completed meanwhile
+		p.mu.Unlock()
+		<-w.done
+		return w.err
+	}
+	n := p.st.pendingUpTo(w.epoch)
+	p.mu.Unlock()
+	return fmt.Errorf("kpl: stream %q: flush: %d user records still pending: %w", p.stream, n, ctx.Err())
+}
+
+// Shutdown stops accepting records, sends everything buffered and waits
+// until every record is delivered or dropped, then stops every goroutine.
+// If ctx ends first, the records still held are dropped (reason
+// DropShutdown; requests in flight are cancelled and their records counted
+// as dropped too, though Kinesis may have stored them) and the returned error
+// wraps ctx.Err() and says how many were dropped. Otherwise it returns what
+// Flush would. Calls after the first return nil once the first has
+// finished, or ctx.Err() if ctx ends before. Shutdown does not close the
+// Kinesis client.
+func (p *Producer) Shutdown(ctx context.Context) error {
+	p.mu.Lock()
+	if p.st.closed {
+		p.mu.Unlock()
+		select {
+		case <-p.shutdownDone:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	p.st.closed = true
+	p.st.wakeRoomWaitersLocked() // blocked Puts return ErrShutdown
+	w := p.flushLocked()
+	p.unlockReport(nil)
+	p.poke()
+
+	var err error
+	select {
+	case <-w.done:
+		err = w.err
+	case <-ctx.Done():
+		p.mu.Lock()
+		p.st.abandoned = true
+		p.st.abandonCause = ctx.Err()
+		p.unlockReport(p.dropHeldLocked(ctx.Err()))
+	}
+	p.cancel() // requests abandoned in flight, and a shard map read
+	close(p.stop)
+	p.wg.Wait()
+
+	p.mu.Lock()
+	if p.st.abandoned {
+		if n := p.st.shutdownDropped; n > 0 {
+			err = fmt.Errorf("kpl: stream %q: shutdown: dropped %d user records (%d bytes) still held: %w",
+				p.stream, n, p.st.shutdownDroppedBytes, ctx.Err())
+		} else {
+			select {
+			case <-w.done:
+				err = w.err
+			default:
+			}
+		}
+	}
+	p.mu.Unlock()
+	p.meters.close()
+	close(p.shutdownDone)
+	return err
+}
+
+// unlockReport releases the lock, then reports the drops (these and any
+// deferred ones) and completes the Flush calls whose records all ended, in
+// that order: OnDrop has seen every drop a Flush returns.
+func (p *Producer) unlockReport(notes []*DropError) {
+	notes = append(notes, p.st.takeDeferred()...)
+	done := p.st.doneWaiters
+	p.st.doneWaiters = nil
+	p.mu.Unlock()
+	p.report(notes)
+	for _, w := range done {
+		close(w.done)
+	}
+}
+
+// poke wakes the dispatcher.
+func (p *Producer) poke() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// askRefresh asks the refresher for a new shard map.
+func (p *Producer) askRefresh() {
+	select {
+	case p.refresh <- struct{}{}:
+	default:
+	}
+}
+
+// checkPartitionKey checks what Kinesis requires of a partition key: 1 to 256
+// Unicode characters. Invalid UTF-8 is refused too: the JSON protocol would
+// replace it, and Kinesis would hash another key than the producer did.
+func checkPartitionKey(pk string) error {
+	switch {
+	case pk == "":
+		return fmt.Errorf("kpl: partition key is empty: %w", ErrInvalidRecord)
+	case !utf8.ValidString(pk):
+		return fmt.Errorf("kpl: partition key is not valid UTF-8: %w", ErrInvalidRecord)
+	case len(pk) > MaxPartitionKeyLen && utf8.RuneCountInString(pk) > MaxPartitionKeyLen:
+		return fmt.Errorf("kpl: partition key has %d characters, at most %d allowed: %w",
+			utf8.RuneCountInString(pk), MaxPartitionKeyLen, ErrInvalidRecord)
+	}
+	return nil
+}
+
+// userSize is what a user record counts against the backlog byte budget.
+func userSize(pk, ehk string, dataLen int, tags []Tag) int64 {
+	n := len(pk) + len(ehk) + dataLen
+	for _, t := range tags {
+		n += len(t.Key) + len(t.Value)
+	}
+	return int64(n)
+}

@@ -1,0 +1,118 @@
+// # Producer
+//
+// A Producer writes user records to one stream. New(ctx, client, cfg) takes a
+// Client (the three Kinesis calls it needs, implemented by *kinesis.Client)
+// and a Config (DefaultConfig plus the stream; Validate names every bad
+// setting, its value and its range). Put copies a user record into the
+// aggregate of its predicted shard and returns; Flush waits for everything
+// put before it; Shutdown flushes and stops. One Producer per stream is meant
+// to be shared by the trace, metric and log exporters, so that one rate
+// limiter sees the whole write load: whoever creates it shuts it down, and
+// an exporter handed a shared producer only flushes it on its own Shutdown.
+//
+// Life of a user record:
+//
+//   - Put checks the partition key (1 to 256 characters, valid UTF-8: the
+//     JSON protocol would replace invalid bytes and Kinesis would then hash
+//     another key) and the explicit hash key, refuses a record that cannot
+//     fit one Kinesis record (ErrRecordTooLarge; MaxDataSize says how much
+//     fits), waits while the backlog is full, then hashes the key (MD5, or
+//     the explicit hash key) and finds the open shard whose range holds it.
+//   - Each shard fills up to four aggregates at once; a user record goes to
+//     the fullest one it fits in, so the 25 KiB PUT payload units are packed
+//     tightly even when sizes vary. An aggregate is closed when nothing more
+//     fits (aggregate_batch_size, counted as data plus outer partition key,
+//     capped by the stream's record limit), at aggregate_batch_count, on
+//     every flush_interval tick, on Flush and Shutdown, and when a Put waits
+//     for room and nothing else is queued or in flight. A user record that
+//     does not fit aggregate_batch_size alone goes alone.
+//   - A closed aggregate becomes one Kinesis record: partition key of its
+//     first user record, ExplicitHashKey the decimal hash key of that first
+//     user record, which lies inside the predicted shard's range, so every
+//     user record inside belongs to the shard it lands on (the KCL discards
+//     an aggregate holding a user record outside its shard's range). Each
+//     user record keeps its own partition key and explicit hash key.
+//   - Records wait in their shard's queue (retries ahead of new records).
+//     A PutRecords request is built when batch_count records or batch_size
+//     bytes (data plus partition keys) are queued, or at once after a flush
+//     tick, Flush, Shutdown or a waiting Put; it takes shards in turn, each
+//     only as far as its token buckets allow (1000 records/s and 1 MiB/s,
+//     scaled by rate_limit percent, one second of burst; a shard that
+//     throttles us has its buckets emptied). At most max_connections
+//     requests are in flight.
+//   - The outcome is read per entry. Stored entries end delivered. Failed
+//     entries, or all of a failed request, are classified (DESIGN §5):
+//     throttling and transient errors are retried after a full-jitter
+//     exponential backoff (random in [0, min(max_backoff, min_backoff *
+//     2^(n-1))]) up to max_retries times, alone, not the whole request;
+//     permanent errors (stream missing, access denied, validation, KMS key
+//     disabled or missing) drop the records at once, so a permanent failure
+//     costs one request per batch and no retries.
+//   - Every user record ends delivered or dropped. Drops are reported as a
+//     *DropError (stream, reason, records, bytes, attempts, last error) to
+//     Config.OnDrop and otel.Handle, counted in Stats and the metrics, and
+//     returned by the next Flush (or Shutdown).
+//
+// Aggregation off (Config.DisableAggregation): every user record is its own
+// plain Kinesis record with its own partition key and explicit hash key, no
+// magic, digest or tags; batching, limits, rate limiting, retries and
+// accounting are the same.
+//
+// Shard map. New reads the open shards with ListShards (all pages) and
+// checks they cover the hash key space exactly once. The map is read again
+// every shard_map_refresh, with backoff after failures, and at once when an
+// entry is stored on another shard than predicted (the stream was
+// resharded). Such a record is delivered if its landing shard's range holds
+// all its user records; otherwise the KCL would discard it, so its user
+// records are sent again, aggregated for the new map (counted in
+// Stats.WrongShardResends: a reader that does not apply the KCL rule sees
+// them twice). Aggregates waiting in queues or for a retry whose shard went
+// away are routed again, and taken apart and aggregated again per new shard
+// if their user records now span several. Without a usable map (for example
+// no ListShards permission) the producer says so once through otel.Handle
+// and aggregates only user records with the same hash key, which is safe for
+// any shard layout, with no rate limiting, until a read succeeds. A stream
+// that does not exist fails New; other failures of DescribeStreamSummary
+// leave the record size limit at 1 MiB.
+//
+// Backlog. backlog_count bounds the user records held (put and not yet
+// delivered or dropped, retries included) and backlog_bytes their bytes
+// (data, keys, tags); a user record larger than backlog_bytes is still taken
+// into an empty backlog. A Put that finds the backlog full makes what is
+// buffered move and blocks until there is room or its context ends: memory
+// never grows without bound, and the exporters decide whether to wait or
+// drop.
+//
+// Retries and the AWS SDK. The producer owns retries: every call it makes
+// passes an option that sets the client's retryer to aws.NopRetryer, so the
+// SDK's own retries and its retry quota (which fails fast under sustained
+// throttling) never fight the producer's. Build the client with retries off
+// all the same (aws.NopRetryer or RetryMaxAttempts 1). An attempt whose
+// outcome is unknown (timeout, connection lost, 5xx) may have been stored:
+// sending it again may duplicate it, and Stats.PossibleDuplicates counts
+// those user records. Kinesis PutRecords does not keep order within a
+// request, and retries reorder further: the producer does not promise order.
+//
+// Flush and Shutdown. Flush closes every aggregate, sends everything and
+// waits until all records put before it ended, honouring its context; it is
+// safe to call concurrently with anything. Shutdown makes later Puts fail
+// with ErrShutdown, flushes, then stops every goroutine; if its context ends
+// first it drops what is still held (and cancels requests in flight,
+// counting their records as dropped), and says how many in its error.
+// Shutdown is idempotent.
+//
+// Metrics. Config.MeterProvider (default otel.GetMeterProvider()) receives,
+// under the scope of this package and with the attribute
+// aws.kinesis.stream_name: otelkinesis.producer.user_records and
+// .user_records.size (put), .user_records.delivered, .user_records.dropped
+// and .dropped.size (by reason), .user_records.possible_duplicates,
+// .kinesis_records (sent, every attempt), .requests, .retries (by
+// error.code), .throttles, .buffered.user_records and .buffered.size
+// (gauges), .aggregation.user_records (histogram of user records per Kinesis
+// record: the aggregation ratio) and .request.duration (seconds, by
+// outcome). The counters are read from the producer's own counters at
+// collection time, so Put pays nothing for them, and nothing in the metric
+// path calls Put: a metric exporter writing through this producer adds one
+// export's worth of records per collection, never a loop. OnDrop and
+// otel.Handle are called without any producer lock held.
+package kpl

@@ -1,0 +1,806 @@
+package kpl
+
+import (
+	"container/heap"
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"github.com/aws/smithy-go"
+	"go.opentelemetry.io/otel"
+)
+
+// ---- putting user records into aggregates ----
+
+// addLocked takes an admitted user record into the backlog and its shard's
+// aggregates. alone is its Kinesis size on its own.
+func (p *Producer) addLocked(h HashKey, pk, ehk string, data []byte, tags []Tag, size int64, alone int) {
+	st := &p.st
+	ep := st.current()
+	ep.pending++
+	st.backlogCount++
+	st.backlogBytes += size
+	st.stats.UserRecordsPut++
+	st.stats.UserBytesPut += size
+	s := p.shardForLocked(h)
+
+	if p.cfg.DisableAggregation {
+		r := p.newRecordLocked()
+		r.data = append(make([]byte, 0, len(data)), data...)
+		r.pk, r.ehk = pk, ehk
+		r.size = len(data) + len(pk)
+		r.users, r.userBytes = 1, size
+		r.lo, r.hi = h, h
+		r.shard, r.epoch = s, ep.epoch
+		p.enqueueLocked(r, false)
+		return
+	}
+	if alone > p.aggMax {
+		b := p.getBin()
+		b.add(h, pk, ehk, data, tags, size)
+		p.enqueueLocked(p.recordFromBin(b, s, ep.epoch), false)
+		return
+	}
+
+	fallback := st.smap == nil
+	best, bestSize := -1, -1
+	for i, b := range s.bins {
+		if fallback && b.first != h {
+			continue // without a map only one hash key per aggregate is safe
+		}
+		n := b.agg.SizeWith(pk, ehk, len(data), tags) + b.pkLen
+		if n <= p.aggMax && n > bestSize {
+			best, bestSize = i, n
+		}
+	}
+	if best < 0 {
+		if len(s.bins) >= maxBins {
+			full := 0
+			for i, b := range s.bins {
+				if b.size() > s.bins[full].size() {
+					full = i
+				}
+			}
+			p.sealLocked(s, full)
+		}
+		s.bins = append(s.bins, p.getBin())
+		best = len(s.bins) - 1
+	}
+	b := s.bins[best]
+	b.add(h, pk, ehk, data, tags, size)
+	if int64(b.agg.Count()) >= p.cfg.AggregateBatchCount {
+		p.sealLocked(s, best)
+	}
+}
+
+// shardForLocked returns the predicted shard of hash key h.
+func (p *Producer) shardForLocked(h HashKey) *shard {
+	if p.st.smap == nil {
+		return p.st.shards[0]
+	}
+	return p.st.shards[p.st.smap.find(h)]
+}
+
+// sealLocked closes the i-th aggregate of s and queues it.
+func (p *Producer) sealLocked(s *shard, i int) {
+	b := s.bins[i]
+	last := len(s.bins) - 1
+	s.bins[i] = s.bins[last]
+	s.bins[last] = nil
+	s.bins = s.bins[:last]
+	p.enqueueLocked(p.recordFromBin(b, s, p.st.current().epoch), false)
+}
+
+// sealAllLocked closes every aggregate being filled.
+func (p *Producer) sealAllLocked() {
+	for _, s := range p.st.shards {
+		for len(s.bins) > 0 {
+			p.sealLocked(s, len(s.bins)-1)
+		}
+	}
+}
+
+// recordFromBin encodes an aggregate into a record for shard s and recycles
+// the bin.
+func (p *Producer) recordFromBin(b *bin, s *shard, epoch uint64) *record {
+	r := p.newRecordLocked()
+	r.data = b.agg.AppendTo(p.getBuf(b.agg.Size(), r))
+	r.pk = b.agg.PartitionKey(0)
+	r.ehk = string(b.first.AppendDecimal(p.scratch[:0]))
+	r.size = len(r.data) + len(r.pk)
+	r.users = b.agg.Count()
+	r.userBytes = b.userBytes
+	r.lo, r.hi = b.lo, b.hi
+	r.shard, r.epoch = s, epoch
+	p.putBin(b)
+	return r
+}
+
+// enqueueLocked queues a record on its shard, retries first, and wakes the
+// dispatcher when a batch is due.
+func (p *Producer) enqueueLocked(r *record, retry bool) {
+	st := &p.st
+	if retry {
+		r.shard.retry.push(r)
+	} else {
+		r.shard.fresh.push(r)
+	}
+	st.readyCount++
+	st.readyBytes += r.size
+	if st.force || st.readyCount >= p.cfg.BatchCount || st.readyBytes >= p.cfg.BatchSize {
+		p.poke()
+	}
+}
+
+// pressureLocked makes buffered records move because a Put waits for room:
+// queued records go out in partial batches, and if nothing is queued or in
+// flight (the backlog is all in open aggregates) the aggregates are closed.
+func (p *Producer) pressureLocked() {
+	st := &p.st
+	st.force = true
+	if st.readyCount == 0 && st.inflight == 0 {
+		p.sealAllLocked()
+	}
+	p.poke()
+}
+
+// flushLocked closes every aggregate, starts a new epoch and registers a
+// waiter for the old one.
+func (p *Producer) flushLocked() *flushWaiter {
+	st := &p.st
+	p.sealAllLocked()
+	old := st.current().epoch
+	st.epochs = append(st.epochs, epochStat{epoch: old + 1})
+	w := &flushWaiter{epoch: old, done: make(chan struct{})}
+	st.flushWaiters = append(st.flushWaiters, w)
+	st.retireLocked()
+	return w
+}
+
+// ---- dispatching batches ----
+
+// dispatchLoop sends batches when they are due: when one is full, on every
+// flush interval, on Flush and Shutdown, and when a Put waits for room; it
+// also moves records whose retry is due back into the queues.
+func (p *Producer) dispatchLoop() {
+	defer p.wg.Done()
+	tick := time.NewTicker(p.cfg.FlushInterval)
+	defer tick.Stop()
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	for {
+		p.mu.Lock()
+		wait, sends := p.dispatchLocked(time.Now())
+		p.wg.Add(len(sends))
+		p.unlockReport(nil)
+		for _, b := range sends {
+			go p.send(b)
+		}
+		if wait > 0 {
+			timer.Reset(wait)
+		}
+		select {
+		case <-p.stop:
+			return
+		case <-p.wake:
+		case <-timer.C:
+		case <-tick.C:
+			p.mu.Lock()
+			p.sealAllLocked()
+			if p.st.readyCount > 0 {
+				p.st.force = true
+			}
+			p.mu.Unlock()
+		}
+		timer.Stop()
+	}
+}
+
+// dispatchLocked queues due retries, builds the batches that may go now and
+// returns them with how long to wait before the next look (0: until poked).
+func (p *Producer) dispatchLocked(now time.Time) (time.Duration, []*batch) {
+	st := &p.st
+	if st.abandoned {
+		return 0, nil
+	}
+	for st.retries.Len() > 0 && !st.retries[0].due.After(now) {
+		p.routeLocked(heap.Pop(&st.retries).(*record), true)
+	}
+	var wait time.Duration
+	if st.retries.Len() > 0 {
+		wait = st.retries[0].due.Sub(now)
+	}
+	var sends []*batch
+	for st.inflight < p.cfg.MaxConnections && st.readyCount > 0 {
+		eager := st.force || st.closed || len(st.flushWaiters) > 0
+		if !eager && st.readyCount < p.cfg.BatchCount && st.readyBytes < p.cfg.BatchSize {
+			break
+		}
+		b, limited := p.buildBatchLocked(now)
+		if b == nil {
+			if limited > 0 && (wait == 0 || limited < wait) {
+				wait = limited
+			}
+			break
+		}
+		st.inflight++
+		st.inflightUsers += b.users
+		sends = append(sends, b)
+	}
+	if st.readyCount == 0 {
+		st.force = false
+	}
+	return wait, sends
+}
+
+// buildBatchLocked takes the records that may go now into one batch,
+// shards in turn, within the count, byte and rate limits. It returns nil and
+// the wait until a rate-limited shard may send if nothing may go.
+func (p *Producer) buildBatchLocked(now time.Time) (*batch, time.Duration) {
+	st := &p.st
+	var (
+		b     *batch
+		bytes int
+		wait  time.Duration
+	)
+	n := len(st.shards)
+	start := st.rr % n
+	st.rr = start + 1
+shards:
+	for k := range n {
+		s := st.shards[(start+k)%n]
+		for s.retry.len()+s.fresh.len() > 0 {
+			q := &s.retry
+			if q.len() == 0 {
+				q = &s.fresh
+			}
+			r := q.peek()
+			if b != nil && (len(b.recs) == p.cfg.BatchCount || bytes+r.size > p.cfg.BatchSize) {
+				break shards
+			}
+			if s.lim != nil {
+				if w := s.lim.wait(r.size, now); w > 0 {
+					if wait == 0 || w < wait {
+						wait = w
+					}
+					break
+				}
+				s.lim.take(r.size)
+			}
+			q.pop()
+			st.readyCount--
+			st.readyBytes -= r.size
+			if b == nil {
+				b = &batch{recs: make([]*record, 0, min(p.cfg.BatchCount, st.readyCount+1))}
+			}
+			b.recs = append(b.recs, r)
+			b.users += r.users
+			bytes += r.size
+		}
+	}
+	if b == nil {
+		return nil, wait
+	}
+	return b, 0
+}
+
+// send makes one PutRecords request and hands the outcome to complete.
+func (p *Producer) send(b *batch) {
+	defer p.wg.Done()
+	in := &kinesis.PutRecordsInput{Records: make([]types.PutRecordsRequestEntry, len(b.recs))}
+	if p.cfg.StreamName != "" {
+		in.StreamName = aws.String(p.cfg.StreamName)
+	}
+	if p.cfg.StreamARN != "" {
+		in.StreamARN = aws.String(p.cfg.StreamARN)
+	}
+	for i, r := range b.recs {
+		e := &in.Records[i]
+		e.Data = r.data
+		e.PartitionKey = &r.pk
+		if r.ehk != "" {
+			e.ExplicitHashKey = &r.ehk
+		}
+		if r.attempts == 0 {
+			p.meters.aggregated(r.users)
+		}
+		r.attempts++
+	}
+	ctx, cancel := context.WithTimeout(p.reqCtx, p.cfg.RequestTimeout)
+	start := time.Now()
+	out, err := p.client.PutRecords(ctx, in, p.noRetry)
+	elapsed := time.Since(start)
+	cancel()
+	p.complete(b, out, err, elapsed)
+}
+
+// complete accounts for the outcome of one PutRecords request: delivered
+// records end, failed ones are retried or dropped.
+func (p *Producer) complete(b *batch, out *kinesis.PutRecordsOutput, err error, elapsed time.Duration) {
+	now := time.Now()
+	var notes []*DropError
+	p.mu.Lock()
+	st := &p.st
+	st.inflight--
+	st.inflightUsers -= b.users
+	st.stats.Requests++
+	st.stats.KinesisRecordsSent += int64(len(b.recs))
+	outcome := "success"
+	switch {
+	case st.abandoned:
+		outcome = "abandoned"
+		cause := st.abandonCause
+		if err != nil {
+			cause = errors.Join(cause, err)
+		}
+		for _, r := range b.recs {
+			p.dropLocked(r, DropShutdown, cause, &notes)
+		}
+	case err != nil || out == nil || len(out.Records) != len(b.recs):
+		outcome = "error"
+		if err == nil {
+			err = fmt.Errorf("PutRecords answered %d results for %d records", resultCount(out), len(b.recs))
+		}
+		st.stats.RequestsFailed++
+		cls, code := classifyError(err)
+		err = fmt.Errorf("kpl: stream %q: PutRecords: %w", p.stream, err)
+		for _, r := range b.recs {
+			p.failLocked(r, cls, code, err, cls == classRetry, now, &notes)
+		}
+	default:
+		for i := range out.Records {
+			e := &out.Records[i]
+			r := b.recs[i]
+			if e.ErrorCode == nil || *e.ErrorCode == "" {
+				st.stats.KinesisRecordsDelivered++
+				if e.ShardId != nil && r.shard.id != "" && *e.ShardId != r.shard.id && st.smap != nil {
+					p.wrongShardLocked(r, *e.ShardId, &notes)
+					continue
+				}
+				p.finishLocked(r)
+				continue
+			}
+			outcome = "partial"
+			code := *e.ErrorCode
+			msg := code
+			if e.ErrorMessage != nil {
+				msg += ": " + *e.ErrorMessage
+			}
+			p.failLocked(r, classifyCode(code), code,
+				fmt.Errorf("kpl: stream %q: PutRecords entry for shard %s: %s", p.stream, r.shard.id, msg),
+				false, now, &notes)
+		}
+	}
+	p.poke()
+	p.unlockReport(notes)
+	p.meters.request(elapsed, outcome)
+}
+
+func resultCount(out *kinesis.PutRecordsOutput) int {
+	if out == nil {
+		return 0
+	}
+	return len(out.Records)
+}
+
+// failLocked schedules a failed record's next attempt, or drops it if the
+// error is permanent or its attempts are spent. ambiguous says Kinesis may
+// have stored it anyway (timeout, connection lost, server error): sending it
+// again may then duplicate it, and is counted.
+func (p *Producer) failLocked(r *record, cls errClass, code string, err error, ambiguous bool, now time.Time, notes *[]*DropError) {
+	st := &p.st
+	if cls == classThrottle {
+		st.stats.Throttles++
+		if r.shard.lim != nil {
+			r.shard.lim.throttled(now)
+		}
+	}
+	if cls == classPermanent {
+		p.dropLocked(r, DropPermanent, err, notes)
+		return
+	}
+	if r.attempts > p.cfg.MaxRetries {
+		p.dropLocked(r, DropRetriesExhausted, err, notes)
+		return
+	}
+	st.stats.Retries++
+	st.retriesByCode[code]++
+	if ambiguous {
+		st.stats.PossibleDuplicates += int64(r.users)
+	}
+	r.due = now.Add(backoff(r.attempts, p.cfg.MinBackoff, p.cfg.MaxBackoff, p.rnd))
+	heap.Push(&st.retries, r)
+}
+
+// wrongShardLocked handles a record Kinesis stored on another shard than
+// predicted: the map is stale. If that shard's range holds every user record
+// inside, nothing is lost; otherwise the KCL would discard the aggregate, so
+// its user records are sent again, re-aggregated, once the new map is known.
+func (p *Producer) wrongShardLocked(r *record, landed string, notes *[]*DropError) {
+	st := &p.st
+	st.stats.WrongShard++
+	p.askRefresh()
+	if p.cfg.DisableAggregation || r.lo == r.hi {
+		p.finishLocked(r)
+		return
+	}
+	if rng, ok := st.smap.byID[landed]; ok && rng.Contains(r.lo) && rng.Contains(r.hi) {
+		p.finishLocked(r)
+		return
+	}
+	r.landed = landed
+	st.verify = append(st.verify, r)
+}
+
+// verifyLocked settles the records stored on an unexpected shard against the
+// new map.
+func (p *Producer) verifyLocked() {
+	st := &p.st
+	pending := st.verify
+	st.verify = nil
+	for _, r := range pending {
+		if rng, ok := st.smap.byID[r.landed]; ok && rng.Contains(r.lo) && rng.Contains(r.hi) {
+			p.finishLocked(r)
+			continue
+		}
+		st.stats.WrongShardResends += int64(r.users)
+		r.landed = ""
+		p.routeLocked(r, true)
+	}
+}
+
+// routeLocked queues a record on the open shard that holds all its user
+// records, or splits it by shard if none does.
+func (p *Producer) routeLocked(r *record, retry bool) {
+	st := &p.st
+	if st.smap == nil {
+		r.shard = st.shards[0]
+		p.enqueueLocked(r, retry)
+		return
+	}
+	s := st.shards[st.smap.find(r.lo)]
+	if p.cfg.DisableAggregation || s.rng.Contains(r.hi) {
+		r.shard = s
+		p.enqueueLocked(r, retry)
+		return
+	}
+	p.splitLocked(r, retry)
+}
+
+// splitLocked takes the user records out of an aggregate whose range no
+// longer falls in one shard and aggregates them again per shard. The new
+// records inherit the attempts and epoch.
+func (p *Producer) splitLocked(r *record, retry bool) {
+	st := &p.st
+	st.stats.Splits++
+	type part struct {
+		s *shard
+		b *bin
+	}
+	var parts []part
+	seal := func(pt *part) {
+		nr := p.recordFromBin(pt.b, pt.s, r.epoch)
+		nr.attempts = r.attempts
+		p.enqueueLocked(nr, retry)
+		pt.b = nil
+	}
+	var bad error
+	err := walkAggregate(r.data, func(pk, ehk string, data []byte, tags []Tag) {
+		h := HashPartitionKey(pk)
+		if ehk != "" {
+			var err error
+			if h, err = ParseHashKey(ehk); err != nil {
+				bad = err
+				return
+			}
+		}
+		s := st.shards[st.smap.find(h)]
+		var pt *part
+		for i := range parts {
+			if parts[i].s == s {
+				pt = &parts[i]
+			}
+		}
+		if pt == nil {
+			parts = append(parts, part{s: s})
+			pt = &parts[len(parts)-1]
+		}
+		if pt.b != nil && pt.b.agg.SizeWith(pk, ehk, len(data), tags)+pt.b.pkLen > p.aggMax {
+			seal(pt)
+		}
+		if pt.b == nil {
+			pt.b = p.getBin()
+		}
+		pt.b.add(h, pk, ehk, data, tags, userSize(pk, ehk, len(data), tags))
+	})
+	if err == nil {
+		err = bad
+	}
+	if err != nil {
+		// The producer wrote these bytes; this cannot happen. Account for
+		// the records anyway rather than lose them silently.
+		for i := range parts {
+			if parts[i].b != nil {
+				p.putBin(parts[i].b)
+			}
+		}
+		p.dropLocked(r, DropPermanent, fmt.Errorf("kpl: stream %q: re-aggregating for new shards: %w", p.stream, err), &st.deferred)
+		return
+	}
+	for i := range parts {
+		if parts[i].b != nil {
+			seal(&parts[i])
+		}
+	}
+	p.freeRecordLocked(r)
+}
+
+// ---- ending records ----
+
+// finishLocked ends a delivered record.
+func (p *Producer) finishLocked(r *record) {
+	p.st.stats.UserRecordsDelivered += int64(r.users)
+	p.st.stats.UserBytesDelivered += r.userBytes
+	p.endLocked(r, nil)
+	p.freeRecordLocked(r)
+}
+
+// dropLocked ends a record given up on and notes the drop for report.
+func (p *Producer) dropLocked(r *record, reason DropReason, err error, notes *[]*DropError) {
+	st := &p.st
+	d := &DropError{Stream: p.stream, Reason: reason, Records: r.users, Bytes: r.userBytes, Attempts: r.attempts, Err: err}
+	st.stats.UserRecordsDropped += int64(r.users)
+	st.stats.UserBytesDropped += r.userBytes
+	c := st.dropsByReason[reason]
+	c[0] += int64(r.users)
+	c[1] += r.userBytes
+	st.dropsByReason[reason] = c
+	if reason == DropShutdown {
+		st.shutdownDropped += r.users
+		st.shutdownDroppedBytes += r.userBytes
+	}
+	*notes = mergeDrops(*notes, d)
+	p.endLocked(r, d)
+	p.freeRecordLocked(r)
+}
+
+// endLocked releases a record's backlog room and settles its epoch.
+func (p *Producer) endLocked(r *record, drop *DropError) {
+	st := &p.st
+	st.backlogCount -= r.users
+	st.backlogBytes -= r.userBytes
+	if st.roomWaiters > 0 {
+		st.wakeRoomWaitersLocked()
+	}
+	ep := st.epochOf(r.epoch)
+	ep.pending -= r.users
+	if drop != nil {
+		ep.drops = mergeDrops(ep.drops, drop)
+	}
+	if ep.pending == 0 && ep != st.current() {
+		st.retireLocked()
+	}
+}
+
+// dropHeldLocked drops every record held and not in flight, for a Shutdown
+// whose context ended.
+func (p *Producer) dropHeldLocked(cause error) []*DropError {
+	st := &p.st
+	var notes []*DropError
+	p.sealAllLocked()
+	for _, s := range st.shards {
+		for _, q := range []*recQueue{&s.retry, &s.fresh} {
+			for q.len() > 0 {
+				r := q.pop()
+				st.readyCount--
+				st.readyBytes -= r.size
+				p.dropLocked(r, DropShutdown, cause, &notes)
+			}
+		}
+	}
+	for st.retries.Len() > 0 {
+		p.dropLocked(heap.Pop(&st.retries).(*record), DropShutdown, cause, &notes)
+	}
+	// Records waiting for verification are stored on the stream: they count
+	// as delivered, though a KCL reader may discard them.
+	for _, r := range st.verify {
+		p.finishLocked(r)
+	}
+	st.verify = nil
+	return notes
+}
+
+// report hands drops to OnDrop and otel.Handle; never called with the lock
+// held, so either may call back into the producer.
+func (p *Producer) report(notes []*DropError) {
+	for _, d := range notes {
+		if p.cfg.OnDrop != nil {
+			p.cfg.OnDrop(d.Records, d.Bytes, d)
+		}
+		otel.Handle(d)
+	}
+}
+
+// ---- shard map ----
+
+// applyMapLocked switches to a new shard map: shards that stay keep their
+// aggregates, queues and rate limiters; the records of shards that went are
+// routed again, split where their user records now span shards.
+func (p *Producer) applyMapLocked(m *shardMap, now time.Time) {
+	st := &p.st
+	st.stats.ShardMapRefreshes++
+	if st.smap != nil && st.smap.sameShards(m) {
+		st.smap = m
+		p.verifyLocked()
+		return
+	}
+	old := st.shards
+	shards := make([]*shard, len(m.open))
+	byID := make(map[string]*shard, len(m.open))
+	for i, info := range m.open {
+		s, ok := st.byID[info.id]
+		if !ok || s.rng != info.rng {
+			s = &shard{id: info.id, rng: info.rng, lim: newShardLimiter(p.cfg.RateLimit, now)}
+		}
+		shards[i] = s
+		byID[info.id] = s
+	}
+	st.smap, st.shards, st.byID = m, shards, byID
+	st.rr = 0
+	for _, s := range old {
+		if byID[s.id] == s {
+			continue
+		}
+		for len(s.bins) > 0 {
+			last := len(s.bins) - 1
+			b := s.bins[last]
+			s.bins[last] = nil
+			s.bins = s.bins[:last]
+			p.routeLocked(p.recordFromBin(b, s, st.current().epoch), false)
+		}
+		for _, q := range []*recQueue{&s.retry, &s.fresh} {
+			for q.len() > 0 {
+				r := q.pop()
+				st.readyCount--
+				st.readyBytes -= r.size
+				p.routeLocked(r, q == &s.retry)
+			}
+		}
+	}
+	p.verifyLocked()
+}
+
+// refreshLoop reads the shard map again every ShardMapRefresh, at once when
+// asked (a record landed on an unexpected shard), and with backoff after a
+// failure. failing says the first read, in New, failed.
+func (p *Producer) refreshLoop(failing bool) {
+	defer p.wg.Done()
+	failures := 0
+	if failing {
+		failures = 1
+	}
+	t := time.NewTimer(p.refreshDelay(failures))
+	defer t.Stop()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-p.refresh:
+		case <-t.C:
+		}
+		m, err := listShards(p.reqCtx, p.client, &p.cfg, p.noRetry)
+		now := time.Now()
+		var notify error
+		p.mu.Lock()
+		if err != nil {
+			failures++
+			if !p.st.refreshFailing && p.reqCtx.Err() == nil {
+				notify = fmt.Errorf("%w (keeping the previous shard map and retrying)", err)
+				if p.st.smap == nil {
+					notify = p.fallbackErrLocked(err)
+				}
+			}
+			p.st.refreshFailing = true
+		} else {
+			failures = 0
+			p.st.refreshFailing = false
+			p.applyMapLocked(m, now)
+		}
+		p.unlockReport(nil)
+		if notify != nil {
+			otel.Handle(notify)
+		}
+		p.poke()
+		t.Stop()
+		t.Reset(p.refreshDelay(failures))
+	}
+}
+
+// refreshDelay returns the wait before the next map read after failures
+// failed reads in a row.
+func (p *Producer) refreshDelay(failures int) time.Duration {
+	if failures == 0 {
+		return p.cfg.ShardMapRefresh
+	}
+	ceiling := min(p.cfg.MaxBackoff, p.cfg.ShardMapRefresh)
+	return max(backoff(failures, p.cfg.MinBackoff, ceiling, p.rnd), p.cfg.MinBackoff)
+}
+
+// noteFallback reports, once, that the producer runs without a shard map.
+// Called from New only.
+func (p *Producer) noteFallback(err error) {
+	p.st.refreshFailing = true
+	otel.Handle(p.fallbackErrLocked(err))
+}
+
+// fallbackErrLocked returns the message of the fallback mode, or nil if it
+// was given before.
+func (p *Producer) fallbackErrLocked(err error) error {
+	if p.st.fallbackNoted {
+		return nil
+	}
+	p.st.fallbackNoted = true
+	return fmt.Errorf("%w: without a shard map, aggregating only user records of the same hash key (safe for any shard layout) until ListShards succeeds", err)
+}
+
+// ---- recycling ----
+
+func (p *Producer) newRecordLocked() *record {
+	if n := len(p.st.freeRecs); n > 0 {
+		r := p.st.freeRecs[n-1]
+		p.st.freeRecs = p.st.freeRecs[:n-1]
+		return r
+	}
+	return &record{heapIdx: -1}
+}
+
+// freeRecordLocked recycles a record that ended or was split.
+func (p *Producer) freeRecordLocked(r *record) {
+	if r.pooled {
+		buf := r.data[:0]
+		p.bufs.Put(&buf)
+	}
+	*r = record{heapIdx: -1}
+	if len(p.st.freeRecs) < 1024 {
+		p.st.freeRecs = append(p.st.freeRecs, r)
+	}
+}
+
+// getBuf returns an empty buffer with room for n bytes for record r: from
+// the pool of aggregate-sized buffers if n is at least a quarter of one,
+// else its own.
+func (p *Producer) getBuf(n int, r *record) []byte {
+	if n > p.aggMax || n < p.aggMax/4 {
+		r.pooled = false
+		return make([]byte, 0, n)
+	}
+	r.pooled = true
+	if b, ok := p.bufs.Get().(*[]byte); ok {
+		return (*b)[:0]
+	}
+	return make([]byte, 0, p.aggMax)
+}
+
+func (p *Producer) getBin() *bin {
+	if b, ok := p.binsP.Get().(*bin); ok {
+		return b
+	}
+	return new(bin)
+}
+
+func (p *Producer) putBin(b *bin) {
+	b.agg.Reset()
+	b.userBytes = 0
+	p.binsP.Put(b)
+}
+
+// isNotFound tells New that the stream does not exist.
+func isNotFound(err error) bool {
+	var apiErr smithy.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode() == "ResourceNotFoundException"
+}

@@ -1,0 +1,322 @@
+package kpl
+
+import (
+	"container/heap"
+	"errors"
+	"time"
+)
+
+// maxBins is how many aggregates a shard fills at once. A user record goes to
+// the fullest one it fits in (best fit), which packs the 25 KiB PUT payload
+// units much better than a single open aggregate when record sizes vary.
+const maxBins = 4
+
+// bin is one aggregate being filled for a shard.
+type bin struct {
+	agg       Aggregator
+	pkLen     int     // length of the first user record's partition key: the outer one
+	first     HashKey // hash key of the first user record: the outer ExplicitHashKey
+	lo, hi    HashKey // smallest and largest hash key inside
+	userBytes int64
+}
+
+func (b *bin) add(h HashKey, pk, ehk string, data []byte, tags []Tag, size int64) {
+	if b.agg.Count() == 0 {
+		b.pkLen, b.first, b.lo, b.hi = len(pk), h, h, h
+	} else {
+		if h.Compare(b.lo) < 0 {
+			b.lo = h
+		}
+		if h.Compare(b.hi) > 0 {
+			b.hi = h
+		}
+	}
+	b.agg.Add(pk, ehk, data, tags)
+	b.userBytes += size
+}
+
+// size is the Kinesis size of the aggregate now: data plus partition key.
+func (b *bin) size() int { return b.agg.Size() + b.pkLen }
+
+// record is one Kinesis record on its way: an aggregate of user records, or
+// one user record with aggregation off.
+type record struct {
+	data      []byte
+	pk        string
+	ehk       string // "" for none
+	size      int    // len(data) + len(pk), as Kinesis counts it
+	users     int    // user records inside
+	userBytes int64  // their backlog size
+	lo, hi    HashKey
+	shard     *shard // predicted shard
+	attempts  int    // times sent
+	epoch     uint64
+	due       time.Time // next attempt, while waiting for a retry
+	landed    string    // shard it was stored on, while waiting for verification
+	pooled    bool      // data came from the buffer pool
+	heapIdx   int
+}
+
+// shard is the producer's state for one open shard of the current map (or
+// the single stand-in of the fallback mode, with an empty id).
+type shard struct {
+	id    string
+	rng   HashRange
+	lim   *shardLimiter // nil: not limited
+	bins  []*bin
+	retry recQueue // records to send again, first
+	fresh recQueue
+}
+
+// recQueue is a FIFO of records.
+type recQueue struct {
+	items []*record
+	head  int
+}
+
+func (q *recQueue) len() int       { return len(q.items) - q.head }
+func (q *recQueue) peek() *record  { return q.items[q.head] }
+func (q *recQueue) push(r *record) { q.items = append(q.items, r) }
+func (q *recQueue) pop() *record {
+	r := q.items[q.head]
+	q.items[q.head] = nil
+	q.head++
+	switch {
+	case q.head == len(q.items):
+		q.items, q.head = q.items[:0], 0
+	case q.head > 64 && q.head > len(q.items)/2:
+		n := copy(q.items, q.items[q.head:])
+		clear(q.items[n:])
+		q.items, q.head = q.items[:n], 0
+	}
+	return r
+}
+
+// retryHeap orders records waiting for a retry by due time.
+type retryHeap []*record
+
+func (h retryHeap) Len() int           { return len(h) }
+func (h retryHeap) Less(i, j int) bool { return h[i].due.Before(h[j].due) }
+func (h retryHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].heapIdx, h[j].heapIdx = i, j
+}
+func (h *retryHeap) Push(x any) {
+	r := x.(*record)
+	r.heapIdx = len(*h)
+	*h = append(*h, r)
+}
+func (h *retryHeap) Pop() any {
+	old := *h
+	r := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	r.heapIdx = -1
+	return r
+}
+
+var _ heap.Interface = (*retryHeap)(nil)
+
+// epochStat tracks the user records put between two Flush calls.
+type epochStat struct {
+	epoch   uint64
+	pending int          // user records not yet delivered or dropped
+	drops   []*DropError // merged by reason
+}
+
+// flushWaiter is one Flush (or Shutdown) waiting for every epoch up to its
+// own to end.
+type flushWaiter struct {
+	epoch uint64
+	done  chan struct{}
+	err   error
+}
+
+// batch is the records of one PutRecords request.
+type batch struct {
+	recs  []*record
+	users int
+}
+
+// state is everything the producer's lock guards.
+type state struct {
+	closed       bool  // Shutdown began: Put refuses records
+	abandoned    bool  // Shutdown's context ended: everything held is dropped
+	abandonCause error // that context's error
+
+	smap   *shardMap // nil: no usable map yet (fallback mode)
+	shards []*shard  // open shards in hash key order, parallel to smap.open
+	byID   map[string]*shard
+
+	backlogCount int
+	backlogBytes int64
+	room         chan struct{} // closed when room frees and roomWaiters > 0
+	roomWaiters  int
+
+	readyCount    int // records in shard queues
+	readyBytes    int
+	force         bool // send partial batches until the queues are empty
+	inflight      int  // requests in flight
+	inflightUsers int
+	rr            int // shard to start the next batch at
+
+	retries retryHeap
+	verify  []*record // stored on an unexpected shard; checked at the next map
+
+	epochs       []epochStat // oldest first; the last is the current epoch
+	unreported   []*DropError
+	flushWaiters []*flushWaiter
+
+	stats                Stats
+	retriesByCode        map[string]int64
+	dropsByReason        map[DropReason][2]int64 // user records, bytes
+	shutdownDropped      int
+	shutdownDroppedBytes int64
+	fallbackNoted        bool
+	refreshFailing       bool
+
+	freeRecs    []*record
+	deferred    []*DropError   // drops noted where they could not be reported
+	doneWaiters []*flushWaiter // Flush calls to complete after the drops are reported
+}
+
+// takeDeferred returns and forgets the drops waiting to be reported.
+func (st *state) takeDeferred() []*DropError {
+	d := st.deferred
+	st.deferred = nil
+	return d
+}
+
+func (st *state) init(cfg Config, now time.Time) {
+	st.shards = []*shard{{rng: HashRange{End: MaxHashKey}}}
+	st.byID = map[string]*shard{}
+	st.epochs = []epochStat{{epoch: 1}}
+	st.retriesByCode = map[string]int64{}
+	st.dropsByReason = map[DropReason][2]int64{}
+	_, _ = cfg, now
+}
+
+// hasRoom reports whether a user record of size bytes may enter the backlog.
+func (st *state) hasRoom(size int64, cfg *Config) bool {
+	if st.backlogCount == 0 {
+		return true // even a record over the byte budget, alone
+	}
+	return st.backlogCount < cfg.BacklogCount && st.backlogBytes+size <= cfg.BacklogBytes
+}
+
+// roomWaiterLocked registers a Put waiting for room and returns the channel
+// closed when room frees.
+func (st *state) roomWaiterLocked() <-chan struct{} {
+	if st.room == nil {
+		st.room = make(chan struct{})
+	}
+	st.roomWaiters++
+	return st.room
+}
+
+// wakeRoomWaitersLocked wakes every Put waiting for room.
+func (st *state) wakeRoomWaitersLocked() {
+	if st.room != nil {
+		close(st.room)
+		st.room = nil
+	}
+}
+
+// current returns the current epoch.
+func (st *state) current() *epochStat { return &st.epochs[len(st.epochs)-1] }
+
+// epochOf returns the stats of epoch e, which must still be tracked.
+func (st *state) epochOf(e uint64) *epochStat {
+	for i := range st.epochs {
+		if st.epochs[i].epoch == e {
+			return &st.epochs[i]
+		}
+	}
+	return st.current() // cannot happen: an epoch is tracked while it has records
+}
+
+// pendingUpTo returns the user records pending in epochs up to e.
+func (st *state) pendingUpTo(e uint64) int {
+	n := 0
+	for _, ep := range st.epochs {
+		if ep.epoch <= e {
+			n += ep.pending
+		}
+	}
+	return n
+}
+
+// retireLocked forgets ended epochs other than the current one, keeping
+// their drops for the next Flush, and completes the Flush calls waiting for
+// them.
+func (st *state) retireLocked() {
+	last := len(st.epochs) - 1
+	kept := st.epochs[:0]
+	for i, ep := range st.epochs {
+		if ep.pending == 0 && i != last {
+			st.unreported = mergeDrops(st.unreported, ep.drops...)
+			continue
+		}
+		kept = append(kept, ep)
+	}
+	clear(st.epochs[len(kept):])
+	st.epochs = kept
+	oldest := st.epochs[0].epoch
+	waiters := st.flushWaiters[:0]
+	for _, w := range st.flushWaiters {
+		// Flush made its epoch old, so the current one is newer: the
+		// waiter is done once no older epoch is tracked.
+		if w.epoch < oldest {
+			w.err = st.takeUnreported()
+			st.doneWaiters = append(st.doneWaiters, w)
+			continue
+		}
+		waiters = append(waiters, w)
+	}
+	clear(st.flushWaiters[len(waiters):])
+	st.flushWaiters = waiters
+}
+
+// takeUnreported returns the drops no Flush reported yet, joined, and
+// forgets them.
+func (st *state) takeUnreported() error {
+	if len(st.unreported) == 0 {
+		return nil
+	}
+	errs := make([]error, len(st.unreported))
+	for i, d := range st.unreported {
+		errs[i] = d
+	}
+	st.unreported = nil
+	return errors.Join(errs...)
+}
+
+// removeWaiter forgets a Flush that gave up; false if it completed already.
+func (st *state) removeWaiter(w *flushWaiter) bool {
+	for i, x := range st.flushWaiters {
+		if x == w {
+			st.flushWaiters = append(st.flushWaiters[:i], st.flushWaiters[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+// mergeDrops adds drops to list, one DropError per reason: counts are summed
+// and the first error kept.
+func mergeDrops(list []*DropError, drops ...*DropError) []*DropError {
+next:
+	for _, d := range drops {
+		for _, l := range list {
+			if l.Reason == d.Reason {
+				l.Records += d.Records
+				l.Bytes += d.Bytes
+				l.Attempts = max(l.Attempts, d.Attempts)
+				continue next
+			}
+		}
+		c := *d
+		list = append(list, &c)
+	}
+	return list
+}

@@ -1,0 +1,139 @@
+package kpl
+
+import (
+	"fmt"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+// These tests run the producer's goroutines in a synctest bubble, where
+// time only moves when every goroutine is blocked: timers are exact.
+
+func TestProducerFlushInterval(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFakeKinesis("s", 2)
+		cfg := testConfig("s")
+		cfg.FlushInterval = 5 * time.Second
+		p := newTestProducer(t, f, cfg)
+		start := time.Now()
+		for i := range 10 {
+			mustPut(t, p, fmt.Sprint(i), "", []byte("x"), nil)
+		}
+		time.Sleep(5*time.Second - time.Millisecond)
+		synctest.Wait()
+		if put, _ := f.calls(); put != 0 {
+			t.Fatalf("%d requests before the flush interval", put)
+		}
+		time.Sleep(time.Millisecond)
+		synctest.Wait()
+		if put, _ := f.calls(); put != 1 {
+			t.Fatalf("%d requests at the flush interval, want 1", put)
+		}
+		if got := f.log[0].at.Sub(start); got != 5*time.Second {
+			t.Errorf("sent after %v", got)
+		}
+		if st := p.Stats(); st.UserRecordsDelivered != 10 {
+			t.Errorf("stats %+v", st)
+		}
+	})
+}
+
+func TestProducerFullBatchGoesAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFakeKinesis("s", 1)
+		cfg := testConfig("s")
+		cfg.FlushInterval = time.Hour
+		cfg.BatchCount = 5
+		cfg.AggregateBatchCount = 10
+		cfg.BacklogCount = 1000
+		p := newTestProducer(t, f, cfg)
+		for i := range 50 { // 5 aggregates of 10: one full batch
+			mustPut(t, p, fmt.Sprint(i), "", []byte("x"), nil)
+		}
+		synctest.Wait()
+		if len(f.log) != 1 || f.log[0].entries != 5 {
+			t.Fatalf("requests %+v, want one of 5 entries", f.log)
+		}
+	})
+}
+
+func TestProducerBackoffTiming(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFakeKinesis("s", 1)
+		f.entryErr = func(call, _ int) string {
+			if call <= 4 {
+				return "InternalFailure"
+			}
+			return ""
+		}
+		cfg := testConfig("s")
+		cfg.MinBackoff = 100 * time.Millisecond
+		cfg.MaxBackoff = 500 * time.Millisecond
+		p, err := New(t.Context(), f, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.rnd = func(n int64) int64 { return n } // always the ceiling
+		mustPut(t, p, "k", "", []byte("x"), nil)
+		mustFlush(t, p)
+		var gaps []time.Duration
+		for i := 1; i < len(f.log); i++ {
+			gaps = append(gaps, f.log[i].at.Sub(f.log[i-1].at))
+		}
+		want := []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond, 500 * time.Millisecond}
+		if fmt.Sprint(gaps) != fmt.Sprint(want) {
+			t.Errorf("gaps between attempts %v, want %v", gaps, want)
+		}
+		if err := p.Shutdown(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestProducerRateLimitsPerShard(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFakeKinesis("s", 2)
+		cfg := testConfig("s")
+		cfg.RateLimit = 100
+		cfg.BacklogCount = 100000
+		p := newTestProducer(t, f, cfg)
+		start := time.Now()
+		data := make([]byte, 1000)
+		n := 0
+		for i := 0; n < 6<<20; i++ { // 6 MiB of 1 KB records, all on shard 0
+			pk := fmt.Sprint(i)
+			if p.shardForLockedTest(pk) != 0 {
+				continue
+			}
+			mustPut(t, p, pk, "", data, nil)
+			n += len(data)
+		}
+		mustFlush(t, p)
+		elapsed := time.Since(start)
+		// One second of burst, then 1 MiB/s: at least 5 s for 6 MiB.
+		if elapsed < 5*time.Second || elapsed > 7*time.Second {
+			t.Errorf("6 MiB into one shard took %v, want 5s to 7s", elapsed)
+		}
+		// In no one-second window beyond the first did more than 1 MiB go.
+		for i, a := range f.log {
+			sum := 0
+			for _, b := range f.log[i:] {
+				if b.at.Sub(a.at) >= time.Second {
+					break
+				}
+				sum += b.bytes
+			}
+			if a.at.Sub(start) >= time.Second && sum > ShardBytesPerSecond+DefaultAggregateBatchSize {
+				t.Errorf("%d bytes in the second from %v", sum, a.at.Sub(start))
+			}
+		}
+	})
+}
+
+// shardForLockedTest returns the index of the shard a partition key maps to.
+func (p *Producer) shardForLockedTest(pk string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.st.smap.find(HashPartitionKey(pk))
+}

@@ -1,0 +1,724 @@
+package kpl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/smithy-go"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// testConfig is a config for the fake stream with fast retries.
+func testConfig(name string) Config {
+	c := DefaultConfig()
+	c.StreamName = name
+	c.MinBackoff = time.Millisecond
+	c.MaxBackoff = 20 * time.Millisecond
+	c.RateLimit = 1000
+	c.FlushInterval = 50 * time.Millisecond
+	c.MeterProvider = metric.NewMeterProvider() // keep tests off the global one
+	return c
+}
+
+func newTestProducer(t testing.TB, f *fakeKinesis, cfg Config) *Producer {
+	t.Helper()
+	p, err := New(t.Context(), f, cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = p.Shutdown(ctx)
+	})
+	return p
+}
+
+func mustPut(t testing.TB, p *Producer, pk, ehk string, data []byte, tags []Tag) {
+	t.Helper()
+	if err := p.Put(t.Context(), pk, ehk, data, tags); err != nil {
+		t.Fatalf("Put(%q): %v", pk, err)
+	}
+}
+
+func mustFlush(t testing.TB, p *Producer) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	if err := p.Flush(ctx); err != nil {
+		t.Fatalf("Flush: %v", err)
+	}
+}
+
+// checkExactlyOnce asserts that the user records keyed by data came back
+// exactly once each, with their partition key and tags. (readBack checks
+// that each is on a shard whose range holds its hash key.)
+func checkExactlyOnce(t testing.TB, f *fakeKinesis, got []userRecord, want map[string]string, tags []Tag) {
+	t.Helper()
+	seen := make(map[string]int, len(want))
+	for _, u := range got {
+		seen[u.data]++
+		if pk, ok := want[u.data]; !ok {
+			t.Errorf("unexpected user record %.40q", u.data)
+		} else if pk != u.pk {
+			t.Errorf("user record %.40q: partition key %q, want %q", u.data, u.pk, pk)
+		}
+		if tags != nil && fmt.Sprint(u.tags) != fmt.Sprint(tags) {
+			t.Errorf("user record %.40q: tags %v, want %v", u.data, u.tags, tags)
+		}
+	}
+	missing, dup := 0, 0
+	for d := range want {
+		switch seen[d] {
+		case 0:
+			missing++
+		case 1:
+		default:
+			dup++
+		}
+	}
+	if missing > 0 || dup > 0 {
+		t.Errorf("%d user records missing, %d duplicated, of %d", missing, dup, len(want))
+	}
+}
+
+func TestProducerDeliversEveryRecordOnItsShard(t *testing.T) {
+	f := newFakeKinesis("s", 4)
+	p := newTestProducer(t, f, testConfig("s"))
+	tags := []Tag{{Key: "signal", Value: "traces"}, {Key: "ct", Value: "application/x-protobuf"}}
+	want := map[string]string{}
+	for i := range 5000 {
+		pk := fmt.Sprintf("key-%d", i%997)
+		data := fmt.Sprintf("record %d %s", i, strings.Repeat("x", i%300))
+		want[data] = pk
+		mustPut(t, p, pk, "", []byte(data), tags)
+	}
+	mustFlush(t, p)
+	got := readKCL(t, f)
+	checkExactlyOnce(t, f, got, want, tags)
+	st := p.Stats()
+	if st.UserRecordsDelivered != 5000 || st.UserRecordsDropped != 0 || st.BufferedRecords != 0 {
+		t.Errorf("stats: %+v", st)
+	}
+	if n := f.storedRecords(); n >= 5000/10 {
+		t.Errorf("%d Kinesis records for 5000 small user records: aggregation is not working", n)
+	}
+	if len(f.rejected) > 0 {
+		t.Errorf("requests over the API limits: %v", f.rejected)
+	}
+}
+
+func TestProducerPutCopiesData(t *testing.T) {
+	f := newFakeKinesis("s", 2)
+	p := newTestProducer(t, f, testConfig("s"))
+	buf := []byte("first")
+	mustPut(t, p, "a", "", buf, nil)
+	copy(buf, "XXXXX")
+	mustPut(t, p, "b", "", buf, nil)
+	mustFlush(t, p)
+	checkExactlyOnce(t, f, readKCL(t, f), map[string]string{"first": "a", "XXXXX": "b"}, nil)
+}
+
+func TestProducerExplicitHashKey(t *testing.T) {
+	f := newFakeKinesis("s", 4)
+	p := newTestProducer(t, f, testConfig("s"))
+	// The business key "order-1" routed by an explicit hash key to the last shard.
+	ehk := MaxHashKey.String()
+	mustPut(t, p, "order-1", ehk, []byte("x"), nil)
+	mustPut(t, p, "order-2", "", []byte("y"), nil)
+	mustFlush(t, p)
+	got := readKCL(t, f)
+	if len(got) != 2 {
+		t.Fatalf("got %d user records", len(got))
+	}
+	for _, u := range got {
+		if u.pk == "order-1" && (u.ehk != ehk || u.shard != f.shards[3].id) {
+			t.Errorf("order-1: ehk %q on %s", u.ehk, u.shard)
+		}
+	}
+}
+
+func TestProducerAggregationOff(t *testing.T) {
+	f := newFakeKinesis("s", 4)
+	cfg := testConfig("s")
+	cfg.DisableAggregation = true
+	p := newTestProducer(t, f, cfg)
+	want := map[string]string{}
+	for i := range 1200 {
+		pk := fmt.Sprintf("k%d", i)
+		d := fmt.Sprintf("plain %d", i)
+		want[d] = pk
+		mustPut(t, p, pk, "", []byte(d), []Tag{{Key: "ignored"}})
+	}
+	mustFlush(t, p)
+	got := readPlain(t, f)
+	checkExactlyOnce(t, f, got, want, nil)
+	for _, u := range got {
+		if u.ehk != "" {
+			t.Fatalf("plain record with explicit hash key %q", u.ehk)
+		}
+	}
+	if put, _ := f.calls(); put < 3 {
+		t.Errorf("%d requests for 1200 plain records; batch_count is 500", put)
+	}
+}
+
+func TestProducerPutRefusesBadRecords(t *testing.T) {
+	f := newFakeKinesis("s", 1)
+	p := newTestProducer(t, f, testConfig("s"))
+	ctx := t.Context()
+	cases := []struct {
+		name    string
+		pk, ehk string
+		data    int
+		want    error
+		msg     string
+	}{
+		{"empty key", "", "", 1, ErrInvalidRecord, "empty"},
+		{"long key", strings.Repeat("ä", 257), "", 1, ErrInvalidRecord, "257 characters"},
+		{"bad utf8", "\xff", "", 1, ErrInvalidRecord, "UTF-8"},
+		{"bad ehk", "k", "0123", 1, ErrInvalidRecord, "hash key"},
+		{"too large", "k", "", DefaultRecordBytes, ErrRecordTooLarge, "1048576"},
+	}
+	for _, c := range cases {
+		err := p.Put(ctx, c.pk, c.ehk, make([]byte, c.data), nil)
+		if !errors.Is(err, c.want) || !strings.Contains(err.Error(), c.msg) {
+			t.Errorf("%s: %v, want %v mentioning %q", c.name, err, c.want, c.msg)
+		}
+	}
+	// 256 characters of two bytes each is a valid key.
+	mustPut(t, p, strings.Repeat("ä", 256), "", []byte("ok"), nil)
+	// The largest data MaxDataSize allows goes through; one more byte does not.
+	tags := []Tag{{Key: "a", Value: "b"}}
+	n := p.MaxDataSize("k", "", tags)
+	if n <= DefaultRecordBytes-100 || n >= DefaultRecordBytes {
+		t.Fatalf("MaxDataSize = %d", n)
+	}
+	mustPut(t, p, "k", "", make([]byte, n), tags)
+	if err := p.Put(ctx, "k", "", make([]byte, n+1), tags); !errors.Is(err, ErrRecordTooLarge) {
+		t.Errorf("MaxDataSize+1: %v", err)
+	}
+	mustFlush(t, p)
+	if len(f.rejected) > 0 {
+		t.Errorf("the fake stream refused: %v", f.rejected)
+	}
+	if st := p.Stats(); st.UserRecordsPut != 2 || st.UserRecordsDelivered != 2 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+func TestProducerRecordLimitFromStream(t *testing.T) {
+	f := newFakeKinesis("s", 1)
+	f.recordLimit = 2 << 20
+	kib := int32(2048)
+	f.maxKiB = &kib
+	p := newTestProducer(t, f, testConfig("s"))
+	mustPut(t, p, "k", "", make([]byte, 1500<<10), nil)
+	mustFlush(t, p)
+	if st := p.Stats(); st.UserRecordsDelivered != 1 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+func TestProducerLargeRecordsGoAlone(t *testing.T) {
+	f := newFakeKinesis("s", 1)
+	p := newTestProducer(t, f, testConfig("s"))
+	want := map[string]string{}
+	for i := range 30 {
+		d := fmt.Sprintf("%d%s", i, strings.Repeat("z", 60000+i*1000))
+		want[d] = "k"
+		mustPut(t, p, "k", "", []byte(d), nil)
+	}
+	mustFlush(t, p)
+	checkExactlyOnce(t, f, readKCL(t, f), want, nil)
+	if n := f.storedRecords(); n != 30 {
+		t.Errorf("%d Kinesis records for 30 user records above aggregate_batch_size", n)
+	}
+}
+
+func TestProducerRespectsBatchLimits(t *testing.T) {
+	f := newFakeKinesis("s", 4)
+	cfg := testConfig("s")
+	cfg.BatchCount = 7
+	cfg.BatchSize = 300_000
+	p := newTestProducer(t, f, cfg)
+	want := map[string]string{}
+	for i := range 400 {
+		d := fmt.Sprintf("%d-%s", i, strings.Repeat("b", 3000))
+		want[d] = fmt.Sprint(i)
+		mustPut(t, p, fmt.Sprint(i), "", []byte(d), nil)
+	}
+	mustFlush(t, p)
+	checkExactlyOnce(t, f, readKCL(t, f), want, nil)
+	// The fake refuses only beyond the API's limits; check ours by request.
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.rejected) > 0 {
+		t.Errorf("refused: %v", f.rejected)
+	}
+}
+
+func TestProducerRetriesThrottledEntries(t *testing.T) {
+	f := newFakeKinesis("s", 4)
+	var n atomic.Int64
+	f.entryErr = func(call, i int) string {
+		switch n.Add(1) % 10 {
+		case 0, 5:
+			return "ProvisionedThroughputExceededException"
+		case 7:
+			return "InternalFailure"
+		}
+		return ""
+	}
+	p := newTestProducer(t, f, testConfig("s"))
+	want := map[string]string{}
+	for i := range 3000 {
+		d := fmt.Sprintf("r%d", i)
+		want[d] = fmt.Sprintf("k%d", i)
+		mustPut(t, p, want[d], "", []byte(d), nil)
+	}
+	mustFlush(t, p)
+	checkExactlyOnce(t, f, readKCL(t, f), want, nil)
+	st := p.Stats()
+	if st.Throttles == 0 || st.Retries == 0 || st.UserRecordsDropped != 0 || st.PossibleDuplicates != 0 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+func TestProducerRetriesFailedRequests(t *testing.T) {
+	f := newFakeKinesis("s", 2)
+	f.putErr = func(call int) error {
+		switch call % 3 {
+		case 1:
+			return apiError("ServiceUnavailable", "503", smithy.FaultServer)
+		case 2:
+			return fmt.Errorf("send: %w", &net503{})
+		}
+		return nil
+	}
+	p := newTestProducer(t, f, testConfig("s"))
+	want := map[string]string{}
+	for i := range 500 {
+		d := fmt.Sprintf("r%d", i)
+		want[d] = fmt.Sprintf("k%d", i)
+		mustPut(t, p, want[d], "", []byte(d), nil)
+	}
+	mustFlush(t, p)
+	checkExactlyOnce(t, f, readKCL(t, f), want, nil)
+	if st := p.Stats(); st.RequestsFailed == 0 || st.PossibleDuplicates == 0 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+// net503 is a connection error as the SDK reports one.
+type net503 struct{}
+
+func (*net503) Error() string         { return "connection reset by peer" }
+func (*net503) ConnectionError() bool { return true }
+
+func TestProducerPermanentErrorFailsFast(t *testing.T) {
+	f := newFakeKinesis("s", 2)
+	f.putErr = func(int) error {
+		return apiError("AccessDeniedException", "not authorized to perform kinesis:PutRecords", smithy.FaultClient)
+	}
+	var dropped atomic.Int64
+	var reasons sync.Map
+	cfg := testConfig("s")
+	cfg.OnDrop = func(records int, bytes int64, reason error) {
+		dropped.Add(int64(records))
+		reasons.Store(reason.Error(), true)
+	}
+	p := newTestProducer(t, f, cfg)
+	for i := range 100 {
+		mustPut(t, p, fmt.Sprint(i), "", []byte("x"), nil)
+	}
+	err := p.Flush(t.Context())
+	var de *DropError
+	if !errors.As(err, &de) || !errors.Is(err, ErrPermanent) || de.Reason != DropPermanent || de.Records != 100 {
+		t.Fatalf("Flush: %v", err)
+	}
+	for _, s := range []string{`"s"`, "AccessDeniedException", "not authorized"} {
+		if !strings.Contains(err.Error(), s) {
+			t.Errorf("error %q does not mention %s", err, s)
+		}
+	}
+	if dropped.Load() != 100 {
+		t.Errorf("OnDrop saw %d records", dropped.Load())
+	}
+	put, _ := f.calls()
+	if put != 1 {
+		t.Errorf("%d requests for one batch refused permanently", put)
+	}
+	if err := p.Flush(t.Context()); err != nil {
+		t.Errorf("second Flush reported again: %v", err)
+	}
+}
+
+func TestProducerRetriesExhausted(t *testing.T) {
+	f := newFakeKinesis("s", 1)
+	f.entryErr = func(int, int) string { return "InternalFailure" }
+	cfg := testConfig("s")
+	cfg.MaxRetries = 3
+	p := newTestProducer(t, f, cfg)
+	mustPut(t, p, "k", "", []byte("x"), nil)
+	err := p.Flush(t.Context())
+	var de *DropError
+	if !errors.As(err, &de) || !errors.Is(err, ErrRetriesExhausted) || de.Attempts != 4 {
+		t.Fatalf("Flush: %v", err)
+	}
+	if put, _ := f.calls(); put != 4 {
+		t.Errorf("%d requests, want 4 (1 + max_retries 3)", put)
+	}
+}
+
+func TestProducerStreamNotFound(t *testing.T) {
+	f := newFakeKinesis("s", 1)
+	cfg := testConfig("missing")
+	_, err := New(t.Context(), f, cfg)
+	if err == nil || !strings.Contains(err.Error(), `"missing"`) || !strings.Contains(err.Error(), "ResourceNotFoundException") {
+		t.Fatalf("New: %v", err)
+	}
+}
+
+func TestProducerInvalidConfig(t *testing.T) {
+	cfg := testConfig("s")
+	cfg.BatchCount = 1000
+	_, err := New(t.Context(), newFakeKinesis("s", 1), cfg)
+	if !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), "batch_count = 1000") {
+		t.Fatalf("New: %v", err)
+	}
+}
+
+func TestProducerReshardingSplit(t *testing.T) {
+	f := newFakeKinesis("s", 2)
+	cfg := testConfig("s")
+	cfg.ShardMapRefresh = time.Hour // only wrong-shard results refresh it
+	p := newTestProducer(t, f, cfg)
+	want := map[string]string{}
+	put := func(from, to int) {
+		for i := from; i < to; i++ {
+			d := fmt.Sprintf("r%d", i)
+			want[d] = fmt.Sprintf("k%d", i%500)
+			mustPut(t, p, want[d], "", []byte(d), nil)
+		}
+	}
+	put(0, 2000)
+	mustFlush(t, p)
+	f.split(f.shards[0].rng.Start)
+	put(2000, 6000) // aggregated for the old map, land on children
+	mustFlush(t, p)
+	put(6000, 8000)
+	mustFlush(t, p)
+	got, discarded := f.readBack(t, true)
+	checkExactlyOnce(t, f, got, want, nil)
+	st := p.Stats()
+	if st.WrongShard == 0 || st.Shards != 3 {
+		t.Errorf("stats %+v", st)
+	}
+	// Aggregates built for the parent that landed on a child holding only
+	// part of them are discarded by the KCL; the producer sent their user
+	// records again, so a KCL reader loses nothing and sees no duplicate.
+	if int64(discarded) != st.WrongShardResends {
+		t.Errorf("KCL discards %d user records, the producer resent %d", discarded, st.WrongShardResends)
+	}
+	t.Logf("wrong shard: %d records, %d user records resent", st.WrongShard, st.WrongShardResends)
+}
+
+func TestProducerSplitWhileRetrying(t *testing.T) {
+	// Records fail while the shard splits under them: when their retry is
+	// due they are taken apart and aggregated again per child shard.
+	f := newFakeKinesis("s", 1)
+	var fail atomic.Bool
+	fail.Store(true)
+	f.entryErr = func(int, int) string {
+		if fail.Load() {
+			return "ProvisionedThroughputExceededException"
+		}
+		return ""
+	}
+	cfg := testConfig("s")
+	cfg.MinBackoff = 50 * time.Millisecond
+	cfg.MaxBackoff = 100 * time.Millisecond
+	p := newTestProducer(t, f, cfg)
+	want := map[string]string{}
+	for i := range 1000 {
+		d := fmt.Sprintf("r%d", i)
+		want[d] = fmt.Sprintf("k%d", i)
+		mustPut(t, p, want[d], "", []byte(d), nil)
+	}
+	p.mu.Lock()
+	p.sealAllLocked()
+	p.st.force = true
+	p.mu.Unlock()
+	p.poke()
+	for p.Stats().Throttles == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	f.split(f.shards[0].rng.Start)
+	p.askRefresh()
+	for p.Stats().Shards != 2 {
+		time.Sleep(time.Millisecond)
+	}
+	fail.Store(false)
+	mustFlush(t, p)
+	checkExactlyOnce(t, f, readKCL(t, f), want, nil)
+	if st := p.Stats(); st.Splits == 0 {
+		t.Errorf("no aggregate was split: %+v", st)
+	}
+}
+
+func TestProducerFallbackWithoutListShards(t *testing.T) {
+	f := newFakeKinesis("s", 4)
+	var deny atomic.Bool
+	deny.Store(true)
+	f.listErr = func(int) error {
+		if deny.Load() {
+			return apiError("AccessDeniedException", "no kinesis:ListShards", smithy.FaultClient)
+		}
+		return nil
+	}
+	var handled []error
+	var hmu sync.Mutex
+	restore := setErrorHandler(func(err error) { hmu.Lock(); handled = append(handled, err); hmu.Unlock() })
+	defer restore()
+	cfg := testConfig("s")
+	cfg.ShardMapRefresh = time.Hour
+	p := newTestProducer(t, f, cfg)
+	if !p.Stats().Fallback {
+		t.Fatal("not in fallback mode")
+	}
+	want := map[string]string{}
+	for i := range 600 {
+		d := fmt.Sprintf("r%d", i)
+		want[d] = fmt.Sprintf("k%d", i%20)
+		mustPut(t, p, want[d], "", []byte(d), nil)
+	}
+	mustFlush(t, p)
+	got := readKCL(t, f) // checks the KCL rule
+	checkExactlyOnce(t, f, got, want, nil)
+	hmu.Lock()
+	n := 0
+	for _, e := range handled {
+		if strings.Contains(e.Error(), "without a shard map") {
+			n++
+		}
+	}
+	hmu.Unlock()
+	if n != 1 {
+		t.Errorf("fallback reported %d times: %v", n, handled)
+	}
+	deny.Store(false)
+	p.askRefresh()
+	for p.Stats().Fallback {
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestProducerBacklogBlocksPut(t *testing.T) {
+	f := newFakeKinesis("s", 1)
+	f.block = make(chan struct{})
+	cfg := testConfig("s")
+	cfg.BacklogCount = 50
+	p := newTestProducer(t, f, cfg)
+	for i := range 50 {
+		mustPut(t, p, "k", "", []byte(fmt.Sprint(i)), nil)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	err := p.Put(ctx, "k", "", []byte("one too many"), nil)
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "backlog full") {
+		t.Fatalf("Put on a full backlog: %v", err)
+	}
+	close(f.block)
+	mustPut(t, p, "k", "", []byte("after"), nil)
+	mustFlush(t, p)
+	if st := p.Stats(); st.UserRecordsDelivered != 51 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+func TestProducerShutdownFlushes(t *testing.T) {
+	f := newFakeKinesis("s", 2)
+	cfg := testConfig("s")
+	cfg.FlushInterval = time.Hour
+	p, err := New(t.Context(), f, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 100 {
+		mustPut(t, p, fmt.Sprint(i), "", []byte("x"), nil)
+	}
+	if err := p.Shutdown(t.Context()); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if n := len(readKCL(t, f)); n != 100 {
+		t.Errorf("%d user records delivered", n)
+	}
+	if err := p.Put(t.Context(), "k", "", []byte("late"), nil); !errors.Is(err, ErrShutdown) {
+		t.Errorf("Put after Shutdown: %v", err)
+	}
+	if err := p.Shutdown(t.Context()); err != nil {
+		t.Errorf("second Shutdown: %v", err)
+	}
+	if err := p.Flush(t.Context()); err != nil {
+		t.Errorf("Flush after Shutdown: %v", err)
+	}
+}
+
+func TestProducerShutdownExpiredContext(t *testing.T) {
+	f := newFakeKinesis("s", 2)
+	f.block = make(chan struct{}) // never answers
+	var dropped atomic.Int64
+	cfg := testConfig("s")
+	cfg.BacklogCount = 10000
+	cfg.OnDrop = func(records int, _ int64, reason error) {
+		if !errors.Is(reason, ErrShutdown) {
+			t.Errorf("drop reason %v", reason)
+		}
+		dropped.Add(int64(records))
+	}
+	p, err := New(t.Context(), f, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 1000 {
+		mustPut(t, p, fmt.Sprint(i), "", []byte("x"), nil)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	err = p.Shutdown(ctx)
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "dropped 1000 user records") {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if dropped.Load() != 1000 {
+		t.Errorf("OnDrop saw %d", dropped.Load())
+	}
+	st := p.Stats()
+	if st.UserRecordsDropped != 1000 || st.BufferedRecords != 0 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+func TestProducerConcurrentPutFlush(t *testing.T) {
+	f := newFakeKinesis("s", 3)
+	var n atomic.Int64
+	f.entryErr = func(int, int) string {
+		if n.Add(1)%7 == 0 {
+			return "ProvisionedThroughputExceededException"
+		}
+		return ""
+	}
+	cfg := testConfig("s")
+	cfg.BacklogCount = 300
+	p := newTestProducer(t, f, cfg)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	want := map[string]string{}
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 1000 {
+				d := fmt.Sprintf("g%d-%d", g, i)
+				pk := fmt.Sprintf("k%d", i%50)
+				mu.Lock()
+				want[d] = pk
+				mu.Unlock()
+				mustPut(t, p, pk, "", []byte(d), nil)
+				if i%250 == 0 {
+					mustFlush(t, p)
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		for range 20 {
+			mustFlush(t, p)
+		}
+	})
+	wg.Wait()
+	mustFlush(t, p)
+	checkExactlyOnce(t, f, readKCL(t, f), want, nil)
+}
+
+func TestProducerMetrics(t *testing.T) {
+	f := newFakeKinesis("s", 2)
+	reader := metric.NewManualReader()
+	cfg := testConfig("s")
+	cfg.MeterProvider = metric.NewMeterProvider(metric.WithReader(reader))
+	p := newTestProducer(t, f, cfg)
+	for i := range 100 {
+		mustPut(t, p, fmt.Sprint(i), "", []byte("0123456789"), nil)
+	}
+	mustFlush(t, p)
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(t.Context(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int64{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			switch d := m.Data.(type) {
+			case metricdata.Sum[int64]:
+				for _, dp := range d.DataPoints {
+					got[m.Name] += dp.Value
+				}
+			case metricdata.Histogram[int64]:
+				for _, dp := range d.DataPoints {
+					got[m.Name] += int64(dp.Sum)
+				}
+			case metricdata.Histogram[float64]:
+				for _, dp := range d.DataPoints {
+					got[m.Name] += int64(dp.Count)
+				}
+			}
+		}
+	}
+	for name, want := range map[string]int64{
+		"otelkinesis.producer.user_records":             100,
+		"otelkinesis.producer.user_records.delivered":   100,
+		"otelkinesis.producer.aggregation.user_records": 100,
+		"otelkinesis.producer.buffered.user_records":    0,
+		"otelkinesis.producer.user_records.size":        100 * (10 + 2),
+	} {
+		if got[name] != want && !(name == "otelkinesis.producer.user_records.size" && got[name] > 1000) {
+			t.Errorf("%s = %d, want %d", name, got[name], want)
+		}
+	}
+	if got["otelkinesis.producer.requests"] < 1 || got["otelkinesis.producer.request.duration"] < 1 {
+		t.Errorf("requests not measured: %v", got)
+	}
+}
+
+// setErrorHandler routes otel.Handle to fn until the returned func is called.
+func setErrorHandler(fn func(error)) (restore func()) {
+	prev := otel.GetErrorHandler()
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(fn))
+	return func() { otel.SetErrorHandler(prev) }
+}
+
+// readKCL reads the fake stream back as a KCL reader and fails the test if
+// any aggregate breaks the KCL rule.
+func readKCL(t testing.TB, f *fakeKinesis) []userRecord {
+	t.Helper()
+	got, discarded := f.readBack(t, true)
+	if discarded > 0 {
+		t.Errorf("KCL rule broken: a KCL reader discards aggregates holding %d user records", discarded)
+	}
+	return got
+}
+
+func readPlain(t testing.TB, f *fakeKinesis) []userRecord {
+	t.Helper()
+	got, _ := f.readBack(t, false)
+	return got
+}

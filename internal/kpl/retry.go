@@ -1,0 +1,148 @@
+package kpl
+
+import (
+	"context"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/smithy-go"
+)
+
+// errClass is what the producer does after an error.
+type errClass uint8
+
+const (
+	classRetry     errClass = iota // send again after a backoff
+	classThrottle                  // send again after a backoff; the shard or stream is over capacity
+	classPermanent                 // give up at once: sending again cannot succeed
+)
+
+// Error codes by class (DESIGN §5). Codes not listed are classified by their
+// HTTP status, then as connection errors, and are otherwise permanent.
+var errorCodes = map[string]errClass{
+	// Per-entry and request throttling. KMSThrottlingException is not in
+	// the SDK's default throttle list.
+	"ProvisionedThroughputExceededException": classThrottle,
+	"LimitExceededException":                 classThrottle,
+	"KMSThrottlingException":                 classThrottle,
+	"ThrottlingException":                    classThrottle,
+	"Throttling":                             classThrottle,
+	"TooManyRequestsException":               classThrottle,
+	"RequestLimitExceeded":                   classThrottle,
+	"SlowDown":                               classThrottle,
+
+	// Transient failures.
+	"InternalFailure":             classRetry,
+	"InternalFailureException":    classRetry,
+	"InternalServerError":         classRetry,
+	"ServiceUnavailable":          classRetry,
+	"ServiceUnavailableException": classRetry,
+	"RequestTimeout":              classRetry,
+	"RequestTimeoutException":     classRetry,
+	"ResourceInUseException":      classRetry, // stream being created or updated
+	"ExpiredTokenException":       classRetry, // credentials are refreshed on the next call
+	"RequestExpired":              classRetry, // clock skew; the SDK corrects it
+
+	// Errors that sending again cannot fix.
+	"ResourceNotFoundException":   classPermanent,
+	"AccessDeniedException":       classPermanent,
+	"InvalidArgumentException":    classPermanent,
+	"ValidationException":         classPermanent,
+	"KMSDisabledException":        classPermanent,
+	"KMSNotFoundException":        classPermanent,
+	"KMSInvalidStateException":    classPermanent,
+	"KMSAccessDeniedException":    classPermanent,
+	"KMSOptInRequired":            classPermanent,
+	"UnrecognizedClientException": classPermanent,
+	"InvalidSignatureException":   classPermanent,
+	"IncompleteSignature":         classPermanent,
+	"MissingAuthenticationToken":  classPermanent,
+	"SerializationException":      classPermanent,
+}
+
+// classifyCode classifies a per-entry error code of a PutRecords result.
+// Unknown codes are retried: the entry was refused by a service that
+// accepted the request, so the next attempt may succeed.
+func classifyCode(code string) errClass {
+	if c, ok := errorCodes[code]; ok {
+		return c
+	}
+	return classRetry
+}
+
+// classifyError classifies an error returned by a Kinesis API call and
+// returns a short code for metrics and messages: the API error code, "http_"
+// and the status, "timeout", "connection" or "unknown".
+func classifyError(err error) (errClass, string) {
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		if c, ok := errorCodes[apiErr.ErrorCode()]; ok {
+			return c, apiErr.ErrorCode()
+		}
+	}
+	var status interface{ HTTPStatusCode() int }
+	if errors.As(err, &status) {
+		code := "http_" + strconv.Itoa(status.HTTPStatusCode())
+		if apiErr != nil && apiErr.ErrorCode() != "" {
+			code = apiErr.ErrorCode()
+		}
+		switch s := status.HTTPStatusCode(); {
+		case s == http.StatusTooManyRequests:
+			return classThrottle, code
+		case s >= 500:
+			return classRetry, code
+		case s == http.StatusRequestTimeout:
+			return classRetry, code
+		case s >= 400:
+			return classPermanent, code
+		}
+	}
+	if apiErr != nil {
+		// A modelled error without an HTTP status: trust the fault side.
+		if apiErr.ErrorFault() == smithy.FaultServer {
+			return classRetry, apiErr.ErrorCode()
+		}
+		return classPermanent, apiErr.ErrorCode()
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return classRetry, "timeout"
+	}
+	if errors.Is(err, context.Canceled) {
+		return classPermanent, "canceled"
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return classRetry, "connection"
+	}
+	if (retry.RetryableConnectionError{}).IsErrorRetryable(err) == aws.TrueTernary {
+		return classRetry, "connection"
+	}
+	var deser *smithy.DeserializationError
+	if errors.As(err, &deser) {
+		// A response cut short or garbled on the way.
+		return classRetry, "deserialization"
+	}
+	return classPermanent, "unknown"
+}
+
+// backoff returns how long to wait before attempt number attempt (1 for the
+// first retry): a uniformly random duration in [0, min(max, min*2^(attempt-1))],
+// "full jitter". rnd returns a value in [0, n]; nil means math/rand/v2.
+func backoff(attempt int, minD, maxD time.Duration, rnd func(n int64) int64) time.Duration {
+	if attempt < 1 {
+		attempt = 1
+	}
+	ceiling := maxD
+	if shift := attempt - 1; shift < 62 && minD <= maxD>>shift {
+		ceiling = minD << shift
+	}
+	if rnd == nil {
+		return time.Duration(rand.Int64N(int64(ceiling) + 1))
+	}
+	return time.Duration(rnd(int64(ceiling)))
+}

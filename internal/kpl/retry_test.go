@@ -1,0 +1,106 @@
+package kpl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+)
+
+func httpErr(status int, err error) error {
+	return &awshttp.ResponseError{ResponseError: &smithyhttp.ResponseError{
+		Response: &smithyhttp.Response{Response: &http.Response{StatusCode: status}},
+		Err:      err,
+	}}
+}
+
+func opErr(err error) error {
+	return &smithy.OperationError{ServiceID: "Kinesis", OperationName: "PutRecords", Err: err}
+}
+
+func TestClassifyError(t *testing.T) {
+	cases := []struct {
+		name  string
+		err   error
+		class errClass
+		code  string
+	}{
+		{"throttled request", opErr(httpErr(400, &types.ProvisionedThroughputExceededException{})), classThrottle, "ProvisionedThroughputExceededException"},
+		{"KMS throttling", opErr(httpErr(400, &types.KMSThrottlingException{})), classThrottle, "KMSThrottlingException"},
+		{"limit exceeded", opErr(httpErr(400, &types.LimitExceededException{})), classThrottle, "LimitExceededException"},
+		{"not found", opErr(httpErr(400, &types.ResourceNotFoundException{})), classPermanent, "ResourceNotFoundException"},
+		{"access denied", opErr(httpErr(400, &types.AccessDeniedException{})), classPermanent, "AccessDeniedException"},
+		{"invalid argument", opErr(httpErr(400, &types.InvalidArgumentException{})), classPermanent, "InvalidArgumentException"},
+		{"validation", opErr(httpErr(400, &types.ValidationException{})), classPermanent, "ValidationException"},
+		{"KMS disabled", opErr(httpErr(400, &types.KMSDisabledException{})), classPermanent, "KMSDisabledException"},
+		{"KMS not found", opErr(httpErr(400, &types.KMSNotFoundException{})), classPermanent, "KMSNotFoundException"},
+		{"internal failure", opErr(httpErr(500, &types.InternalFailureException{})), classRetry, "InternalFailureException"},
+		{"503 unmodelled", opErr(httpErr(503, apiError("ServiceUnavailable", "", smithy.FaultServer))), classRetry, "ServiceUnavailable"},
+		{"503 no body", opErr(httpErr(503, errors.New("failed to decode"))), classRetry, "http_503"},
+		{"502", opErr(httpErr(502, errors.New("bad gateway"))), classRetry, "http_502"},
+		{"429", opErr(httpErr(429, errors.New("slow down"))), classThrottle, "http_429"},
+		{"unknown 4xx", opErr(httpErr(418, apiError("Teapot", "", smithy.FaultClient))), classPermanent, "Teapot"},
+		{"timeout", opErr(fmt.Errorf("request: %w", context.DeadlineExceeded)), classRetry, "timeout"},
+		{"cancelled", opErr(context.Canceled), classPermanent, "canceled"},
+		{"reset", opErr(&smithyhttp.RequestSendError{Err: &net.OpError{Op: "read", Err: errors.New("connection reset by peer")}}), classRetry, "connection"},
+		{"refused", opErr(&smithyhttp.RequestSendError{Err: &net.OpError{Op: "dial", Err: errors.New("connection refused")}}), classRetry, "connection"},
+		{"eof", opErr(fmt.Errorf("read body: %w", io.ErrUnexpectedEOF)), classRetry, "connection"},
+		{"deserialization", opErr(&smithy.DeserializationError{Err: errors.New("bad json")}), classRetry, "deserialization"},
+		{"expired token", opErr(httpErr(400, apiError("ExpiredTokenException", "", smithy.FaultClient))), classRetry, "ExpiredTokenException"},
+		{"anything else", errors.New("no credentials"), classPermanent, "unknown"},
+	}
+	for _, c := range cases {
+		class, code := classifyError(c.err)
+		if class != c.class || code != c.code {
+			t.Errorf("%s: got %v %q, want %v %q", c.name, class, code, c.class, c.code)
+		}
+	}
+}
+
+func TestClassifyCode(t *testing.T) {
+	for code, want := range map[string]errClass{
+		"ProvisionedThroughputExceededException": classThrottle,
+		"InternalFailure":                        classRetry,
+		"KMSThrottlingException":                 classThrottle,
+		"KMSAccessDeniedException":               classPermanent,
+		"SomethingNew":                           classRetry,
+	} {
+		if got := classifyCode(code); got != want {
+			t.Errorf("%s: %v, want %v", code, got, want)
+		}
+	}
+}
+
+func TestBackoffFullJitter(t *testing.T) {
+	minD, maxD := 100*time.Millisecond, 5*time.Second
+	top := func(n int64) int64 { return n } // the ceiling itself
+	for attempt, want := range map[int]time.Duration{
+		0: 100 * time.Millisecond, 1: 100 * time.Millisecond, 2: 200 * time.Millisecond,
+		3: 400 * time.Millisecond, 6: 3200 * time.Millisecond, 7: maxD, 100: maxD,
+	} {
+		if got := backoff(attempt, minD, maxD, top); got != want {
+			t.Errorf("attempt %d: ceiling %v, want %v", attempt, got, want)
+		}
+	}
+	// With real randomness every value stays within [0, ceiling] and they spread.
+	seen := map[time.Duration]bool{}
+	for range 1000 {
+		d := backoff(3, minD, maxD, nil)
+		if d < 0 || d > 400*time.Millisecond {
+			t.Fatalf("backoff %v outside [0, 400ms]", d)
+		}
+		seen[d/(40*time.Millisecond)] = true
+	}
+	if len(seen) < 10 {
+		t.Errorf("backoff not spread over [0, 400ms]: %d of 11 buckets", len(seen))
+	}
+}
