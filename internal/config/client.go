@@ -1,0 +1,114 @@
+package config
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/otelkinesis/otelkinesis/internal/kpl"
+)
+
+// AWS returns the AWS configuration the Kinesis client is built from: the caller's own
+// (Config.AWSConfig) or the default chain's, with the region resolved (Region, then the
+// SDK's AWS_REGION and shared config, then the stream ARN's region), the role assumed when
+// RoleARN is set, and the SDK's own retries off, since the producer owns retries (DESIGN §5).
+//
+// Its HTTP client comes from aws-sdk-go-v2's BuildableClient (a plain *http.Client breaks
+// the SDK's AWS_CA_BUNDLE support), sized for Producer.MaxConnections connections.
+func (c Config) AWS(ctx context.Context) (aws.Config, error) {
+	var cfg aws.Config
+	if c.AWSConfig != nil {
+		cfg = c.AWSConfig.Copy()
+		if c.Region != "" {
+			cfg.Region = c.Region
+		}
+	} else {
+		conns := c.Producer.MaxConnections
+		httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+			t.MaxConnsPerHost = conns
+			t.MaxIdleConnsPerHost = conns
+		})
+		loaders := []func(*awsconfig.LoadOptions) error{awsconfig.WithHTTPClient(httpClient)}
+		if c.Region != "" {
+			loaders = append(loaders, awsconfig.WithRegion(c.Region))
+		}
+		if c.Endpoint != "" {
+			// An endpoint override means no account-ID endpoints: with
+			// AWS_ACCOUNT_ID_ENDPOINT_MODE=required every call would fail (DESIGN §10).
+			loaders = append(loaders, awsconfig.WithAccountIDEndpointMode(aws.AccountIDEndpointModeDisabled))
+		}
+		var err error
+		cfg, err = awsconfig.LoadDefaultConfig(ctx, loaders...)
+		if err != nil {
+			return aws.Config{}, fmt.Errorf("otelkinesis: load AWS configuration: %w", err)
+		}
+	}
+	if cfg.Region == "" {
+		cfg.Region = regionFromARN(c.Producer.StreamARN)
+	}
+	if cfg.Region == "" {
+		return aws.Config{}, fmt.Errorf("otelkinesis: no AWS region: set %sREGION or AWS_REGION, or give a stream ARN", EnvPrefix)
+	}
+	if c.Endpoint != "" {
+		cfg.AccountIDEndpointMode = aws.AccountIDEndpointModeDisabled
+	}
+	cfg.Retryer = func() aws.Retryer { return aws.NopRetryer{} }
+	if c.RoleARN != "" {
+		externalID := c.ExternalID
+		provider := stscreds.NewAssumeRoleProvider(sts.NewFromConfig(cfg), c.RoleARN, func(o *stscreds.AssumeRoleOptions) {
+			o.RoleSessionName = "otelkinesis"
+			if externalID != "" {
+				o.ExternalID = aws.String(externalID)
+			}
+		})
+		cfg.Credentials = aws.NewCredentialsCache(provider)
+	}
+	return cfg, nil
+}
+
+// KinesisClient builds the Kinesis client for c from [Config.AWS], pointed at Endpoint when
+// one is set.
+func (c Config) KinesisClient(ctx context.Context) (*kinesis.Client, error) {
+	cfg, err := c.AWS(ctx)
+	if err != nil {
+		return nil, err
+	}
+	endpoint := c.Endpoint
+	return kinesis.NewFromConfig(cfg, func(o *kinesis.Options) {
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+		}
+		o.RetryMaxAttempts = 1
+	}), nil
+}
+
+// regionFromARN returns the region field of an ARN, "" if there is none.
+func regionFromARN(arn string) string {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" {
+		return ""
+	}
+	return parts[3]
+}
+
+// NewProducer starts a producer for c's stream and producer settings, on Client when one is
+// set and otherwise on a client built by [Config.KinesisClient].
+func (c Config) NewProducer(ctx context.Context) (*kpl.Producer, error) {
+	client := c.Client
+	if client == nil {
+		kc, err := c.KinesisClient(ctx)
+		if err != nil {
+			return nil, err
+		}
+		client = kc
+	}
+	return kpl.New(ctx, client, c.Producer)
+}

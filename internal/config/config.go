@@ -1,0 +1,300 @@
+// Package config resolves the settings the trace, metric and log exporters share: options
+// given in code first, then the environment (a signal-specific variable before the shared
+// one), then the defaults. It also builds the Kinesis client those settings describe.
+//
+// Environment variables (DESIGN §8), each also in a signal-specific form that wins over it,
+// OTEL_EXPORTER_KINESIS_TRACES_<NAME>, ..._METRICS_<NAME>, ..._LOGS_<NAME>:
+//
+//	OTEL_EXPORTER_KINESIS_STREAM_NAME, _STREAM_ARN, _ENDPOINT, _REGION, _ROLE_ARN,
+//	_EXTERNAL_ID, _ENCODING, _COMPRESSION, _PARTITION_BY,
+//	_AGGREGATE_BATCH_COUNT, _AGGREGATE_BATCH_SIZE, _BATCH_SIZE, _BATCH_COUNT,
+//	_BACKLOG_COUNT, _FLUSH_INTERVAL, _MAX_CONNECTIONS, _MAX_RETRIES, _MAX_BACKOFF
+//
+// The region falls back to AWS_REGION (through the AWS SDK's default chain), then to the
+// region in the stream ARN; credentials come from the AWS default chain.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/otelkinesis/otelkinesis/internal/kpl"
+)
+
+// Signal names the telemetry signal an exporter ships.
+type Signal string
+
+// The signals, as they appear in signal-specific environment variables.
+const (
+	Traces  Signal = "TRACES"
+	Metrics Signal = "METRICS"
+	Logs    Signal = "LOGS"
+)
+
+// Encoding is the OTLP encoding of each user record's data.
+type Encoding string
+
+// Encodings.
+const (
+	// EncodingProto is OTLP protobuf, the default.
+	EncodingProto Encoding = "otlp_proto"
+	// EncodingJSON is the OTLP/JSON mapping.
+	EncodingJSON Encoding = "otlp_json"
+)
+
+// Compression is applied to each user record's data, never to the aggregate.
+type Compression string
+
+// Compressions.
+const (
+	// CompressionNone is the default.
+	CompressionNone Compression = "none"
+	CompressionGzip Compression = "gzip"
+	CompressionZstd Compression = "zstd"
+)
+
+// PartitionBy chooses each user record's partition key.
+type PartitionBy string
+
+// Partitioning schemes.
+const (
+	// PartitionByTraceID, the default, keys a record by the 32-character lowercase hex
+	// trace ID of the spans (or logs) it holds, so each trace sits whole on one shard.
+	// Records without a trace ID fall back to the resource.
+	PartitionByTraceID PartitionBy = "trace_id"
+	// PartitionByResource keys a record by a hash of its resource's attributes.
+	PartitionByResource PartitionBy = "resource"
+	// PartitionByRandom keys each record randomly, spreading load evenly over shards.
+	PartitionByRandom PartitionBy = "random"
+)
+
+// EnvPrefix starts every environment variable the exporters read.
+const EnvPrefix = "OTEL_EXPORTER_KINESIS_"
+
+// Config is the resolved configuration of one exporter.
+type Config struct {
+	// Signal is the exporter's signal; it picks the signal-specific environment variables.
+	Signal Signal
+
+	// Endpoint overrides the Kinesis endpoint URL (a local emulator, a VPC endpoint).
+	// Default: the AWS endpoint of the region.
+	Endpoint string
+	// Region is the AWS region. Default: AWS_REGION or the shared config's region, then
+	// the region of StreamARN.
+	Region string
+	// RoleARN, if set, is assumed through STS for the Kinesis calls.
+	RoleARN string
+	// ExternalID goes with RoleARN when the role's trust policy asks for one.
+	ExternalID string
+
+	// Encoding of each user record's data. Default otlp_proto.
+	Encoding Encoding
+	// Compression of each user record's data. Default none.
+	Compression Compression
+	// PartitionBy chooses partition keys. Default trace_id.
+	PartitionBy PartitionBy
+
+	// Producer holds the stream and the producer settings (DESIGN §6).
+	Producer kpl.Config
+
+	// AWSConfig, if set, is the caller's own AWS configuration: its region, credentials
+	// and HTTP client are used as they are (the retryer is replaced: the producer owns
+	// retries). Region, RoleARN and Endpoint still apply on top of it.
+	AWSConfig *aws.Config
+	// Client, if set, is the Kinesis client to use instead of one built from the AWS
+	// settings. Build it with the SDK's retries off: the producer owns retries.
+	Client kpl.Client
+	// SharedProducer, if set, is a producer shared with the other exporters of the stream:
+	// the stream, AWS and producer settings are then the producer's, and those of this
+	// Config are not used. The exporter flushes it on Shutdown and leaves it running.
+	SharedProducer *kpl.Producer
+}
+
+// Option changes a Config. Options are applied after the environment, so they win.
+type Option interface {
+	Apply(*Config)
+}
+
+// OptionFunc adapts a function to an Option.
+type OptionFunc func(*Config)
+
+// Apply calls f.
+func (f OptionFunc) Apply(c *Config) { f(c) }
+
+// Default returns the defaults for signal.
+func Default(signal Signal) Config {
+	return Config{
+		Signal:      signal,
+		Encoding:    EncodingProto,
+		Compression: CompressionNone,
+		PartitionBy: PartitionByTraceID,
+		Producer:    kpl.DefaultConfig(),
+	}
+}
+
+// Load resolves the configuration of an exporter of signal: defaults, then the
+// environment, then opts; then validates it. Every error names the setting (and the
+// environment variable it came from), its value and what is allowed.
+func Load(signal Signal, opts ...Option) (Config, error) {
+	c := Default(signal)
+	envErr := c.applyEnv(os.LookupEnv)
+	for _, o := range opts {
+		if o != nil {
+			o.Apply(&c)
+		}
+	}
+	if err := errors.Join(envErr, c.Validate()); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+// envSetting describes one setting read from the environment.
+type envSetting struct {
+	name  string // upper-case suffix after the prefix, e.g. STREAM_NAME
+	parse func(c *Config, v string) error
+}
+
+var envSettings = []envSetting{
+	{"STREAM_NAME", func(c *Config, v string) error { c.Producer.StreamName = v; return nil }},
+	{"STREAM_ARN", func(c *Config, v string) error { c.Producer.StreamARN = v; return nil }},
+	{"ENDPOINT", func(c *Config, v string) error { c.Endpoint = v; return nil }},
+	{"REGION", func(c *Config, v string) error { c.Region = v; return nil }},
+	{"ROLE_ARN", func(c *Config, v string) error { c.RoleARN = v; return nil }},
+	{"EXTERNAL_ID", func(c *Config, v string) error { c.ExternalID = v; return nil }},
+	{"ENCODING", func(c *Config, v string) error { c.Encoding = Encoding(strings.ToLower(v)); return nil }},
+	{"COMPRESSION", func(c *Config, v string) error { c.Compression = Compression(strings.ToLower(v)); return nil }},
+	{"PARTITION_BY", func(c *Config, v string) error { c.PartitionBy = PartitionBy(strings.ToLower(v)); return nil }},
+	{"AGGREGATE_BATCH_COUNT", intSetting(func(c *Config, n int64) { c.Producer.AggregateBatchCount = n })},
+	{"AGGREGATE_BATCH_SIZE", intSetting(func(c *Config, n int64) { c.Producer.AggregateBatchSize = int(n) })},
+	{"BATCH_SIZE", intSetting(func(c *Config, n int64) { c.Producer.BatchSize = int(n) })},
+	{"BATCH_COUNT", intSetting(func(c *Config, n int64) { c.Producer.BatchCount = int(n) })},
+	{"BACKLOG_COUNT", intSetting(func(c *Config, n int64) { c.Producer.BacklogCount = int(n) })},
+	{"FLUSH_INTERVAL", durationSetting(func(c *Config, d time.Duration) { c.Producer.FlushInterval = d })},
+	{"MAX_CONNECTIONS", intSetting(func(c *Config, n int64) { c.Producer.MaxConnections = int(n) })},
+	{"MAX_RETRIES", intSetting(func(c *Config, n int64) { c.Producer.MaxRetries = int(n) })},
+	{"MAX_BACKOFF", durationSetting(func(c *Config, d time.Duration) { c.Producer.MaxBackoff = d })},
+}
+
+func intSetting(set func(*Config, int64)) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil {
+			return errors.New("not a whole number")
+		}
+		set(c, n)
+		return nil
+	}
+}
+
+// durationSetting accepts a Go duration ("5s", "250ms") or a whole number of milliseconds,
+// as the OpenTelemetry environment variables use.
+func durationSetting(set func(*Config, time.Duration)) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		v = strings.TrimSpace(v)
+		if ms, err := strconv.ParseInt(v, 10, 64); err == nil {
+			set(c, time.Duration(ms)*time.Millisecond)
+			return nil
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return errors.New(`not a duration (a whole number of milliseconds, or a Go duration such as "5s")`)
+		}
+		set(c, d)
+		return nil
+	}
+}
+
+// EnvName returns the environment variable of setting name (such as "STREAM_NAME") for
+// signal, in its signal-specific form.
+func EnvName(signal Signal, name string) string {
+	return EnvPrefix + string(signal) + "_" + name
+}
+
+// applyEnv reads every setting from the environment through lookup.
+func (c *Config) applyEnv(lookup func(string) (string, bool)) error {
+	var errs []error
+	for _, s := range envSettings {
+		var key, v string
+		var ok bool
+		if c.Signal != "" {
+			key = EnvName(c.Signal, s.name)
+			v, ok = lookup(key)
+		}
+		if !ok || v == "" {
+			key = EnvPrefix + s.name
+			v, ok = lookup(key)
+		}
+		if !ok || v == "" {
+			continue
+		}
+		if err := s.parse(c, v); err != nil {
+			errs = append(errs, fmt.Errorf("otelkinesis: %s=%q: %w", key, v, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Validate checks every setting; the error names each invalid one, its value and what
+// is allowed.
+func (c Config) Validate() error {
+	var errs []error
+	switch c.Encoding {
+	case EncodingProto, EncodingJSON:
+	default:
+		errs = append(errs, fmt.Errorf("otelkinesis: encoding %q: allowed %q or %q", c.Encoding, EncodingProto, EncodingJSON))
+	}
+	switch c.Compression {
+	case CompressionNone, CompressionGzip, CompressionZstd:
+	default:
+		errs = append(errs, fmt.Errorf("otelkinesis: compression %q: allowed %q, %q or %q", c.Compression, CompressionNone, CompressionGzip, CompressionZstd))
+	}
+	switch c.PartitionBy {
+	case PartitionByTraceID, PartitionByResource, PartitionByRandom:
+	default:
+		errs = append(errs, fmt.Errorf("otelkinesis: partition_by %q: allowed %q, %q or %q", c.PartitionBy, PartitionByTraceID, PartitionByResource, PartitionByRandom))
+	}
+	if c.ExternalID != "" && c.RoleARN == "" {
+		errs = append(errs, errors.New("otelkinesis: external_id is set but role_arn is not: the external ID goes with a role to assume"))
+	}
+	if c.Endpoint != "" && !strings.HasPrefix(c.Endpoint, "http://") && !strings.HasPrefix(c.Endpoint, "https://") {
+		errs = append(errs, fmt.Errorf("otelkinesis: endpoint %q: allowed an http:// or https:// URL", c.Endpoint))
+	}
+	if c.SharedProducer == nil {
+		if err := c.Producer.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// MarshalLog is what a logr logger or any structured logger prints for the Config: the
+// settings without anything secret (the external ID and the AWS credentials never appear).
+func (c Config) MarshalLog() any {
+	externalID := ""
+	if c.ExternalID != "" {
+		externalID = "(redacted)"
+	}
+	return struct {
+		Signal, StreamName, StreamARN, Endpoint, Region, RoleARN, ExternalID string
+		Encoding                                                             Encoding
+		Compression                                                          Compression
+		PartitionBy                                                          PartitionBy
+		CustomAWSConfig                                                      bool
+	}{
+		string(c.Signal), c.Producer.StreamName, c.Producer.StreamARN, c.Endpoint, c.Region, c.RoleARN, externalID,
+		c.Encoding, c.Compression, c.PartitionBy, c.AWSConfig != nil,
+	}
+}
+
+// String returns the same redacted view as MarshalLog, so printing a Config with %v never
+// shows a secret.
+func (c Config) String() string {
+	return fmt.Sprintf("%+v", c.MarshalLog())
+}

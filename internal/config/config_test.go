@@ -1,0 +1,252 @@
+package config
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/otelkinesis/otelkinesis/internal/kpl"
+)
+
+// clearEnv removes every OTEL_EXPORTER_KINESIS_ variable and the AWS ones these tests use,
+// so the machine's environment cannot leak in.
+func clearEnv(t *testing.T) {
+	t.Helper()
+	for _, s := range envSettings {
+		t.Setenv(EnvPrefix+s.name, "")
+		for _, sig := range []Signal{Traces, Metrics, Logs} {
+			t.Setenv(EnvName(sig, s.name), "")
+		}
+	}
+	for _, k := range []string{"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"} {
+		t.Setenv(k, "")
+	}
+	t.Setenv("AWS_CONFIG_FILE", "/nonexistent-otelkinesis-test")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent-otelkinesis-test")
+}
+
+func TestDefaults(t *testing.T) {
+	clearEnv(t)
+	c, err := Load(Traces, OptionFunc(func(c *Config) { c.Producer.StreamName = "s" }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Encoding != EncodingProto || c.Compression != CompressionNone || c.PartitionBy != PartitionByTraceID {
+		t.Errorf("defaults: %v %v %v", c.Encoding, c.Compression, c.PartitionBy)
+	}
+	want := kpl.DefaultConfig()
+	want.StreamName = "s"
+	if c.Producer.AggregateBatchSize != 51200 || c.Producer.BatchCount != 500 || c.Producer.BatchSize != 5242880 ||
+		c.Producer.BacklogCount != 2000 || c.Producer.FlushInterval != 5*time.Second || c.Producer.MaxConnections != 24 ||
+		c.Producer.MaxRetries != 10 || c.Producer.MaxBackoff != 60*time.Second || c.Producer.AggregateBatchCount != 4294967295 {
+		t.Errorf("producer defaults differ from DESIGN §6: %+v", c.Producer)
+	}
+}
+
+// TestEnvPrecedence: an option in code beats the signal-specific variable, which beats the
+// shared one, which beats the default.
+func TestEnvPrecedence(t *testing.T) {
+	clearEnv(t)
+	t.Setenv("OTEL_EXPORTER_KINESIS_STREAM_NAME", "shared")
+	t.Setenv("OTEL_EXPORTER_KINESIS_TRACES_STREAM_NAME", "traces")
+	t.Setenv("OTEL_EXPORTER_KINESIS_COMPRESSION", "gzip")
+	t.Setenv("OTEL_EXPORTER_KINESIS_LOGS_COMPRESSION", "zstd")
+	t.Setenv("OTEL_EXPORTER_KINESIS_MAX_RETRIES", "3")
+	t.Setenv("OTEL_EXPORTER_KINESIS_FLUSH_INTERVAL", "250")
+	t.Setenv("OTEL_EXPORTER_KINESIS_METRICS_FLUSH_INTERVAL", "2s")
+
+	tr, err := Load(Traces)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr.Producer.StreamName != "traces" || tr.Compression != CompressionGzip || tr.Producer.MaxRetries != 3 ||
+		tr.Producer.FlushInterval != 250*time.Millisecond {
+		t.Errorf("traces: %+v %+v", tr, tr.Producer)
+	}
+	lg, err := Load(Logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lg.Producer.StreamName != "shared" || lg.Compression != CompressionZstd {
+		t.Errorf("logs: stream %q compression %q", lg.Producer.StreamName, lg.Compression)
+	}
+	mt, err := Load(Metrics, OptionFunc(func(c *Config) { c.Producer.StreamName = "code" }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mt.Producer.StreamName != "code" || mt.Producer.FlushInterval != 2*time.Second {
+		t.Errorf("metrics: stream %q flush %v", mt.Producer.StreamName, mt.Producer.FlushInterval)
+	}
+}
+
+// TestInvalidSettings: every invalid value is refused with the variable or setting name,
+// the value and what is allowed.
+func TestInvalidSettings(t *testing.T) {
+	cases := []struct {
+		env, value string
+		want       []string
+	}{
+		{"ENCODING", "otlp_xml", []string{"encoding", "otlp_xml", "otlp_proto"}},
+		{"COMPRESSION", "lz4", []string{"compression", "lz4", "zstd"}},
+		{"PARTITION_BY", "span_id", []string{"partition_by", "span_id", "trace_id"}},
+		{"AGGREGATE_BATCH_COUNT", "0", []string{"aggregate_batch_count", "0", "1 to 4294967295"}},
+		{"AGGREGATE_BATCH_SIZE", "x", []string{"OTEL_EXPORTER_KINESIS_AGGREGATE_BATCH_SIZE", `"x"`, "whole number"}},
+		{"AGGREGATE_BATCH_SIZE", "20000000", []string{"aggregate_batch_size", "20000000", "1 to 10485760"}},
+		{"BATCH_SIZE", "10485761", []string{"batch_size", "10485761", "1 to 10485760"}},
+		{"BATCH_COUNT", "1000", []string{"batch_count", "1000", "1 to 500"}},
+		{"BACKLOG_COUNT", "-1", []string{"backlog_count", "-1"}},
+		{"FLUSH_INTERVAL", "soon", []string{"OTEL_EXPORTER_KINESIS_FLUSH_INTERVAL", `"soon"`, "duration"}},
+		{"FLUSH_INTERVAL", "0", []string{"flush_interval", "0s", "1ms to 1h0m0s"}},
+		{"MAX_CONNECTIONS", "0", []string{"max_connections", "0", "1 to 1024"}},
+		{"MAX_RETRIES", "101", []string{"max_retries", "101", "0 to 100"}},
+		{"MAX_BACKOFF", "2h", []string{"max_backoff", "2h0m0s", "1ms to 1h0m0s"}},
+		{"STREAM_ARN", "arn:aws:s3:::bucket", []string{"stream_arn", "arn:aws:s3:::bucket"}},
+		{"STREAM_NAME", "bad name!", []string{"stream_name", "bad name!"}},
+		{"ENDPOINT", "127.0.0.1:4567", []string{"endpoint", "127.0.0.1:4567", "http://"}},
+		{"EXTERNAL_ID", "abc", []string{"external_id", "role_arn"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.env+"="+tc.value, func(t *testing.T) {
+			clearEnv(t)
+			if tc.env != "STREAM_NAME" {
+				t.Setenv("OTEL_EXPORTER_KINESIS_STREAM_NAME", "s")
+			}
+			t.Setenv("OTEL_EXPORTER_KINESIS_"+tc.env, tc.value)
+			_, err := Load(Traces)
+			if err == nil {
+				t.Fatalf("accepted %s=%q", tc.env, tc.value)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+			if tc.env == "EXTERNAL_ID" && strings.Contains(err.Error(), tc.value) {
+				t.Errorf("error shows the external ID: %v", err)
+			}
+		})
+	}
+	t.Run("no stream", func(t *testing.T) {
+		clearEnv(t)
+		_, err := Load(Traces)
+		if err == nil || !strings.Contains(err.Error(), "stream") {
+			t.Fatalf("err = %v, want a missing stream error", err)
+		}
+	})
+}
+
+// TestMarshalLogRedacts: neither the external ID nor credentials are ever printed.
+func TestMarshalLogRedacts(t *testing.T) {
+	awsCfg := aws.Config{Credentials: credentials.NewStaticCredentialsProvider("AKIDSECRET", "very-secret-key", "token-secret")}
+	c := Default(Traces)
+	c.Producer.StreamName = "s"
+	c.RoleARN = "arn:aws:iam::123456789012:role/r"
+	c.ExternalID = "external-secret"
+	c.AWSConfig = &awsCfg
+	for _, text := range []string{fmt.Sprint(c), fmt.Sprintf("%v", c.MarshalLog()), c.String()} {
+		for _, secret := range []string{"external-secret", "AKIDSECRET", "very-secret-key", "token-secret"} {
+			if strings.Contains(text, secret) {
+				t.Errorf("%q shows %q", text, secret)
+			}
+		}
+		if !strings.Contains(text, "role/r") {
+			t.Errorf("%q does not show the role", text)
+		}
+	}
+}
+
+// TestRegion: the exporter's region wins, then AWS_REGION, then the stream ARN's region; no
+// region at all is a clear error.
+func TestRegion(t *testing.T) {
+	ctx := context.Background()
+	clearEnv(t)
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKID")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "SECRET")
+	c := Default(Traces)
+	c.Producer.StreamARN = "arn:aws:kinesis:eu-west-3:123456789012:stream/s"
+	cfg, err := c.AWS(ctx)
+	if err != nil || cfg.Region != "eu-west-3" {
+		t.Errorf("ARN region: %q, %v", cfg.Region, err)
+	}
+	t.Setenv("AWS_REGION", "ap-south-1")
+	if cfg, _ = c.AWS(ctx); cfg.Region != "ap-south-1" {
+		t.Errorf("AWS_REGION: %q", cfg.Region)
+	}
+	c.Region = "us-west-2"
+	if cfg, _ = c.AWS(ctx); cfg.Region != "us-west-2" {
+		t.Errorf("Region: %q", cfg.Region)
+	}
+	t.Setenv("AWS_REGION", "")
+	c = Default(Traces)
+	c.Producer.StreamName = "s"
+	if _, err := c.AWS(ctx); err == nil || !strings.Contains(err.Error(), "region") {
+		t.Errorf("no region: %v", err)
+	}
+}
+
+// TestAssumeRole: with a role ARN and external ID the Kinesis calls are signed with the
+// credentials STS returned for that role; the STS request names both.
+func TestAssumeRole(t *testing.T) {
+	clearEnv(t)
+	var mu sync.Mutex
+	var stsForm url.Values
+	sts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		stsForm, _ = url.ParseQuery(string(body))
+		mu.Unlock()
+		w.Header().Set("Content-Type", "text/xml")
+		fmt.Fprintf(w, `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult>
+<Credentials><AccessKeyId>ASIAROLE</AccessKeyId><SecretAccessKey>rolesecret</SecretAccessKey><SessionToken>roletoken</SessionToken>
+<Expiration>%s</Expiration></Credentials><AssumedRoleUser><Arn>arn:aws:sts::123456789012:assumed-role/r/otelkinesis</Arn>
+<AssumedRoleId>AROA:otelkinesis</AssumedRoleId></AssumedRoleUser></AssumeRoleResult></AssumeRoleResponse>`,
+			time.Now().Add(time.Hour).UTC().Format(time.RFC3339))
+	}))
+	defer sts.Close()
+	t.Setenv("AWS_ENDPOINT_URL_STS", sts.URL)
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDBASE")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "basesecret")
+	t.Setenv("AWS_REGION", "us-east-1")
+
+	c := Default(Traces)
+	c.Producer.StreamName = "s"
+	c.RoleARN = "arn:aws:iam::123456789012:role/r"
+	c.ExternalID = "ext-42"
+	cfg, err := c.AWS(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds, err := cfg.Credentials.Retrieve(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if creds.AccessKeyID != "ASIAROLE" || creds.SessionToken != "roletoken" {
+		t.Errorf("credentials %q/%q, want the assumed role's", creds.AccessKeyID, creds.SessionToken)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if stsForm.Get("Action") != "AssumeRole" || stsForm.Get("RoleArn") != c.RoleARN || stsForm.Get("ExternalId") != "ext-42" {
+		t.Errorf("STS request %v", stsForm)
+	}
+}
+
+func TestEnvErrorsJoined(t *testing.T) {
+	clearEnv(t)
+	t.Setenv("OTEL_EXPORTER_KINESIS_STREAM_NAME", "s")
+	t.Setenv("OTEL_EXPORTER_KINESIS_BATCH_COUNT", "many")
+	t.Setenv("OTEL_EXPORTER_KINESIS_ENCODING", "xml")
+	_, err := Load(Traces)
+	if err == nil || !strings.Contains(err.Error(), "OTEL_EXPORTER_KINESIS_BATCH_COUNT") || !strings.Contains(err.Error(), `"xml"`) {
+		t.Fatalf("want both errors, got %v", err)
+	}
+}
