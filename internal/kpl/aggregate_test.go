@@ -3,6 +3,7 @@ package kpl
 import (
 	"bytes"
 	"crypto/md5"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"math/rand/v2"
@@ -11,6 +12,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/otelkinesis/otelkinesis/internal/kpl/kplref"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -34,14 +37,14 @@ func randString(r *rand.Rand, minRunes, maxRunes int) string {
 }
 
 // randRecords returns n random user records with some keys repeated.
-func randRecords(r *rand.Rand, n int) []refRecord {
+func randRecords(r *rand.Rand, n int) []kplref.Record {
 	pks := make([]string, 1+r.IntN(n+1))
 	for i := range pks {
 		pks[i] = randString(r, 1, 256)
 	}
 	ehks := []string{"0", "1", MaxHashKey.String(), HashKey{Hi: r.Uint64(), Lo: r.Uint64()}.String()}
 	dataLens := []int{0, 1, 127, 128, 16383, 16384, 100, 1024}
-	recs := make([]refRecord, n)
+	recs := make([]kplref.Record, n)
 	for i := range recs {
 		rec := &recs[i]
 		rec.PK = pks[r.IntN(len(pks))]
@@ -57,7 +60,7 @@ func randRecords(r *rand.Rand, n int) []refRecord {
 			rec.Data[j] = byte(r.Uint32())
 		}
 		for range r.IntN(4) * r.IntN(4) {
-			tg := Tag{Key: randString(r, 1, 20)}
+			tg := kplref.Tag{Key: randString(r, 1, 20)}
 			if r.IntN(3) > 0 {
 				tg.Value = randString(r, 1, 40)
 			}
@@ -67,14 +70,34 @@ func randRecords(r *rand.Rand, n int) []refRecord {
 	return recs
 }
 
+// toTags converts reference tags to Tags.
+func toTags(ts []kplref.Tag) []Tag {
+	var out []Tag
+	for _, t := range ts {
+		out = append(out, Tag(t))
+	}
+	return out
+}
+
+// refEncode encodes recs with the reference codec.
+func refEncode(t *testing.T, recs []kplref.Record) []byte {
+	t.Helper()
+	b, err := kplref.Encode(recs)
+	if err != nil {
+		t.Fatalf("reference encode: %v", err)
+	}
+	return b
+}
+
 // addAll adds recs to a, checking SizeWith, Size, Count and PartitionKey
 // after every Add.
-func addAll(t *testing.T, a *Aggregator, recs []refRecord) {
+func addAll(t *testing.T, a *Aggregator, recs []kplref.Record) {
 	t.Helper()
 	for i, rec := range recs {
-		want := a.SizeWith(rec.PK, rec.EHK, len(rec.Data), rec.Tags)
+		tags := toTags(rec.Tags)
+		want := a.SizeWith(rec.PK, rec.EHK, len(rec.Data), tags)
 		before := a.Size()
-		a.Add(rec.PK, rec.EHK, rec.Data, rec.Tags)
+		a.Add(rec.PK, rec.EHK, rec.Data, tags)
 		if got := a.Size(); got != want {
 			t.Fatalf("record %d: Size() = %d after Add, SizeWith predicted %d (was %d)", i, got, want, before)
 		}
@@ -109,7 +132,7 @@ func TestAggregatorMatchesReference(t *testing.T) {
 			t.Fatalf("iteration %d: %d records encode differently from the protobuf runtime\n got %x\nwant %x",
 				iter, len(recs), got, want)
 		}
-		back, err := refDecode(got)
+		back, err := kplref.Decode(got)
 		if err != nil {
 			t.Fatalf("iteration %d: reference decode: %v", iter, err)
 		}
@@ -120,7 +143,7 @@ func TestAggregatorMatchesReference(t *testing.T) {
 }
 
 // sameRecords compares record lists, treating nil and empty data or tags alike.
-func sameRecords(a, b []refRecord) bool {
+func sameRecords(a, b []kplref.Record) bool {
 	if len(a) != len(b) {
 		return false
 	}
@@ -170,7 +193,7 @@ func TestAggregatorCopiesData(t *testing.T) {
 	data := []byte("original")
 	a.Add("pk", "", data, nil)
 	copy(data, "mutated!")
-	recs, err := refDecode(a.AppendTo(nil))
+	recs, err := kplref.Decode(a.AppendTo(nil))
 	if err != nil || string(recs[0].Data) != "original" {
 		t.Fatalf("decoded %q, %v; Add did not copy data", recs[0].Data, err)
 	}
@@ -225,33 +248,34 @@ func TestAggregatorNoAllocsSteadyState(t *testing.T) {
 }
 
 // goldenCases are fixed inputs whose encodings are kept byte for byte in
-// testdata/golden. Regenerate with:
+// testdata/golden (NAME.kpl), next to the user records they hold
+// (NAME.json, see goldenJSON). Regenerate both with:
 //
 //	go test ./internal/kpl -run TestGolden -update
 //
 // The consumer package and the independent readers check the same files.
 var goldenCases = []struct {
 	name string
-	recs []refRecord
+	recs []kplref.Record
 }{
-	{"single", []refRecord{{PK: "pk", Data: []byte("hello")}}},
-	{"empty-data", []refRecord{{PK: "k", Data: nil}}},
-	{"shared-keys", []refRecord{
+	{"single", []kplref.Record{{PK: "pk", Data: []byte("hello")}}},
+	{"empty-data", []kplref.Record{{PK: "k", Data: nil}}},
+	{"shared-keys", []kplref.Record{
 		{PK: "alpha", Data: []byte("one")},
 		{PK: "beta", Data: []byte("two")},
 		{PK: "alpha", Data: []byte("three")},
 	}},
-	{"explicit-hash-keys", []refRecord{
+	{"explicit-hash-keys", []kplref.Record{
 		{PK: "a", EHK: "0", Data: []byte("first")},
 		{PK: "b", Data: []byte("second")},
 		{PK: "c", EHK: "340282366920938463463374607431768211455", Data: []byte("third")},
 		{PK: "d", EHK: "0", Data: []byte("fourth")},
 	}},
-	{"tags", []refRecord{
+	{"tags", []kplref.Record{
 		{PK: "trace-0af7651916cd43dd8448eb211c80319c", Data: []byte{0x0a, 0x00},
-			Tags: []Tag{{"otelkinesis.signal", "traces"}, {"otelkinesis.encoding", "otlp_proto"}, {"flag", ""}}},
+			Tags: []kplref.Tag{{Key: "otelkinesis.signal", Value: "traces"}, {Key: "otelkinesis.encoding", Value: "otlp_proto"}, {Key: "flag"}}},
 	}},
-	{"unicode-keys", []refRecord{
+	{"unicode-keys", []kplref.Record{
 		{PK: "日本語のキー", Data: []byte("ja")},
 		{PK: strings.Repeat("é", 256), Data: bytes.Repeat([]byte{0xff}, 300)},
 	}},
@@ -266,22 +290,54 @@ func TestGolden(t *testing.T) {
 			if want := refEncode(t, c.recs); !bytes.Equal(got, want) {
 				t.Fatalf("differs from the protobuf runtime's encoding")
 			}
-			path := filepath.Join("testdata", "golden", c.name+".kpl")
-			if *update {
-				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
+			js, err := json.MarshalIndent(toGoldenJSON(c.recs), "", "  ")
 			if err != nil {
-				t.Fatalf("%v (run with -update to create)", err)
+				t.Fatal(err)
 			}
-			if !bytes.Equal(got, want) {
-				t.Fatalf("%s changed:\n got %x\nwant %x", path, got, want)
-			}
+			checkGolden(t, c.name+".kpl", got)
+			checkGolden(t, c.name+".json", append(js, '\n'))
 		})
+	}
+}
+
+// goldenJSON is one user record in a golden NAME.json file, the form the
+// consumer tests and the Node cross-check read.
+type goldenJSON struct {
+	PartitionKey    string       `json:"partitionKey"`
+	ExplicitHashKey string       `json:"explicitHashKey,omitempty"`
+	Data            []byte       `json:"data"` // base64
+	Tags            []kplref.Tag `json:"tags,omitempty"`
+}
+
+func toGoldenJSON(recs []kplref.Record) []goldenJSON {
+	out := make([]goldenJSON, len(recs))
+	for i, r := range recs {
+		out[i] = goldenJSON{PartitionKey: r.PK, ExplicitHashKey: r.EHK, Data: r.Data, Tags: r.Tags}
+		if out[i].Data == nil {
+			out[i].Data = []byte{}
+		}
+	}
+	return out
+}
+
+// checkGolden compares got with testdata/golden/name, rewriting it first
+// under -update.
+func checkGolden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", "golden", name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("%s changed:\n got %x\nwant %x", path, got, want)
 	}
 }

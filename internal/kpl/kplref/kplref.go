@@ -1,10 +1,13 @@
-package kpl
+// Package kplref is a reference codec for KPL aggregated records, built on
+// the protobuf runtime from a hand-written descriptor, independently of the
+// hand-written encoder in package kpl and decoder in package consumer. Tests
+// compare those with it byte for byte. It is for tests only.
+package kplref
 
 import (
 	"bytes"
 	"crypto/md5"
 	"fmt"
-	"testing"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protodesc"
@@ -13,18 +16,23 @@ import (
 	"google.golang.org/protobuf/types/dynamicpb"
 )
 
-// The reference encoder and decoder in this file build the KPL messages from
-// a descriptor with the protobuf runtime, independently of Aggregator's
-// hand-written appends, so tests can compare the two byte for byte.
+// Magic opens every aggregated record.
+var Magic = [4]byte{0xF3, 0x89, 0x9A, 0xC2}
 
-// refRecord is one user record as the reference codec sees it.
-type refRecord struct {
+// Tag is a user record's tag.
+type Tag struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// Record is one user record.
+type Record struct {
 	PK, EHK string // EHK "" = none
 	Data    []byte
 	Tags    []Tag
 }
 
-var refAggregated = func() protoreflect.MessageDescriptor {
+var aggregated = func() protoreflect.MessageDescriptor {
 	opt := descriptorpb.FieldDescriptorProto_LABEL_OPTIONAL.Enum()
 	req := descriptorpb.FieldDescriptorProto_LABEL_REQUIRED.Enum()
 	rep := descriptorpb.FieldDescriptorProto_LABEL_REPEATED.Enum()
@@ -69,11 +77,10 @@ var refAggregated = func() protoreflect.MessageDescriptor {
 	return f.Messages().ByName("AggregatedRecord")
 }()
 
-// refEncode encodes records with the protobuf runtime, building the tables
-// in first-seen order as the KPL does.
-func refEncode(t testing.TB, recs []refRecord) []byte {
-	t.Helper()
-	md := refAggregated
+// Encode encodes records with the protobuf runtime, building the tables in
+// first-seen order as the KPL does. A Tag with an empty Value has no value.
+func Encode(recs []Record) ([]byte, error) {
+	md := aggregated
 	m := dynamicpb.NewMessage(md)
 	pkt := m.Mutable(md.Fields().ByName("partition_key_table")).List()
 	ehkt := m.Mutable(md.Fields().ByName("explicit_hash_key_table")).List()
@@ -117,24 +124,24 @@ func refEncode(t testing.TB, recs []refRecord) []byte {
 	}
 	pb, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
 	if err != nil {
-		t.Fatalf("reference marshal: %v", err)
+		return nil, err
 	}
 	sum := md5.Sum(pb)
-	out := append(append(Magic[:len(Magic):len(Magic)], pb...), sum[:]...)
-	return out
+	return append(append(Magic[:len(Magic):len(Magic)], pb...), sum[:]...), nil
 }
 
-// refDecode checks the frame and decodes an aggregated record with the
-// protobuf runtime, resolving the table indexes.
-func refDecode(b []byte) ([]refRecord, error) {
-	if len(b) < overhead || !bytes.Equal(b[:4], Magic[:]) {
+// Decode checks the frame and digest and decodes an aggregated record with
+// the protobuf runtime (which enforces proto2's required fields), resolving
+// the table indexes.
+func Decode(b []byte) ([]Record, error) {
+	if len(b) < len(Magic)+md5.Size || !bytes.Equal(b[:4], Magic[:]) {
 		return nil, fmt.Errorf("not an aggregated record")
 	}
-	pb, sum := b[4:len(b)-DigestSize], b[len(b)-DigestSize:]
+	pb, sum := b[4:len(b)-md5.Size], b[len(b)-md5.Size:]
 	if want := md5.Sum(pb); !bytes.Equal(sum, want[:]) {
 		return nil, fmt.Errorf("digest mismatch")
 	}
-	md := refAggregated
+	md := aggregated
 	m := dynamicpb.NewMessage(md)
 	if err := proto.Unmarshal(pb, m); err != nil {
 		return nil, err
@@ -144,14 +151,14 @@ func refDecode(b []byte) ([]refRecord, error) {
 	rl := m.Get(md.Fields().ByName("records")).List()
 	rd := md.Fields().ByName("records").Message()
 	td := rd.Fields().ByName("tags").Message()
-	var out []refRecord
+	var out []Record
 	for i := range rl.Len() {
 		rm := rl.Get(i).Message()
 		pki := rm.Get(rd.Fields().ByName("partition_key_index")).Uint()
 		if pki >= uint64(pkt.Len()) {
 			return nil, fmt.Errorf("record %d: partition key index %d out of range", i, pki)
 		}
-		r := refRecord{PK: pkt.Get(int(pki)).String(), Data: rm.Get(rd.Fields().ByName("data")).Bytes()}
+		r := Record{PK: pkt.Get(int(pki)).String(), Data: rm.Get(rd.Fields().ByName("data")).Bytes()}
 		if f := rd.Fields().ByName("explicit_hash_key_index"); rm.Has(f) {
 			j := rm.Get(f).Uint()
 			if j >= uint64(ehkt.Len()) {
