@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/otelkinesis/otelkinesis/internal/kpl"
 )
@@ -114,6 +115,10 @@ type Config struct {
 	// the stream, AWS and producer settings are then the producer's, and those of this
 	// Config are not used. The exporter flushes it on Shutdown and leaves it running.
 	SharedProducer *kpl.Producer
+
+	// SpanPartitionKey, if set, gives each span's partition key (the trace exporter's
+	// caller-function partitioning); it overrides PartitionBy for spans.
+	SpanPartitionKey func(sdktrace.ReadOnlySpan) string
 }
 
 // Option changes a Config. Options are applied after the environment, so they win.

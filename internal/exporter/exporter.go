@@ -1,0 +1,187 @@
+// Package exporter is the part of the trace, metric and log exporters that does not depend
+// on the signal: it turns encoded OTLP requests into tagged, optionally compressed user
+// records, hands them to the producer (its own, or one shared with the other exporters of
+// the stream), and accounts for everything it cannot deliver.
+package exporter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/otelkinesis/otelkinesis/internal/config"
+	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/internal/recordtag"
+)
+
+// ErrShutdown is returned by Put after Shutdown.
+var ErrShutdown = errors.New("otelkinesis: exporter is shut down")
+
+// longestKey is the partition key the record size budget is computed for: 256 characters
+// of 4 bytes each, the most a Kinesis partition key can take, so any key fits the budget.
+var longestKey = strings.Repeat("\U0010FFFF", kpl.MaxPartitionKeyLen)
+
+// Core is the signal-independent half of an exporter. It is safe for concurrent use.
+type Core struct {
+	cfg      config.Config
+	signal   string
+	producer *kpl.Producer
+	owned    bool // the Core created the producer and shuts it down
+	tags     []kpl.Tag
+	maxData  int // most encoded bytes per user record before compression
+	comp     compressor
+
+	stopped  atomic.Bool
+	shutOnce sync.Once
+	shutErr  error
+
+	dropped metric.Int64Counter
+}
+
+// New builds a Core for cfg: it creates the Kinesis client and the producer, unless
+// cfg.SharedProducer is set, in which case it uses that one and leaves it running on
+// Shutdown.
+func New(ctx context.Context, cfg config.Config) (*Core, error) {
+	c := &Core{cfg: cfg, signal: signalName(cfg.Signal)}
+	desc := recordtag.Description{Signal: c.signal, ContentType: recordtag.ContentTypeProtobuf}
+	if cfg.Encoding == config.EncodingJSON {
+		desc.ContentType = recordtag.ContentTypeJSON
+	}
+	switch cfg.Compression {
+	case config.CompressionGzip:
+		desc.ContentEncoding = recordtag.EncodingGzip
+	case config.CompressionZstd:
+		desc.ContentEncoding = recordtag.EncodingZstd
+	}
+	c.tags = desc.Tags()
+	comp, err := newCompressor(cfg.Compression)
+	if err != nil {
+		return nil, err
+	}
+	c.comp = comp
+
+	if cfg.SharedProducer != nil {
+		c.producer = cfg.SharedProducer
+	} else {
+		p, err := cfg.NewProducer(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("otelkinesis: %s exporter: %w", c.signal, err)
+		}
+		c.producer, c.owned = p, true
+	}
+
+	// The budget for encoded bytes: what the producer takes for the longest possible key,
+	// less room for the few bytes compression adds to data it cannot shrink.
+	limit := c.producer.MaxDataSize(longestKey, "", c.tags)
+	if cfg.Compression != config.CompressionNone {
+		limit -= limit/100 + 1024
+	}
+	if limit < 1024 {
+		return nil, fmt.Errorf("otelkinesis: %s exporter: the stream's record limit leaves only %d bytes per user record", c.signal, limit)
+	}
+	c.maxData = limit
+
+	mp := cfg.Producer.MeterProvider
+	if mp == nil {
+		mp = otel.GetMeterProvider()
+	}
+	c.dropped, err = mp.Meter("github.com/otelkinesis/otelkinesis").Int64Counter("otelkinesis.exporter.dropped",
+		metric.WithDescription("Telemetry items (spans, data points, log records) an exporter dropped before they reached the producer"),
+		metric.WithUnit("{item}"))
+	if err != nil {
+		otel.Handle(fmt.Errorf("otelkinesis: %s exporter: dropped counter: %w", c.signal, err))
+	}
+	return c, nil
+}
+
+func signalName(s config.Signal) string {
+	switch s {
+	case config.Metrics:
+		return recordtag.SignalMetrics
+	case config.Logs:
+		return recordtag.SignalLogs
+	default:
+		return recordtag.SignalTraces
+	}
+}
+
+// Config returns the resolved configuration.
+func (c *Core) Config() config.Config { return c.cfg }
+
+// MaxRecordData is the most encoded bytes one user record may hold before compression: the
+// encoders split their output to fit.
+func (c *Core) MaxRecordData() int { return c.maxData }
+
+// Stopped reports whether Shutdown was called.
+func (c *Core) Stopped() bool { return c.stopped.Load() }
+
+// Put compresses data as configured and hands it to the producer under partitionKey with
+// the signal's tags. data may be reused once Put returns.
+func (c *Core) Put(ctx context.Context, partitionKey string, data []byte) error {
+	if c.stopped.Load() {
+		return ErrShutdown
+	}
+	if c.comp == nil {
+		return c.producer.Put(ctx, partitionKey, "", data, c.tags)
+	}
+	buf := c.comp.compress(data)
+	err := c.producer.Put(ctx, partitionKey, "", buf.b, c.tags)
+	c.comp.release(buf)
+	return err
+}
+
+// Drop reasons, as the reason attribute of otelkinesis.exporter.dropped.
+const (
+	// ReasonTooLarge: one item alone is larger than a user record may be.
+	ReasonTooLarge = "too_large"
+	// ReasonNotAccepted: the producer did not take the record (shut down, backlog full
+	// until the export's context ended).
+	ReasonNotAccepted = "not_accepted"
+)
+
+// CountDropped adds n items (spans, data points or log records) that were not exported to
+// the otelkinesis.exporter.dropped counter, with the signal and reason as attributes. The
+// exporter also returns an error naming them, which the SDK's processors and readers pass
+// to otel.Handle.
+func (c *Core) CountDropped(ctx context.Context, n int, reason string) {
+	if n > 0 && c.dropped != nil {
+		c.dropped.Add(context.WithoutCancel(ctx), int64(n), metric.WithAttributes(
+			attribute.String("signal", c.signal), attribute.String("reason", reason)))
+	}
+}
+
+// Signal returns the signal name as the tags write it: traces, metrics or logs.
+func (c *Core) Signal() string { return c.signal }
+
+// Tags returns the tags every user record of this exporter carries.
+func (c *Core) Tags() []kpl.Tag { return c.tags }
+
+// Flush returns when every record put before it is delivered or dropped, or ctx ends.
+func (c *Core) Flush(ctx context.Context) error {
+	return c.producer.Flush(ctx)
+}
+
+// Shutdown stops Put. A producer the Core created is shut down (flushing what it holds);
+// a shared producer is flushed and left running for the other exporters. Later calls
+// return the first call's result.
+func (c *Core) Shutdown(ctx context.Context) error {
+	c.shutOnce.Do(func() {
+		c.stopped.Store(true)
+		if c.owned {
+			c.shutErr = c.producer.Shutdown(ctx)
+		} else {
+			c.shutErr = c.producer.Flush(ctx)
+		}
+		if c.comp != nil {
+			c.comp.close()
+		}
+	})
+	return c.shutErr
+}

@@ -1,0 +1,215 @@
+package otelkinesis
+
+import (
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/otelkinesis/otelkinesis/internal/config"
+	"github.com/otelkinesis/otelkinesis/internal/kpl"
+)
+
+// Option configures an exporter (trace.New, metric.New, log.New) or a shared [Producer].
+// Options given in code win over the environment (OTEL_EXPORTER_KINESIS_*), which wins
+// over the defaults. The zero of an option's argument is not a default: pass only what
+// you mean to change.
+type Option = config.Option
+
+// Encoding is the OTLP encoding of each user record.
+type Encoding = config.Encoding
+
+// Encodings.
+const (
+	// EncodingProto is OTLP protobuf, the default.
+	EncodingProto = config.EncodingProto
+	// EncodingJSON is the OTLP/JSON mapping.
+	EncodingJSON = config.EncodingJSON
+)
+
+// Compression is applied to each user record's data (never to the aggregate).
+type Compression = config.Compression
+
+// Compressions.
+const (
+	// CompressionNone is the default.
+	CompressionNone = config.CompressionNone
+	// CompressionGzip is gzip at the default level.
+	CompressionGzip = config.CompressionGzip
+	// CompressionZstd is zstd at the default level.
+	CompressionZstd = config.CompressionZstd
+)
+
+// PartitionBy chooses the partition key of each user record.
+type PartitionBy = config.PartitionBy
+
+// Partitioning schemes.
+const (
+	// PartitionByTraceID, the default: the 32-character lowercase hex trace ID, so each
+	// trace sits whole on one shard (and a trace's logs with its spans).
+	PartitionByTraceID = config.PartitionByTraceID
+	// PartitionByResource: a hash of the resource's attributes, so one resource's
+	// telemetry stays together and in order.
+	PartitionByResource = config.PartitionByResource
+	// PartitionByRandom: random keys, spreading records evenly over the shards.
+	PartitionByRandom = config.PartitionByRandom
+)
+
+func option(f func(*config.Config)) Option { return config.OptionFunc(f) }
+
+// WithStreamName sets the stream by name. Environment: OTEL_EXPORTER_KINESIS_STREAM_NAME.
+// One of the stream name and ARN is required.
+func WithStreamName(name string) Option {
+	return option(func(c *config.Config) { c.Producer.StreamName = name })
+}
+
+// WithStreamARN sets the stream by ARN (its region is used when no region is set).
+// Environment: OTEL_EXPORTER_KINESIS_STREAM_ARN.
+func WithStreamARN(arn string) Option {
+	return option(func(c *config.Config) { c.Producer.StreamARN = arn })
+}
+
+// WithEndpoint points the Kinesis client at url (a local emulator, a VPC endpoint).
+// Environment: OTEL_EXPORTER_KINESIS_ENDPOINT. Default: the region's AWS endpoint.
+func WithEndpoint(url string) Option {
+	return option(func(c *config.Config) { c.Endpoint = url })
+}
+
+// WithRegion sets the AWS region. Environment: OTEL_EXPORTER_KINESIS_REGION, then
+// AWS_REGION. Default: the AWS shared configuration's region, then the stream ARN's.
+func WithRegion(region string) Option {
+	return option(func(c *config.Config) { c.Region = region })
+}
+
+// WithRole assumes roleARN through STS for the Kinesis calls, with externalID if it is not
+// empty. Environment: OTEL_EXPORTER_KINESIS_ROLE_ARN and _EXTERNAL_ID. Default: no role.
+func WithRole(roleARN, externalID string) Option {
+	return option(func(c *config.Config) { c.RoleARN, c.ExternalID = roleARN, externalID })
+}
+
+// WithAWSConfig uses the caller's AWS configuration (region, credentials, HTTP client)
+// instead of the default chain. Its retryer is replaced: the producer owns retries.
+func WithAWSConfig(cfg aws.Config) Option {
+	return option(func(c *config.Config) { c.AWSConfig = &cfg })
+}
+
+// WithKinesisClient uses the caller's Kinesis client. Build it with the SDK's retries off
+// (RetryMaxAttempts 1): the producer owns retries. *kinesis.Client implements KinesisAPI.
+func WithKinesisClient(client KinesisAPI) Option {
+	return option(func(c *config.Config) { c.Client = client })
+}
+
+// KinesisAPI is the part of the Kinesis API the producer calls (PutRecords, ListShards,
+// DescribeStreamSummary); *kinesis.Client implements it.
+type KinesisAPI = kpl.Client
+
+// WithEncoding sets the OTLP encoding. Environment: OTEL_EXPORTER_KINESIS_ENCODING.
+// Default otlp_proto.
+func WithEncoding(e Encoding) Option {
+	return option(func(c *config.Config) { c.Encoding = e })
+}
+
+// WithCompression sets the compression of each user record. Environment:
+// OTEL_EXPORTER_KINESIS_COMPRESSION. Default none.
+func WithCompression(comp Compression) Option {
+	return option(func(c *config.Config) { c.Compression = comp })
+}
+
+// WithPartitionBy sets the partitioning scheme. Environment:
+// OTEL_EXPORTER_KINESIS_PARTITION_BY. Default trace_id.
+func WithPartitionBy(p PartitionBy) Option {
+	return option(func(c *config.Config) { c.PartitionBy = p })
+}
+
+// WithAggregateBatchCount sets the most user records in one aggregated Kinesis record.
+// Environment: OTEL_EXPORTER_KINESIS_AGGREGATE_BATCH_COUNT. Default 4294967295, range 1 to
+// 4294967295.
+func WithAggregateBatchCount(n int64) Option {
+	return option(func(c *config.Config) { c.Producer.AggregateBatchCount = n })
+}
+
+// WithAggregateBatchSize sets the largest aggregated Kinesis record in bytes (the stream's
+// record limit caps it). Environment: OTEL_EXPORTER_KINESIS_AGGREGATE_BATCH_SIZE. Default
+// 51200, range 1 to 10485760.
+func WithAggregateBatchSize(n int) Option {
+	return option(func(c *config.Config) { c.Producer.AggregateBatchSize = n })
+}
+
+// WithBatchSize sets the most bytes (data plus partition keys) in one PutRecords request.
+// Environment: OTEL_EXPORTER_KINESIS_BATCH_SIZE. Default 5242880, range 1 to 10485760.
+func WithBatchSize(n int) Option {
+	return option(func(c *config.Config) { c.Producer.BatchSize = n })
+}
+
+// WithBatchCount sets the most Kinesis records in one PutRecords request. Environment:
+// OTEL_EXPORTER_KINESIS_BATCH_COUNT. Default 500, range 1 to 500.
+func WithBatchCount(n int) Option {
+	return option(func(c *config.Config) { c.Producer.BatchCount = n })
+}
+
+// WithBacklogCount sets the most user records held at once; puts wait while it is full.
+// Environment: OTEL_EXPORTER_KINESIS_BACKLOG_COUNT. Default 2000, range 1 to 2147483647.
+func WithBacklogCount(n int) Option {
+	return option(func(c *config.Config) { c.Producer.BacklogCount = n })
+}
+
+// WithBacklogBytes sets the most user record bytes held at once. Default 67108864 (64 MiB),
+// range 1024 to 1099511627776.
+func WithBacklogBytes(n int64) Option {
+	return option(func(c *config.Config) { c.Producer.BacklogBytes = n })
+}
+
+// WithFlushInterval sets how often buffered records are sent even when no batch is full.
+// Environment: OTEL_EXPORTER_KINESIS_FLUSH_INTERVAL (milliseconds, or a Go duration).
+// Default 5s, range 1ms to 1h.
+func WithFlushInterval(d time.Duration) Option {
+	return option(func(c *config.Config) { c.Producer.FlushInterval = d })
+}
+
+// WithMaxConnections sets the most PutRecords requests in flight. Environment:
+// OTEL_EXPORTER_KINESIS_MAX_CONNECTIONS. Default 24, range 1 to 1024.
+func WithMaxConnections(n int) Option {
+	return option(func(c *config.Config) { c.Producer.MaxConnections = n })
+}
+
+// WithMaxRetries sets how many times a failed Kinesis record is sent again. Environment:
+// OTEL_EXPORTER_KINESIS_MAX_RETRIES. Default 10, range 0 to 100.
+func WithMaxRetries(n int) Option {
+	return option(func(c *config.Config) { c.Producer.MaxRetries = n })
+}
+
+// WithMaxBackoff caps the wait between attempts (exponential backoff with full jitter).
+// Environment: OTEL_EXPORTER_KINESIS_MAX_BACKOFF. Default 60s, range 1ms to 1h.
+func WithMaxBackoff(d time.Duration) Option {
+	return option(func(c *config.Config) { c.Producer.MaxBackoff = d })
+}
+
+// WithRateLimit sets the per-shard rate limit in percent of a shard's write capacity
+// (1000 records/s and 1 MiB/s). Default 100, range 1 to 1000.
+func WithRateLimit(percent int) Option {
+	return option(func(c *config.Config) { c.Producer.RateLimit = percent })
+}
+
+// WithAggregation turns KPL aggregation on (the default) or off. Off, each user record is
+// one plain Kinesis record with no tags, for consumers that cannot deaggregate; the stream
+// then carries one signal, encoding and compression (DESIGN §4).
+func WithAggregation(on bool) Option {
+	return option(func(c *config.Config) { c.Producer.DisableAggregation = !on })
+}
+
+// WithMeterProvider sets where the producer's and exporters' own metrics go. Default: the
+// global MeterProvider (a no-op unless one is set).
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return option(func(c *config.Config) { c.Producer.MeterProvider = mp })
+}
+
+// WithProducer shares p with this exporter: the stream, AWS and producer settings are p's,
+// and the exporter flushes p on Shutdown but leaves it running; whoever created p shuts it
+// down.
+func WithProducer(p *Producer) Option {
+	return option(func(c *config.Config) {
+		if p != nil {
+			c.SharedProducer = p.p
+		}
+	})
+}

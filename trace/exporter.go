@@ -1,0 +1,145 @@
+package trace
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/otelkinesis/otelkinesis"
+	"github.com/otelkinesis/otelkinesis/internal/config"
+	"github.com/otelkinesis/otelkinesis/internal/exporter"
+	"github.com/otelkinesis/otelkinesis/internal/otlpwire"
+)
+
+// ErrShutdown is returned by ExportSpans after Shutdown.
+var ErrShutdown = exporter.ErrShutdown
+
+// Exporter is an sdktrace.SpanExporter that writes spans to a Kinesis stream. It is safe
+// for concurrent use: ExportSpans calls from several goroutines encode in parallel (each
+// with its own pooled encoder) and share one producer; ForceFlush and Shutdown may be
+// called at any time, from any goroutine.
+type Exporter struct {
+	core     *exporter.Core
+	encoders sync.Pool // *otlpwire.TraceEncoder
+}
+
+var _ sdktrace.SpanExporter = (*Exporter)(nil)
+
+// New returns an exporter configured by opts and the OTEL_EXPORTER_KINESIS_* environment
+// (OTEL_EXPORTER_KINESIS_TRACES_* first). It checks the settings, that the stream exists
+// and reads its shard map, unless a producer is shared with [otelkinesis.WithProducer].
+func New(ctx context.Context, opts ...otelkinesis.Option) (*Exporter, error) {
+	cfg, err := config.Load(config.Traces, opts...)
+	if err != nil {
+		return nil, err
+	}
+	core, err := exporter.New(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	encCfg := otlpwire.TraceConfig{
+		MaxRecordSize: core.MaxRecordData(),
+		Encoding:      otlpwire.Protobuf,
+		Partitioning:  otlpwire.PartitionByTraceID,
+	}
+	if cfg.Encoding == config.EncodingJSON {
+		encCfg.Encoding = otlpwire.JSON
+	}
+	switch {
+	case cfg.SpanPartitionKey != nil:
+		encCfg.Partitioning, encCfg.PartitionKey = otlpwire.PartitionByKey, cfg.SpanPartitionKey
+	case cfg.PartitionBy == config.PartitionByResource:
+		encCfg.Partitioning = otlpwire.PartitionByResource
+	case cfg.PartitionBy == config.PartitionByRandom:
+		encCfg.Partitioning = otlpwire.PartitionRandom
+	}
+	if _, err := otlpwire.NewTraceEncoder(encCfg); err != nil {
+		_ = core.Shutdown(ctx)
+		return nil, fmt.Errorf("otelkinesis: trace exporter: %w", err)
+	}
+	e := &Exporter{core: core}
+	e.encoders.New = func() any {
+		enc, _ := otlpwire.NewTraceEncoder(encCfg) // checked above
+		return enc
+	}
+	return e, nil
+}
+
+// WithPartitionKey partitions spans by the key fn returns for each span (1 to 256
+// characters), instead of by trace ID, resource or at random. Spans with the same key go
+// to the same shard.
+func WithPartitionKey(fn func(sdktrace.ReadOnlySpan) string) otelkinesis.Option {
+	return config.OptionFunc(func(c *config.Config) { c.SpanPartitionKey = fn })
+}
+
+// ExportSpans encodes spans into OTLP user records and hands them to the producer before
+// it returns, so the SDK may reuse spans at once. Delivery is asynchronous: ForceFlush
+// waits for it. A span too large for any record is dropped; spans the producer could not
+// take (the context ended while the backlog was full, or the exporter was shut down) are
+// dropped too. Both are counted in the otelkinesis.exporter.dropped metric and named in the
+// returned error.
+func (e *Exporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+	if e.core.Stopped() {
+		return ErrShutdown
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if len(spans) == 0 {
+		return nil
+	}
+	enc := e.encoders.Get().(*otlpwire.TraceEncoder)
+	defer e.encoders.Put(enc)
+
+	res, err := enc.Encode(spans, func(key string, data []byte) error {
+		return e.core.Put(ctx, key, data)
+	})
+	var errs []error
+	if n := len(res.Dropped); n > 0 {
+		e.core.CountDropped(ctx, n, exporter.ReasonTooLarge)
+		for _, d := range res.Dropped {
+			errs = append(errs, d)
+		}
+	}
+	if err != nil {
+		n := countNonNil(spans) - res.Spans - len(res.Dropped)
+		e.core.CountDropped(ctx, n, exporter.ReasonNotAccepted)
+		errs = append(errs, fmt.Errorf("otelkinesis: trace exporter: %d of %d spans not exported: %w", n, len(spans), err))
+	}
+	return errors.Join(errs...)
+}
+
+func countNonNil(spans []sdktrace.ReadOnlySpan) int {
+	n := 0
+	for _, s := range spans {
+		if s != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// ForceFlush returns when every span exported before it has been delivered to Kinesis or
+// dropped, or ctx ends. The TracerProvider's ForceFlush does not reach exporters, so call
+// this after it when spans must be on the stream.
+func (e *Exporter) ForceFlush(ctx context.Context) error {
+	return e.core.Flush(ctx)
+}
+
+// Shutdown flushes what was exported and stops the exporter; later ExportSpans calls
+// return ErrShutdown. A producer the exporter created is shut down; a shared one is
+// flushed and left running. Calls after the first return the first one's result.
+func (e *Exporter) Shutdown(ctx context.Context) error {
+	return e.core.Shutdown(ctx)
+}
+
+// MarshalLog is what loggers print for the exporter: its settings, never credentials.
+func (e *Exporter) MarshalLog() any {
+	return struct {
+		Type   string
+		Config any
+	}{"otelkinesis/trace", e.core.Config().MarshalLog()}
+}
