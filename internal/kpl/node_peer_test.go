@@ -96,7 +96,7 @@ func randomInputs(r *rand.Rand, n int, withTags bool) []inputRecord {
 			in.pk = shared[r.IntN(len(shared))]
 		}
 		if r.IntN(3) == 0 {
-			in.ehk = strconv.FormatUint(r.Uint64(), 10) + strconv.Itoa(r.IntN(10))
+			in.ehk = kpl.HashKey{Hi: r.Uint64(), Lo: r.Uint64()}.String()
 		}
 		size := r.IntN(300)
 		if r.IntN(8) == 0 {
