@@ -53,6 +53,14 @@ func mustStream(t testing.TB, srv *kinesistest.Server, name string, shards int, 
 	return st
 }
 
+// setup starts a server with opts, creates a stream of the given shards on it, and
+// returns a client for it.
+func setup(t testing.TB, name string, shards int, opts ...kinesistest.Option) (*kinesistest.Server, *kinesis.Client, *kinesistest.Stream) {
+	t.Helper()
+	srv := start(t, opts...)
+	return srv, client(t, srv), mustStream(t, srv, name, shards)
+}
+
 func testCtx(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)

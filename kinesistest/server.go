@@ -172,12 +172,11 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		f := fault
 		rec.Fault = &f
 	}
-	if fault.Delay > 0 && !s.sleep(r.Context(), fault.Delay) {
+	if fault.Delay > 0 && !s.sleep(r.Context(), fault.Delay) || fault.Stall && !s.faults.stall(r.Context(), s.closing) {
+		// The client gave up or the server is closing: answer nothing (returning would
+		// make net/http answer 200 with an empty body).
 		s.counters.abandoned.Add(1)
-		return
-	}
-	if fault.Stall && !s.faults.stall(r.Context(), s.closing) {
-		s.counters.abandoned.Add(1)
+		dropConnection(w)
 		return
 	}
 	if fault.CloseConnection {

@@ -57,10 +57,8 @@ func TestShardRanges(t *testing.T) {
 // the shard the MD5 rule picks, and reads every shard back through GetRecords and through
 // Stream.Records, byte for byte and in order.
 func TestPutAndRead(t *testing.T) {
-	srv := start(t)
-	c := client(t, srv)
+	_, c, st := setup(t, "put-and-read", 3)
 	ctx := testCtx(t)
-	st := mustStream(t, srv, "put-and-read", 3)
 	shards := listShards(t, c, st.Name())
 
 	type sent struct {
@@ -282,10 +280,8 @@ func TestStreamLifecycle(t *testing.T) {
 // TestGetShardIterator covers every iterator type and the errors of wrong combinations.
 func TestGetShardIterator(t *testing.T) {
 	clock := newFakeClock()
-	srv := start(t, kinesistest.WithClock(clock.Now))
-	c := client(t, srv)
+	_, c, st := setup(t, "iter", 1, kinesistest.WithClock(clock.Now))
 	ctx := testCtx(t)
-	st := mustStream(t, srv, "iter", 1)
 	const shard = "shardId-000000000000"
 	var seqs []string
 	var times []time.Time
@@ -382,10 +378,8 @@ func TestGetShardIterator(t *testing.T) {
 // iterators expiring after five minutes.
 func TestGetRecordsPaging(t *testing.T) {
 	clock := newFakeClock()
-	srv := start(t, kinesistest.WithClock(clock.Now))
-	c := client(t, srv)
+	_, c, st := setup(t, "paging", 1, kinesistest.WithClock(clock.Now))
 	ctx := testCtx(t)
-	st := mustStream(t, srv, "paging", 1)
 	for i := 0; i < 10; i++ {
 		if _, err := c.PutRecord(ctx, &kinesis.PutRecordInput{StreamName: aws.String(st.Name()), PartitionKey: aws.String("k"), Data: []byte(strconv.Itoa(i))}); err != nil {
 			t.Fatal(err)

@@ -30,9 +30,7 @@ func withEHK(e types.PutRecordsRequestEntry, ehk string) types.PutRecordsRequest
 // checks the error code, the HTTP status and the message the client sees, and that a
 // refused request writes nothing.
 func TestPutRecordsValidation(t *testing.T) {
-	srv := start(t)
-	c := client(t, srv)
-	st := mustStream(t, srv, "limits", 2)
+	srv, c, st := setup(t, "limits", 2)
 	mustStream(t, srv, "large", 1, kinesistest.WithMaxRecordSizeKiB(2048))
 
 	for _, tc := range []struct {
@@ -111,9 +109,7 @@ func TestPutRecordsValidation(t *testing.T) {
 
 // TestRequestSizeLimit5MiB checks the smaller limit of the emulators and older AWS.
 func TestRequestSizeLimit5MiB(t *testing.T) {
-	srv := start(t, kinesistest.WithRequestSizeLimit(kinesistest.RequestSizeLimit5MiB))
-	c := client(t, srv)
-	st := mustStream(t, srv, "five", 1)
+	_, c, st := setup(t, "five", 1, kinesistest.WithRequestSizeLimit(kinesistest.RequestSizeLimit5MiB))
 	put := func(recs []types.PutRecordsRequestEntry) error {
 		_, err := c.PutRecords(testCtx(t), &kinesis.PutRecordsInput{StreamName: aws.String(st.Name()), Records: recs})
 		return err
@@ -134,9 +130,7 @@ func TestRequestSizeLimit5MiB(t *testing.T) {
 
 // TestPutRecordValidation covers PutRecord's member paths.
 func TestPutRecordValidation(t *testing.T) {
-	srv := start(t)
-	c := client(t, srv)
-	st := mustStream(t, srv, "single", 1)
+	_, c, st := setup(t, "single", 1)
 	for _, tc := range []struct {
 		in      kinesis.PutRecordInput
 		code    string
