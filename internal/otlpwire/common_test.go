@@ -178,7 +178,7 @@ func TestKeyValuesEveryKind(t *testing.T) {
 }
 
 func TestKeyValuesRandom(t *testing.T) {
-	for seed := range uint64(2000) {
+	for seed := range propertyCases(2000) {
 		g := newGen(seed)
 		g.invalidUTF8 = seed%3 == 0
 		g.huge = seed%50 == 0
@@ -209,7 +209,7 @@ func FuzzKeyValues(f *testing.F) {
 }
 
 func TestAttributeSet(t *testing.T) {
-	for seed := range uint64(300) {
+	for seed := range propertyCases(300) {
 		g := newGen(seed)
 		g.invalidUTF8 = seed%2 == 0
 		set := attribute.NewSet(g.keyValues(10)...)
@@ -222,7 +222,7 @@ func TestAttributeSet(t *testing.T) {
 }
 
 func TestResource(t *testing.T) {
-	for seed := range uint64(200) {
+	for seed := range propertyCases(200) {
 		g := newGen(seed)
 		r := resource.NewWithAttributes("https://example.com/"+g.string(), g.keyValues(15)...)
 		want := &resourcepb.Resource{Attributes: refKeyValues(r.Attributes())}
@@ -254,7 +254,7 @@ func TestScope(t *testing.T) {
 		{Name: "github.com/x/y", Version: "1.2.3", SchemaURL: "https://opentelemetry.io/schemas/1.26.0",
 			Attributes: attribute.NewSet(attribute.String("a", "b"), attribute.Int("c", 1))},
 	}
-	for seed := range uint64(100) {
+	for seed := range propertyCases(100) {
 		g := newGen(seed)
 		g.invalidUTF8 = seed%2 == 1
 		cases = append(cases, instrumentation.Scope{Name: g.string(), Version: g.string(), Attributes: attribute.NewSet(g.keyValues(5)...)})

@@ -34,7 +34,7 @@ func (g *gen) string() string {
 		return ""
 	case 1:
 		if g.huge {
-			return strings.Repeat("x", 100+g.r.IntN(40000))
+			return strings.Repeat("x", 100+g.r.IntN(20000))
 		}
 		return strings.Repeat("y", 100+g.r.IntN(200))
 	case 2:
@@ -230,4 +230,13 @@ func refValues[T any](xs []T, wrap func(T) attribute.Value) []*commonpb.AnyValue
 		vals = append(vals, refValue(wrap(x)))
 	}
 	return vals
+}
+
+// propertyCases is how many random cases a property test draws: n, or a fifth of
+// it under the race detector.
+func propertyCases(n uint64) uint64 {
+	if raceEnabled {
+		return max(n/5, 10)
+	}
+	return n
 }

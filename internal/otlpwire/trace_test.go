@@ -34,7 +34,7 @@ func checkRequest(t *testing.T, e *TraceEncoder, spans []sdktrace.ReadOnlySpan, 
 
 func TestAppendRequestMatchesOtlptrace(t *testing.T) {
 	e := newEncoder(t, TraceConfig{})
-	for seed := range uint64(400) {
+	for seed := range propertyCases(400) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			g := newSpanGen(seed)
 			g.invalidUTF8 = seed%5 == 0
