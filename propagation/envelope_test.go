@@ -192,3 +192,40 @@ func FuzzOpenEnvelope(f *testing.F) {
 		}
 	})
 }
+
+// FuzzEnvelopeRoundTrip builds envelopes from arbitrary headers and payloads:
+// whatever AppendEnvelope accepts, OpenEnvelope gives back exactly, and a
+// flipped bit anywhere before the payload is caught.
+func FuzzEnvelopeRoundTrip(f *testing.F) {
+	f.Add("traceparent", testTraceparent, "baggage", "a=b", []byte("data"), uint16(3))
+	f.Add("", "", "k", "", []byte{}, uint16(0))
+	f.Fuzz(func(t *testing.T, k1, v1, k2, v2 string, payload []byte, flip uint16) {
+		var headers []Tag
+		for _, h := range []Tag{{Key: k1, Value: v1}, {Key: k2, Value: v2}} {
+			if h.Key != "" {
+				headers = append(headers, h)
+			}
+		}
+		env, err := AppendEnvelope(nil, headers, payload)
+		if err != nil {
+			if !errors.Is(err, ErrHeadersTooLarge) {
+				t.Fatalf("AppendEnvelope: %v", err)
+			}
+			return
+		}
+		got, p, err := OpenEnvelope(env)
+		if err != nil || !bytes.Equal(p, payload) || len(got) != len(headers) {
+			t.Fatalf("round trip: %v", err)
+		}
+		for i := range headers {
+			if got[i] != headers[i] {
+				t.Fatalf("header %d: %q, want %q", i, got[i], headers[i])
+			}
+		}
+		bit := int(flip) % ((len(env) - len(payload)) * 8)
+		env[bit/8] ^= 1 << (bit % 8)
+		if IsEnvelope(env) {
+			t.Fatalf("bit %d flipped and still an envelope", bit)
+		}
+	})
+}

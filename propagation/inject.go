@@ -57,12 +57,15 @@ func (in *injector) inject(ctx context.Context, r *outRecord) (injected, error) 
 	}
 	fb := orig
 	res2, err2 := in.injectAs(ctx, in.fallback, &fb)
-	if err2 == nil {
+	if err2 == nil && res2.format != FormatNone {
 		*r = fb
 		return res2, nil
 	}
 	if err == nil {
 		return res, nil
+	}
+	if err2 == nil {
+		return res, err // the fallback had no context to carry either
 	}
 	return res, errors.Join(err, fmt.Errorf("fallback to the %v format: %w", in.fallback, err2))
 }

@@ -293,3 +293,16 @@ func TestRecordSizeLimit(t *testing.T) {
 		t.Fatalf("over: %v", err)
 	}
 }
+
+// A business key that looks wrapped but is too long to protect is refused,
+// even with a fallback that has nothing to carry.
+func TestUnprotectableLookalikeIsAnError(t *testing.T) {
+	long := "tp~" + testTraceparent + "~" + strings.Repeat("k", MaxWrappedBusinessKeyLength)
+	for _, fb := range []Format{FormatNone, FormatEnvelope} {
+		p := mustProducer(t, WithPropagator(propagation.TraceContext{}), WithFallback(fb))
+		pk, ehk, out, f, err := p.Inject(context.Background(), long, "", []byte("x"))
+		if !errors.Is(err, ErrKeyTooLong) || f != FormatNone || pk != long || ehk != "" || string(out) != "x" {
+			t.Errorf("fallback %v: %v %v %q %q", fb, f, err, ehk, out)
+		}
+	}
+}
