@@ -99,9 +99,14 @@ func (m *Message) Context() context.Context {
 }
 
 // Extract takes the context off a record given by its partition key, data and
-// tags (tags are nil for a plain Kinesis record; a user record from the
-// consumer package's deaggregator has them). It works for any input: records
-// without context come back untouched with Format FormatNone.
+// tags (tags are nil for a plain Kinesis record). For the user records of
+// package consumer's deaggregator:
+//
+//	m := c.Extract(ctx, ur.PartitionKey, ur.Data, ur.Tags)
+//
+// then set m.Stream, m.ShardID and m.SequenceNumber if the spans should name
+// them. It works for any input: records without context come back untouched
+// with Format FormatNone.
 //
 // Every configured format found on the record is taken off: the key is
 // unwrapped, the envelope opened and the JSON field removed (in that order:

@@ -199,14 +199,7 @@ func checkGroups(t *testing.T, peer testpeers.Peer, f Format) {
 			}
 			msgs = append(msgs, m)
 		}
-		// One process span per record, in the producer's trace; one batch
-		// span linked to all of them.
-		bctx, batch := cons.StartBatch(context.Background(), msgs)
-		for k := range msgs {
-			_, span := cons.StartRecord(bctx, &msgs[k])
-			span.End()
-		}
-		batch.End()
+		processShard(cons, msgs)
 	}
 	if seen != groupEvents {
 		t.Fatalf("read %d events with context, want %d", seen, groupEvents)
@@ -238,4 +231,16 @@ func checkGroups(t *testing.T, peer testpeers.Peer, f Format) {
 	if records != groupEvents || batches != len(byShard) {
 		t.Fatalf("%d record spans, %d batch spans", records, batches)
 	}
+}
+
+// processShard starts what a consumer of one shard's batch would: one batch
+// span linked to every record's producer span, and a process span per record,
+// a child of the record's producer span.
+func processShard(cons *Consumer, msgs []Message) {
+	bctx, batch := cons.StartBatch(context.Background(), msgs)
+	for k := range msgs {
+		_, span := cons.StartRecord(bctx, &msgs[k])
+		span.End()
+	}
+	batch.End()
 }
