@@ -211,7 +211,16 @@ type parser struct {
 	maxPK, maxEHK             uint64
 	maxPKRecord, maxEHKRecord int // -1 = none
 	maxPKOffset, maxEHKOffset int
+
+	// The leading tags of the previous and the current user record, to count
+	// only the tag strings build will copy (see maxReusedTags).
+	prevTags, curTags [maxReusedTags]tagBytes
+	prevTagCount      int
 }
+
+// tagBytes is a tag's key and value as the last occurrence of each field
+// gave them.
+type tagBytes struct{ key, value []byte }
 
 // fail returns a FormatError at offset off of pb.
 func (p *parser) fail(off, rec int, field string, err error, format string, args ...any) error {
@@ -256,6 +265,22 @@ var errFieldNumber = errors.New("invalid field number")
 // next reads the field at b[off:]. It returns the field and the offset after
 // it, or an error and the offset where reading failed.
 func next(b []byte, off int) (f field, end, errOff int, err error) {
+	// Fast path: a one-byte tag and a one-byte length or value, which is
+	// every field of a typical aggregate but the records' own framing.
+	if off+1 < len(b) && b[off] < 0x80 && b[off] >= 1<<3 && b[off+1] < 0x80 {
+		f = field{num: protowire.Number(b[off] >> 3), typ: protowire.Type(b[off] & 7), off: off}
+		switch f.typ {
+		case protowire.VarintType:
+			f.value = uint64(b[off+1])
+			return f, off + 2, 0, nil
+		case protowire.BytesType:
+			s, n := off+2, int(b[off+1])
+			if n <= len(b)-s {
+				f.bytes = b[s : s+n : s+n]
+				return f, s + n, 0, nil
+			}
+		}
+	}
 	num, typ, n := protowire.ConsumeTag(b[off:])
 	if n < 0 {
 		return f, 0, off, protowire.ParseError(n)
@@ -343,6 +368,7 @@ func (p *parser) scan() error {
 func (p *parser) scanRecord(b []byte, base, start int) error {
 	rec := p.records
 	var hasPK, hasData bool
+	tagCount := 0
 	for off := 0; off < len(b); {
 		f, end, at, err := next(b, off)
 		if err != nil {
@@ -373,10 +399,18 @@ func (p *parser) scanRecord(b []byte, base, start int) error {
 			if err := p.wantType(f, base, rec, "records.tags", protowire.BytesType); err != nil {
 				return err
 			}
-			if err := p.scanTag(f.bytes, base+end-len(f.bytes), base+f.off, rec); err != nil {
+			var same, cur *tagBytes
+			if tagCount < maxReusedTags {
+				cur = &p.curTags[tagCount]
+				if tagCount < p.prevTagCount {
+					same = &p.prevTags[tagCount]
+				}
+			}
+			if err := p.scanTag(f.bytes, base+end-len(f.bytes), base+f.off, rec, same, cur); err != nil {
 				return err
 			}
 			p.tags++
+			tagCount++
 		}
 		off = end
 	}
@@ -386,13 +420,19 @@ func (p *parser) scanRecord(b []byte, base, start int) error {
 	if !hasData {
 		return p.fail(start, rec, "records.data", ErrMalformed, "required field missing")
 	}
+	p.prevTags, p.prevTagCount = p.curTags, tagCount
 	return nil
 }
 
 // scanTag validates one Tag message found at offset base of pb, in a field
-// starting at offset start.
-func (p *parser) scanTag(b []byte, base, start, rec int) error {
+// starting at offset start. It counts the string bytes build will copy:
+// those not equal to the same-position tag of the record before (same, if
+// not nil). It leaves the tag's strings in cur, if not nil.
+func (p *parser) scanTag(b []byte, base, start, rec int, same, cur *tagBytes) error {
 	hasKey := false
+	if cur != nil {
+		*cur = tagBytes{}
+	}
 	for off := 0; off < len(b); {
 		f, end, at, err := next(b, off)
 		if err != nil {
@@ -404,12 +444,22 @@ func (p *parser) scanTag(b []byte, base, start, rec int) error {
 				return err
 			}
 			hasKey = true
-			p.strBytes += len(f.bytes)
+			if same == nil || !bytes.Equal(same.key, f.bytes) {
+				p.strBytes += len(f.bytes)
+			}
+			if cur != nil {
+				cur.key = f.bytes
+			}
 		case fieldTagValue:
 			if err := p.wantType(f, base, rec, "records.tags.value", protowire.BytesType); err != nil {
 				return err
 			}
-			p.strBytes += len(f.bytes)
+			if same == nil || !bytes.Equal(same.value, f.bytes) {
+				p.strBytes += len(f.bytes)
+			}
+			if cur != nil {
+				cur.value = f.bytes
+			}
 		}
 		off = end
 	}
@@ -427,17 +477,29 @@ func (a *arena) str(b []byte) string {
 	if len(b) == 0 {
 		return ""
 	}
+	if len(b) > cap(a.buf)-len(a.buf) {
+		// Only if the input changed since scan; strings handed out so far
+		// keep the old buffer, which is never written again.
+		return string(b)
+	}
 	n := len(a.buf)
-	a.buf = append(a.buf, b...) // never grows: capacity is exact
+	a.buf = append(a.buf, b...)
 	return unsafe.String(&a.buf[n], len(b))
 }
 
 // build decodes the message scan validated, appending its user records to
-// dst. Repeated fields keep the last value, as protobuf parsers do.
+// dst. Repeated fields keep the last value, as protobuf parsers do. It
+// checks what it relies on again, so that input changed by a data race
+// between the passes cannot make it loop or panic.
 func (p *parser) build(dst []UserRecord) []UserRecord {
 	ar := arena{buf: make([]byte, 0, p.strBytes)}
-	pks := make([]string, 0, p.pks)
-	ehks := make([]string, 0, p.ehks)
+	var pks, ehks []string
+	if p.pks > 0 {
+		pks = make([]string, 0, p.pks)
+	}
+	if p.ehks > 0 {
+		ehks = make([]string, 0, p.ehks)
+	}
 	var tags []Tag
 	if p.tags > 0 {
 		tags = make([]Tag, 0, p.tags)
@@ -446,7 +508,10 @@ func (p *parser) build(dst []UserRecord) []UserRecord {
 	first := len(dst)
 	// Tables first: records may come before them in a valid message.
 	for off := 0; off < len(p.pb); {
-		f, end, _, _ := next(p.pb, off)
+		f, end, _, err := next(p.pb, off)
+		if err != nil {
+			break
+		}
 		switch f.num {
 		case fieldPartitionKeyTable:
 			pks = append(pks, ar.str(f.bytes))
@@ -455,48 +520,81 @@ func (p *parser) build(dst []UserRecord) []UserRecord {
 		}
 		off = end
 	}
+	var prev []Tag // the previous user record's tags
 	for off := 0; off < len(p.pb); {
-		f, end, _, _ := next(p.pb, off)
+		f, end, _, err := next(p.pb, off)
+		if err != nil {
+			break
+		}
 		off = end
 		if f.num != fieldRecords {
 			continue
 		}
-		u := UserRecord{SubSequenceNumber: uint64(len(dst) - first), Aggregated: true}
+		dst = append(dst, UserRecord{SubSequenceNumber: uint64(len(dst) - first), Aggregated: true})
+		u := &dst[len(dst)-1]
 		tagStart := len(tags)
 		b := f.bytes
 		for ro := 0; ro < len(b); {
-			rf, rend, _, _ := next(b, ro)
+			rf, rend, _, err := next(b, ro)
+			if err != nil {
+				break
+			}
 			ro = rend
 			switch rf.num {
 			case fieldPartitionKeyIndex:
-				u.PartitionKey = pks[rf.value]
+				if rf.value < uint64(len(pks)) {
+					u.PartitionKey = pks[rf.value]
+				}
 			case fieldExplicitHashKeyIndex:
-				u.ExplicitHashKey = ehks[rf.value]
+				if rf.value < uint64(len(ehks)) {
+					u.ExplicitHashKey = ehks[rf.value]
+				}
 			case fieldData:
 				u.Data = rf.bytes
 			case fieldTags:
-				tags = append(tags, buildTag(rf.bytes, &ar))
+				var same *Tag
+				if j := len(tags) - tagStart; j < len(prev) && j < maxReusedTags {
+					same = &prev[j]
+				}
+				tags = append(tags, buildTag(rf.bytes, &ar, same))
 			}
 		}
 		if len(tags) > tagStart {
 			u.Tags = tags[tagStart:len(tags):len(tags)]
 		}
-		dst = append(dst, u)
+		prev = u.Tags
 	}
 	return dst
 }
 
-// buildTag decodes a Tag message scan validated.
-func buildTag(b []byte, ar *arena) Tag {
+// maxReusedTags is how many leading tags of a user record may share their
+// strings with the same-position tags of the record before: producers put
+// the same few tags on every record.
+const maxReusedTags = 8
+
+// buildTag decodes a Tag message scan validated. A key or value equal to
+// the one in same (if not nil) reuses its string instead of copying.
+func buildTag(b []byte, ar *arena, same *Tag) Tag {
 	var t Tag
 	for off := 0; off < len(b); {
-		f, end, _, _ := next(b, off)
+		f, end, _, err := next(b, off)
+		if err != nil {
+			break
+		}
 		off = end
 		switch f.num {
 		case fieldTagKey:
-			t.Key = ar.str(f.bytes)
+			if same != nil && same.Key == string(f.bytes) {
+				t.Key = same.Key
+			} else {
+				t.Key = ar.str(f.bytes)
+			}
 		case fieldTagValue:
-			t.Value = ar.str(f.bytes)
+			if same != nil && same.Value == string(f.bytes) {
+				t.Value = same.Value
+			} else {
+				t.Value = ar.str(f.bytes)
+			}
 		}
 	}
 	return t

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -421,5 +422,41 @@ func TestDataSharesInputAndStringsDoNot(t *testing.T) {
 	}
 	if got[0].PartitionKey != "pk" || got[0].Tags[0] != (consumer.Tag{Key: "k", Value: "v"}) {
 		t.Errorf("strings changed with the input: %+v", got[0])
+	}
+}
+
+// TestRepeatedTags reads tags that repeat from record to record, change, or
+// move position: equal strings are shared, and everything reads back right
+// with no more allocations than the fixed few per aggregate.
+func TestRepeatedTags(t *testing.T) {
+	lists := [][]kpl.Tag{
+		{{Key: "signal", Value: "traces"}, {Key: "encoding", Value: "otlp_proto"}},
+		{{Key: "signal", Value: "traces"}, {Key: "encoding", Value: "otlp_proto"}},
+		{{Key: "signal", Value: "metrics"}, {Key: "encoding", Value: "otlp_proto"}},
+		{{Key: "encoding", Value: "otlp_proto"}, {Key: "signal", Value: "metrics"}},
+		nil,
+		{{Key: "signal", Value: "traces"}, {Key: "encoding"}, {Key: "extra", Value: "x"}},
+		{{Key: "signal", Value: "traces"}, {Key: "encoding"}, {Key: "extra", Value: "x"}},
+	}
+	var a kpl.Aggregator
+	for i, l := range lists {
+		a.Add("pk"+strconv.Itoa(i), "", []byte{byte(i)}, l) // a table too big for the stack
+	}
+	data := a.AppendTo(nil)
+	dst := make([]consumer.UserRecord, 0, len(lists))
+	var d consumer.Deaggregator
+	allocs := testing.AllocsPerRun(10, func() {
+		var err error
+		if dst, err = d.AppendDeaggregated(dst[:0], data, "outer"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 3 { // strings, partition key table, tags; more means the string arena was undersized
+		t.Errorf("%v allocations, want 3", allocs)
+	}
+	for i, l := range lists {
+		if !reflect.DeepEqual(dst[i].Tags, []consumer.Tag(l)) && (len(l) > 0 || dst[i].Tags != nil) {
+			t.Errorf("record %d tags %v, want %v", i, dst[i].Tags, l)
+		}
 	}
 }
