@@ -118,8 +118,11 @@ func makeSpans(t *testing.T, exp sdktrace.SpanExporter, n int) []sdktrace.ReadOn
 		if err := tp.ForceFlush(ctx); err != nil {
 			t.Fatal(err)
 		}
+		// The caller shuts the exporter down and checks the result; the providers' own
+		// Shutdown, at cleanup, only stops their goroutines (a second exporter Shutdown
+		// returns the first one's result).
+		t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
 	}
-	// The exporter is shut down by the caller: provider shutdown would do it as well.
 	return rec.Ended()
 }
 

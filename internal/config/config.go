@@ -154,6 +154,11 @@ func Load(signal Signal, opts ...Option) (Config, error) {
 			o.Apply(&c)
 		}
 	}
+	// The first backoff step is not a setting of its own here: a max_backoff below its
+	// default lowers it too, rather than refusing the max_backoff.
+	if c.Producer.MaxBackoff > 0 && c.Producer.MinBackoff > c.Producer.MaxBackoff {
+		c.Producer.MinBackoff = c.Producer.MaxBackoff
+	}
 	if err := errors.Join(envErr, c.Validate()); err != nil {
 		return c, err
 	}

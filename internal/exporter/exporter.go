@@ -128,12 +128,18 @@ func (c *Core) Put(ctx context.Context, partitionKey string, data []byte) error 
 	if c.stopped.Load() {
 		return ErrShutdown
 	}
+	var err error
 	if c.comp == nil {
-		return c.producer.Put(ctx, partitionKey, "", data, c.tags)
+		err = c.producer.Put(ctx, partitionKey, "", data, c.tags)
+	} else {
+		buf := c.comp.compress(data)
+		err = c.producer.Put(ctx, partitionKey, "", buf.b, c.tags)
+		c.comp.release(buf)
 	}
-	buf := c.comp.compress(data)
-	err := c.producer.Put(ctx, partitionKey, "", buf.b, c.tags)
-	c.comp.release(buf)
+	if errors.Is(err, kpl.ErrShutdown) {
+		// Shutdown raced with this export, or a shared producer's owner shut it down.
+		return fmt.Errorf("%w: %w", ErrShutdown, err)
+	}
 	return err
 }
 

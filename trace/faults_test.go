@@ -1,0 +1,224 @@
+package trace_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/otelkinesis/otelkinesis"
+	"github.com/otelkinesis/otelkinesis/internal/testpeers"
+	"github.com/otelkinesis/otelkinesis/internal/teststream"
+	"github.com/otelkinesis/otelkinesis/kinesistest"
+	kinesistrace "github.com/otelkinesis/otelkinesis/trace"
+)
+
+// newFaultyExporter starts kinesistest with a 4-shard stream and an exporter on it with
+// short backoffs.
+func newFaultyExporter(t *testing.T, opts ...otelkinesis.Option) (*kinesistest.Server, *kinesistrace.Exporter, string) {
+	t.Helper()
+	srv := kinesistest.NewServer()
+	t.Cleanup(srv.Close)
+	stream := "traces"
+	if _, err := srv.CreateStream(stream, 4); err != nil {
+		t.Fatal(err)
+	}
+	base := []otelkinesis.Option{
+		otelkinesis.WithStreamName(stream), otelkinesis.WithAWSConfig(srv.AWSConfig()), otelkinesis.WithEndpoint(srv.URL()),
+		otelkinesis.WithFlushInterval(10 * time.Millisecond), otelkinesis.WithMaxBackoff(20 * time.Millisecond),
+	}
+	exp, err := kinesistrace.New(context.Background(), append(base, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, exp, stream
+}
+
+// readSpans reads the stream back from srv and counts each span by trace/span ID.
+func readSpans(t *testing.T, srv *kinesistest.Server, stream string) map[string]int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	recs, err := teststream.Read(ctx, testpeers.Client(t, srv.URL()), stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, r := range recs {
+		for _, rs := range r.Telemetry.Traces.ResourceSpans {
+			for _, ss := range rs.ScopeSpans {
+				for _, sp := range ss.Spans {
+					seen[spanKey(sp)]++
+				}
+			}
+		}
+	}
+	return seen
+}
+
+// TestSurvivesFaults: with a fifth of the entries throttled, some failing internally,
+// 503s, throttled requests and dropped connections, every span arrives exactly once
+// within the retry budget.
+func TestSurvivesFaults(t *testing.T) {
+	srv, exp, stream := newFaultyExporter(t)
+	srv.InjectEntryRate(kinesistest.EntryThrottled, 0.2, 1)
+	srv.InjectRequests(2, kinesistest.ServiceUnavailable(), "PutRecords")
+	srv.InjectRequests(2, kinesistest.Throttling(), "PutRecords")
+	srv.InjectRequests(2, kinesistest.KMSThrottling(), "PutRecords")
+	srv.InjectRequests(2, kinesistest.DropConnection(), "PutRecords")
+	spans := makeSpans(t, exp, 2000)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := exp.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	seen := readSpans(t, srv, stream)
+	for _, s := range spans {
+		k := s.SpanContext().TraceID().String() + "/" + s.SpanContext().SpanID().String()
+		if seen[k] != 1 {
+			t.Fatalf("span %s arrived %d times, want once", k, seen[k])
+		}
+	}
+	st := srv.Stats()
+	if st.RecordsThrottled == 0 || st.InjectedFaults < 8 {
+		t.Errorf("faults did not happen: %+v", st)
+	}
+	t.Logf("server: %+v", st)
+}
+
+// TestPermanentFailure: a stream that refuses every PutRecords with AccessDenied fails
+// fast: Shutdown reports the drop, otel.Handle hears of it, and the exporter does not
+// retry (a bounded number of requests).
+func TestPermanentFailure(t *testing.T) {
+	var mu sync.Mutex
+	var handled []error
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+		mu.Lock()
+		handled = append(handled, err)
+		mu.Unlock()
+	}))
+	t.Cleanup(func() { otel.SetErrorHandler(otel.ErrorHandlerFunc(func(error) {})) })
+
+	srv, exp, _ := newFaultyExporter(t)
+	srv.InjectRequests(1000, kinesistest.AccessDenied(), "PutRecords")
+	makeSpans(t, exp, 200)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	err := exp.Shutdown(ctx)
+	if err == nil || !strings.Contains(err.Error(), "AccessDenied") || !strings.Contains(err.Error(), "traces") {
+		t.Fatalf("Shutdown = %v, want the AccessDenied drop naming the stream", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Shutdown took %v: permanent errors must fail fast", d)
+	}
+	if n := len(srv.RequestsFor("PutRecords")); n > 20 {
+		t.Errorf("%d PutRecords requests for a permanent error: a retry storm", n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	found := false
+	for _, e := range handled {
+		if strings.Contains(e.Error(), "dropped") && strings.Contains(e.Error(), "AccessDenied") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("otel.Handle did not hear of the drop: %v", handled)
+	}
+}
+
+// TestExportAfterShutdown: ExportSpans after Shutdown returns ErrShutdown, and Shutdown is
+// idempotent.
+func TestExportAfterShutdown(t *testing.T) {
+	_, exp, _ := newFaultyExporter(t)
+	ctx := context.Background()
+	if err := exp.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := exp.Shutdown(ctx); err != nil {
+		t.Fatalf("second Shutdown: %v", err)
+	}
+	stub := tracetestSpans(1)
+	if err := exp.ExportSpans(ctx, stub); !errors.Is(err, kinesistrace.ErrShutdown) {
+		t.Fatalf("ExportSpans after Shutdown = %v, want ErrShutdown", err)
+	}
+}
+
+// TestExportHonoursContext: with the endpoint stalled and a tiny backlog, ExportSpans
+// returns when its context ends, naming the spans it could not hand over.
+func TestExportHonoursContext(t *testing.T) {
+	srv, exp, _ := newFaultyExporter(t, otelkinesis.WithBacklogCount(1), otelkinesis.WithAggregateBatchCount(1))
+	srv.InjectRequestFunc(func(r kinesistest.RequestInfo) (kinesistest.Fault, bool) {
+		return kinesistest.Stall(), r.Operation == "PutRecords"
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	var spans []sdktrace.ReadOnlySpan
+	for i := 0; i < 50; i++ {
+		spans = append(spans, tracetestSpans(1)...) // 50 traces: 50 user records
+	}
+	err := exp.ExportSpans(ctx, spans)
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "spans not exported") {
+		t.Fatalf("ExportSpans = %v, want the deadline and a count of spans not exported", err)
+	}
+	srv.ClearFaults()
+	srv.Release()
+	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer scancel()
+	_ = exp.Shutdown(sctx)
+}
+
+// TestConcurrentSafe: ExportSpans, ForceFlush and Shutdown from many goroutines at once.
+// Run with -race -count=20 to shake out ordering bugs.
+func TestConcurrentSafe(t *testing.T) {
+	_, exp, _ := newFaultyExporter(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(3)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < 20; j++ {
+				err := exp.ExportSpans(ctx, tracetestSpans(10))
+				if err != nil && !errors.Is(err, kinesistrace.ErrShutdown) {
+					t.Errorf("ExportSpans: %v", err)
+				}
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			if err := exp.ForceFlush(ctx); err != nil {
+				t.Errorf("ForceFlush: %v", err)
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			if i%4 == 3 {
+				if err := exp.Shutdown(ctx); err != nil {
+					t.Errorf("Shutdown: %v", err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// tracetestSpans returns n ended spans of one trace.
+func tracetestSpans(n int) []sdktrace.ReadOnlySpan {
+	rec := newRecorderProvider()
+	tr := rec.tp.Tracer("t")
+	ctx, root := tr.Start(context.Background(), "root")
+	for i := 1; i < n; i++ {
+		_, s := tr.Start(ctx, "child")
+		s.End()
+	}
+	root.End()
+	return rec.rec.Ended()
+}

@@ -1,0 +1,28 @@
+package trace_test
+
+import (
+	"testing"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		// Kinesis clients of the emulator tests keep idle keep-alive connections.
+		goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"),
+		goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"),
+		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),
+	)
+}
+
+type recorderProvider struct {
+	tp  *sdktrace.TracerProvider
+	rec *tracetest.SpanRecorder
+}
+
+func newRecorderProvider() recorderProvider {
+	rec := tracetest.NewSpanRecorder()
+	return recorderProvider{tp: sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec)), rec: rec}
+}
