@@ -1,6 +1,8 @@
 package propagation
 
 import (
+	"encoding/hex"
+
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -26,16 +28,14 @@ const hexDigits = "0123456789abcdef"
 // random flags kept.
 func appendTraceparent(dst []byte, sc trace.SpanContext) []byte {
 	tid, sid := sc.TraceID(), sc.SpanID()
-	flags := byte(sc.TraceFlags() & (trace.FlagsSampled | trace.FlagsRandom))
-	dst = append(dst, '0', '0', '-')
-	for _, b := range tid {
-		dst = append(dst, hexDigits[b>>4], hexDigits[b&0xf])
-	}
-	dst = append(dst, '-')
-	for _, b := range sid {
-		dst = append(dst, hexDigits[b>>4], hexDigits[b&0xf])
-	}
-	return append(dst, '-', hexDigits[flags>>4], hexDigits[flags&0xf])
+	flags := [1]byte{byte(sc.TraceFlags() & (trace.FlagsSampled | trace.FlagsRandom))}
+	n := len(dst)
+	dst = append(dst, zeroTraceparent...)
+	tp := dst[n:]
+	hex.Encode(tp[3:35], tid[:])
+	hex.Encode(tp[36:52], sid[:])
+	hex.Encode(tp[53:55], flags[:])
+	return dst
 }
 
 // unhex maps a lowercase hex digit to its value and every other byte to 0xff,
@@ -68,14 +68,14 @@ func traceparentSyntax[S ~string | ~[]byte](s S) bool {
 	if len(s) != traceparentLen || s[2] != '-' || s[35] != '-' || s[52] != '-' {
 		return false
 	}
-	for _, part := range [...][2]int{{0, 2}, {3, 35}, {36, 52}, {53, 55}} {
-		for i := part[0]; i < part[1]; i++ {
-			if unhex[s[i]] == 0xff {
-				return false
-			}
-		}
+	bad := unhex[s[0]] | unhex[s[1]] | unhex[s[53]] | unhex[s[54]]
+	for i := 3; i < 35; i++ {
+		bad |= unhex[s[i]]
 	}
-	return true
+	for i := 36; i < 52; i++ {
+		bad |= unhex[s[i]]
+	}
+	return bad&0xf0 == 0
 }
 
 // parseTraceparent parses a traceparent with the rules of
