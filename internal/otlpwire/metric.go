@@ -190,33 +190,54 @@ func AppendMetric(b []byte, m *metricdata.Metrics) []byte {
 		return b
 	}
 	b, md := OpenLen(b, field)
-	switch a := m.Data.(type) {
-	case metricdata.Gauge[int64]:
-		b = appendNumberPoints(b, a.DataPoints)
-	case metricdata.Gauge[float64]:
-		b = appendNumberPoints(b, a.DataPoints)
-	case metricdata.Sum[int64]:
-		b = appendNumberPoints(b, a.DataPoints)
-	case metricdata.Sum[float64]:
-		b = appendNumberPoints(b, a.DataPoints)
-	case metricdata.Histogram[int64]:
-		b = appendHistogramPoints(b, a.DataPoints)
-	case metricdata.Histogram[float64]:
-		b = appendHistogramPoints(b, a.DataPoints)
-	case metricdata.ExponentialHistogram[int64]:
-		b = appendExpHistogramPoints(b, a.DataPoints)
-	case metricdata.ExponentialHistogram[float64]:
-		b = appendExpHistogramPoints(b, a.DataPoints)
-	case metricdata.Summary:
-		for i := range a.DataPoints {
-			var mp int
-			b, mp = OpenLen(b, aggDataPoints)
-			b = appendSummaryPoint(b, &a.DataPoints[i])
-			b = CloseLen(b, mp)
-		}
-	}
+	b = appendDataPoints(b, m.Data, Protobuf, nil)
 	b = appendMetricTail(b, tail)
 	return CloseLen(b, md)
+}
+
+// appendDataPoints appends every data point of a, an aggregation
+// [CheckMetric] accepts: in protobuf each framed as the data_points field,
+// in JSON each object followed by a comma. When ends is not nil, the length
+// of b after each data point is appended to it.
+func appendDataPoints(b []byte, a metricdata.Aggregation, enc Encoding, ends *[]int) []byte {
+	switch a := a.(type) {
+	case metricdata.Gauge[int64]:
+		return appendEach(b, a.DataPoints, enc, ends, appendNumberPoint[int64], appendNumberPointJSON[int64])
+	case metricdata.Gauge[float64]:
+		return appendEach(b, a.DataPoints, enc, ends, appendNumberPoint[float64], appendNumberPointJSON[float64])
+	case metricdata.Sum[int64]:
+		return appendEach(b, a.DataPoints, enc, ends, appendNumberPoint[int64], appendNumberPointJSON[int64])
+	case metricdata.Sum[float64]:
+		return appendEach(b, a.DataPoints, enc, ends, appendNumberPoint[float64], appendNumberPointJSON[float64])
+	case metricdata.Histogram[int64]:
+		return appendEach(b, a.DataPoints, enc, ends, appendHistogramPoint[int64], appendHistogramPointJSON[int64])
+	case metricdata.Histogram[float64]:
+		return appendEach(b, a.DataPoints, enc, ends, appendHistogramPoint[float64], appendHistogramPointJSON[float64])
+	case metricdata.ExponentialHistogram[int64]:
+		return appendEach(b, a.DataPoints, enc, ends, appendExpHistogramPoint[int64], appendExpHistogramPointJSON[int64])
+	case metricdata.ExponentialHistogram[float64]:
+		return appendEach(b, a.DataPoints, enc, ends, appendExpHistogramPoint[float64], appendExpHistogramPointJSON[float64])
+	case metricdata.Summary:
+		return appendEach(b, a.DataPoints, enc, ends, appendSummaryPoint, appendSummaryPointJSON)
+	}
+	return b
+}
+
+func appendEach[P any](b []byte, dps []P, enc Encoding, ends *[]int, proto, json func([]byte, *P) []byte) []byte {
+	for i := range dps {
+		if enc == JSON {
+			b = append(json(b, &dps[i]), ',')
+		} else {
+			var m int
+			b, m = OpenLen(b, aggDataPoints)
+			b = proto(b, &dps[i])
+			b = CloseLen(b, m)
+		}
+		if ends != nil {
+			*ends = append(*ends, len(b))
+		}
+	}
+	return b
 }
 
 // appendMetricHead appends a Metric's name, description and unit.
@@ -298,16 +319,6 @@ func isFloat[N int64 | float64]() bool {
 	return N(1)/2 != 0
 }
 
-func appendNumberPoints[N int64 | float64](b []byte, dps []metricdata.DataPoint[N]) []byte {
-	for i := range dps {
-		var m int
-		b, m = OpenLen(b, aggDataPoints)
-		b = appendNumberPoint(b, &dps[i])
-		b = CloseLen(b, m)
-	}
-	return b
-}
-
 // appendNumberPoint appends the body of a NumberDataPoint. Fields go in
 // the order proto.Marshal writes them: by number, the value (a oneof) last.
 func appendNumberPoint[N int64 | float64](b []byte, dp *metricdata.DataPoint[N]) []byte {
@@ -339,16 +350,6 @@ func appendExemplars[N int64 | float64](b []byte, field int, es []metricdata.Exe
 		b = AppendBytesField(b, exemplarTraceID, e.TraceID)
 		b = AppendKeyValues(b, exemplarAttributes, e.FilteredAttributes)
 		b = appendNumberValue(b, exemplarAsDouble, exemplarAsInt, e.Value)
-		b = CloseLen(b, m)
-	}
-	return b
-}
-
-func appendHistogramPoints[N int64 | float64](b []byte, dps []metricdata.HistogramDataPoint[N]) []byte {
-	for i := range dps {
-		var m int
-		b, m = OpenLen(b, aggDataPoints)
-		b = appendHistogramPoint(b, &dps[i])
 		b = CloseLen(b, m)
 	}
 	return b
@@ -393,16 +394,6 @@ func appendHistogramPoint[N int64 | float64](b []byte, dp *metricdata.HistogramD
 func appendFixed64(b []byte, v uint64) []byte {
 	return append(b, byte(v), byte(v>>8), byte(v>>16), byte(v>>24),
 		byte(v>>32), byte(v>>40), byte(v>>48), byte(v>>56))
-}
-
-func appendExpHistogramPoints[N int64 | float64](b []byte, dps []metricdata.ExponentialHistogramDataPoint[N]) []byte {
-	for i := range dps {
-		var m int
-		b, m = OpenLen(b, aggDataPoints)
-		b = appendExpHistogramPoint(b, &dps[i])
-		b = CloseLen(b, m)
-	}
-	return b
 }
 
 // zigzag32 is the sint32 encoding of v.
