@@ -101,14 +101,16 @@ func (t *keyTable) find(k string) *memo {
 		return m
 	}
 	m.key, m.n = k, len(t.keys)+1
-	// Runs of one key are common (one key per batch); skip hashing for them.
-	if len(t.keys) > 0 && sameString(t.keys[t.last], k) {
-		m.index, m.found = t.last, true
+	if len(t.keys) == 0 {
+		// Nothing to find, and nothing to allocate: SizeWith on an empty
+		// aggregator stays free. indexOf finds the slot.
+		m.found, m.at = false, -1
 		return m
 	}
-	if len(t.slots) == 0 {
-		t.seed = maphash.MakeSeed()
-		t.slots = make([]slot, 16)
+	// Runs of one key are common (one key per batch); skip hashing for them.
+	if sameString(t.keys[t.last], k) {
+		m.index, m.found = t.last, true
+		return m
 	}
 	h := maphash.String(t.seed, k)
 	m.hash = h
@@ -133,6 +135,14 @@ func (t *keyTable) indexOf(tag byte, k string) uint32 {
 	if m.found {
 		t.last = m.index
 		return m.index
+	}
+	if m.at < 0 { // the table is empty
+		if len(t.slots) == 0 {
+			t.seed = maphash.MakeSeed()
+			t.slots = make([]slot, 16)
+		}
+		m.hash = maphash.String(t.seed, k)
+		m.at = int(m.hash) & (len(t.slots) - 1)
 	}
 	i := uint32(len(t.keys))
 	t.keys = append(t.keys, k)
@@ -210,7 +220,7 @@ func (a *Aggregator) SizeWith(partitionKey, explicitHashKey string, dataLen int,
 		grow, ehki = a.ehk.sizeWith(explicitHashKey)
 		n += grow
 	}
-	body := recordLen(pki, explicitHashKey != "", ehki, dataLen, len(a.tags.encode(tags)))
+	body := recordLen(pki, explicitHashKey != "", ehki, dataLen, a.tags.size(tags))
 	return n + 1 + varintLen(uint64(body)) + body
 }
 
@@ -257,23 +267,43 @@ type tagCache struct {
 	enc  []byte // its encoding as repeated Record.tags fields
 }
 
+// cached reports whether tags is the list encoded in c.enc.
+func (c *tagCache) cached(tags []Tag) bool {
+	if len(tags) != len(c.tags) {
+		return false
+	}
+	for i, t := range tags {
+		if !sameString(t.Key, c.tags[i].Key) || !sameString(t.Value, c.tags[i].Value) {
+			return false
+		}
+	}
+	return true
+}
+
+// size returns the encoded size of tags as repeated Record.tags fields,
+// without changing the cache (so without allocating).
+func (c *tagCache) size(tags []Tag) int {
+	if len(tags) == 0 {
+		return 0
+	}
+	if c.cached(tags) {
+		return len(c.enc)
+	}
+	n := 0
+	for _, t := range tags {
+		n += 1 + sizeBytes(tagLen(t))
+	}
+	return n
+}
+
 // encode returns the encoding of tags as repeated Record.tags fields. The
 // result is valid until the next call.
 func (c *tagCache) encode(tags []Tag) []byte {
 	if len(tags) == 0 {
 		return nil
 	}
-	if len(tags) == len(c.tags) {
-		same := true
-		for i, t := range tags {
-			if !sameString(t.Key, c.tags[i].Key) || !sameString(t.Value, c.tags[i].Value) {
-				same = false
-				break
-			}
-		}
-		if same {
-			return c.enc
-		}
+	if c.cached(tags) {
+		return c.enc
 	}
 	c.tags = append(c.tags[:0], tags...)
 	b := c.enc[:0]

@@ -247,6 +247,24 @@ func TestAggregatorNoAllocsSteadyState(t *testing.T) {
 	}
 }
 
+func TestSizeWithOnEmptyAggregatorIsFree(t *testing.T) {
+	tags := []Tag{{Key: "otelkinesis.signal", Value: "traces"}}
+	pk := strings.Repeat("k", 40)
+	var n int
+	allocs := testing.AllocsPerRun(100, func() {
+		var empty Aggregator
+		n = empty.SizeWith(pk, "12345", 1000, tags)
+	})
+	if allocs != 0 {
+		t.Errorf("SizeWith on an empty Aggregator allocates %v times", allocs)
+	}
+	var a Aggregator
+	a.Add(pk, "12345", make([]byte, 1000), tags)
+	if n != a.Size() {
+		t.Errorf("SizeWith on an empty Aggregator = %d, Size after Add = %d", n, a.Size())
+	}
+}
+
 // goldenCases are fixed inputs whose encodings are kept byte for byte in
 // testdata/golden (NAME.kpl), next to the user records they hold
 // (NAME.json, see goldenJSON). Regenerate both with:
