@@ -1,7 +1,8 @@
-// Command demo is what `make demo` runs: it talks to a local Kinesis (kinesalite, started by
-// the Makefile on 127.0.0.1), creates a 2-shard stream, writes a few records keyed by
-// partition key, reads every shard back and prints what landed where. No AWS account is
-// needed.
+// Command demo is what `make demo` runs: a small "checkout" service traced with
+// OpenTelemetry exports its spans through otelkinesis to a 2-shard Kinesis stream on a
+// local kinesalite (started by the Makefile on 127.0.0.1), then the demo reads the stream
+// back with the consumer package and prints each trace as a tree, with the shard it landed
+// on. No AWS account is needed.
 //
 //	go run ./examples/demo -endpoint http://127.0.0.1:4567
 package main
@@ -12,7 +13,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -20,12 +24,23 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	oteltrace "go.opentelemetry.io/otel/trace"
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+
+	"github.com/otelkinesis/otelkinesis"
+	"github.com/otelkinesis/otelkinesis/consumer"
+	kinesistrace "github.com/otelkinesis/otelkinesis/trace"
 )
 
 func main() {
 	endpoint := flag.String("endpoint", os.Getenv("OTELKINESIS_KINESALITE_ENDPOINT"), "Kinesis endpoint URL (a local emulator)")
 	stream := flag.String("stream", "otelkinesis-demo", "stream to create and write")
-	shards := flag.Int("shards", 2, "shards of the stream")
+	requests := flag.Int("requests", 40, "checkout requests the service handles (each one trace)")
+	show := flag.Int("show", 3, "traces to print as trees (the rest are summarised)")
 	flag.Parse()
 	if *endpoint == "" {
 		fmt.Fprintln(os.Stderr, "demo: -endpoint is required (make demo starts kinesalite and passes it)")
@@ -33,74 +48,252 @@ func main() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := run(ctx, os.Stdout, *endpoint, *stream, int32(*shards)); err != nil {
+	if err := run(ctx, os.Stdout, *endpoint, *stream, *requests, *show); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, w io.Writer, endpoint, stream string, shards int32) error {
+func run(ctx context.Context, w io.Writer, endpoint, stream string, requests, show int) error {
 	client := kinesis.NewFromConfig(aws.Config{
 		Region:                "us-east-1",
 		Credentials:           credentials.NewStaticCredentialsProvider("demo", "demo", ""),
 		HTTPClient:            awshttp.NewBuildableClient(),
 		BaseEndpoint:          aws.String(endpoint),
 		AccountIDEndpointMode: aws.AccountIDEndpointModeDisabled,
+		Retryer:               func() aws.Retryer { return aws.NopRetryer{} },
 	})
+	if err := createStream(ctx, client, stream, 2); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "Stream %q: 2 shards at %s\n", stream, endpoint)
 
-	fmt.Fprintf(w, "Creating stream %q with %d shards at %s\n", stream, shards, endpoint)
-	if _, err := client.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(stream), ShardCount: aws.Int32(shards)}); err != nil {
-		var inUse *types.ResourceInUseException
-		if !errors.As(err, &inUse) {
-			return fmt.Errorf("create stream %s: %w", stream, err)
-		}
-	}
-	if err := kinesis.NewStreamExistsWaiter(client, func(o *kinesis.StreamExistsWaiterOptions) {
-		o.MinDelay, o.MaxDelay = 50*time.Millisecond, 200*time.Millisecond
-	}).Wait(ctx, &kinesis.DescribeStreamInput{StreamName: aws.String(stream)}, 30*time.Second); err != nil {
-		return fmt.Errorf("wait for stream %s: %w", stream, err)
-	}
-
-	var entries []types.PutRecordsRequestEntry
-	for i := 0; i < 12; i++ {
-		key := fmt.Sprintf("order-%d", i%4)
-		entries = append(entries, types.PutRecordsRequestEntry{
-			PartitionKey: aws.String(key),
-			Data:         []byte(fmt.Sprintf("event %d of %s", i/4+1, key)),
-		})
-	}
-	out, err := client.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String(stream), Records: entries})
+	spans, err := produce(ctx, client, stream, requests)
 	if err != nil {
-		return fmt.Errorf("put records: %w", err)
+		return err
 	}
-	if n := aws.ToInt32(out.FailedRecordCount); n > 0 {
-		return fmt.Errorf("put records: %d of %d entries failed", n, len(entries))
-	}
-	fmt.Fprintf(w, "Put %d records under 4 partition keys\n\n", len(entries))
+	fmt.Fprintf(w, "Service handled %d requests: %d spans exported through otelkinesis\n\n", requests, spans)
+	return readBack(ctx, w, client, stream, show)
+}
 
-	list, err := client.ListShards(ctx, &kinesis.ListShardsInput{StreamName: aws.String(stream)})
+func createStream(ctx context.Context, client *kinesis.Client, stream string, shards int32) error {
+	_, err := client.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(stream), ShardCount: aws.Int32(shards)})
+	var inUse *types.ResourceInUseException
+	if err != nil && !errors.As(err, &inUse) {
+		return fmt.Errorf("create stream %s: %w", stream, err)
+	}
+	return kinesis.NewStreamExistsWaiter(client, func(o *kinesis.StreamExistsWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 50*time.Millisecond, 200*time.Millisecond
+	}).Wait(ctx, &kinesis.DescribeStreamInput{StreamName: aws.String(stream)}, 30*time.Second)
+}
+
+// produce runs the traced "checkout" service: each request is one trace of a server span
+// with nested client and internal spans, some of them failing.
+func produce(ctx context.Context, client *kinesis.Client, stream string, requests int) (int, error) {
+	exp, err := kinesistrace.New(ctx,
+		otelkinesis.WithStreamName(stream),
+		otelkinesis.WithKinesisClient(client),
+		otelkinesis.WithCompression(otelkinesis.CompressionZstd),
+	)
+	if err != nil {
+		return 0, err
+	}
+	counter := &countingExporter{SpanExporter: exp}
+	tp := sdktrace.NewTracerProvider(
+		sdktrace.WithBatcher(counter),
+		sdktrace.WithResource(resource.NewSchemaless(attribute.String("service.name", "checkout"), attribute.String("deployment.environment", "demo"))),
+	)
+	tracer := tp.Tracer("example.com/checkout")
+	rnd := rand.New(rand.NewPCG(1, 2))
+	start := time.Now()
+	at := func(ms int) time.Time { return start.Add(time.Duration(ms) * time.Millisecond) }
+	for i := 0; i < requests; i++ {
+		t0 := i * 50
+		items := 1 + rnd.IntN(3)
+		rctx, req := tracer.Start(ctx, "POST /checkout", oteltrace.WithSpanKind(oteltrace.SpanKindServer), oteltrace.WithTimestamp(at(t0)),
+			oteltrace.WithAttributes(attribute.String("http.request.method", "POST"), attribute.Int("cart.items", items)))
+		_, auth := tracer.Start(rctx, "auth.verify", oteltrace.WithTimestamp(at(t0+1)))
+		auth.End(oteltrace.WithTimestamp(at(t0 + 3)))
+		ms := t0 + 4
+		for j := 0; j < items; j++ {
+			_, q := tracer.Start(rctx, "SELECT inventory", oteltrace.WithSpanKind(oteltrace.SpanKindClient), oteltrace.WithTimestamp(at(ms)),
+				oteltrace.WithAttributes(attribute.String("db.system", "postgresql")))
+			ms += 2 + rnd.IntN(4)
+			q.End(oteltrace.WithTimestamp(at(ms)))
+		}
+		pctx, pay := tracer.Start(rctx, "payment.charge", oteltrace.WithTimestamp(at(ms)))
+		_, call := tracer.Start(pctx, "POST payments.example.com/charges", oteltrace.WithSpanKind(oteltrace.SpanKindClient), oteltrace.WithTimestamp(at(ms+1)))
+		ms += 10 + rnd.IntN(20)
+		if i%7 == 3 {
+			call.SetStatus(codes.Error, "card declined")
+			pay.SetStatus(codes.Error, "payment failed")
+			req.SetStatus(codes.Error, "402")
+		}
+		call.End(oteltrace.WithTimestamp(at(ms)))
+		pay.End(oteltrace.WithTimestamp(at(ms + 1)))
+		req.End(oteltrace.WithTimestamp(at(ms + 2)))
+	}
+	// Shutting the provider down flushes its batcher into the exporter and shuts the
+	// exporter down, which delivers every record it holds to Kinesis.
+	if err := tp.Shutdown(ctx); err != nil {
+		return 0, err
+	}
+	return counter.spans, nil
+}
+
+// countingExporter counts the spans handed to the exporter.
+type countingExporter struct {
+	sdktrace.SpanExporter
+	spans int
+}
+
+func (c *countingExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+	c.spans += len(spans)
+	return c.SpanExporter.ExportSpans(ctx, spans)
+}
+
+// traceOnShard is one trace as read back.
+type traceOnShard struct {
+	id    string
+	shard string
+	spans []*tracepb.Span
+}
+
+// readBack reads every shard with GetRecords, deaggregates and decodes each record with
+// the consumer package, and prints the traces it finds.
+func readBack(ctx context.Context, w io.Writer, client *kinesis.Client, stream string, show int) error {
+	shards, err := client.ListShards(ctx, &kinesis.ListShardsInput{StreamName: aws.String(stream)})
 	if err != nil {
 		return fmt.Errorf("list shards: %w", err)
 	}
-	for _, s := range list.Shards {
-		id := aws.ToString(s.ShardId)
-		fmt.Fprintf(w, "%s (hash keys %s to %s)\n", id, aws.ToString(s.HashKeyRange.StartingHashKey), aws.ToString(s.HashKeyRange.EndingHashKey))
+	deagg, err := consumer.NewDeaggregator()
+	if err != nil {
+		return err
+	}
+	dec, err := consumer.NewDecoder()
+	if err != nil {
+		return err
+	}
+	defer dec.Close()
+
+	traces := map[string]*traceOnShard{}
+	var order []string
+	split := map[string]bool{} // traces seen on more than one shard
+	kinesisRecords, userRecords, bytes := 0, 0, 0
+	perShard := map[string]int{}
+	for _, s := range shards.Shards {
+		shard := aws.ToString(s.ShardId)
 		it, err := client.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{
 			StreamName: aws.String(stream), ShardId: s.ShardId, ShardIteratorType: types.ShardIteratorTypeTrimHorizon,
 		})
 		if err != nil {
-			return fmt.Errorf("shard %s: %w", id, err)
+			return fmt.Errorf("shard %s: %w", shard, err)
 		}
-		recs, err := client.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: it.ShardIterator})
-		if err != nil {
-			return fmt.Errorf("shard %s: %w", id, err)
-		}
-		for _, r := range recs.Records {
-			fmt.Fprintf(w, "  %-8s %s\n", aws.ToString(r.PartitionKey), r.Data)
-		}
-		if len(recs.Records) == 0 {
-			fmt.Fprintln(w, "  (empty)")
+		for iter := it.ShardIterator; iter != nil; {
+			out, err := client.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: iter})
+			if err != nil {
+				return fmt.Errorf("shard %s: %w", shard, err)
+			}
+			for _, kr := range out.Records {
+				kinesisRecords++
+				bytes += len(kr.Data)
+				urs, err := deagg.DeaggregateRecord(kr)
+				if err != nil {
+					return fmt.Errorf("shard %s: %w", shard, err)
+				}
+				for _, ur := range urs {
+					userRecords++
+					tel, err := dec.Decode(ur)
+					if err != nil {
+						return err
+					}
+					if tel.Traces == nil {
+						continue
+					}
+					for _, rs := range tel.Traces.ResourceSpans {
+						for _, ss := range rs.ScopeSpans {
+							for _, sp := range ss.Spans {
+								id := fmt.Sprintf("%x", sp.TraceId)
+								tr := traces[id]
+								if tr != nil && tr.shard != shard && !split[id] {
+									split[id] = true
+								}
+								if tr == nil {
+									tr = &traceOnShard{id: id, shard: shard}
+									traces[id] = tr
+									order = append(order, id)
+									perShard[shard]++
+								}
+								tr.spans = append(tr.spans, sp)
+							}
+						}
+					}
+				}
+			}
+			if len(out.Records) == 0 {
+				break
+			}
+			iter = out.NextShardIterator
 		}
 	}
+
+	whole := "each whole on one shard"
+	if len(split) > 0 {
+		whole = fmt.Sprintf("%d of them split across shards", len(split))
+	}
+	fmt.Fprintf(w, "Read back %d Kinesis records (%d bytes) holding %d user records: %d traces, %s\n",
+		kinesisRecords, bytes, userRecords, len(traces), whole)
+	ids := make([]string, 0, len(perShard))
+	for s := range perShard {
+		ids = append(ids, s)
+	}
+	sort.Strings(ids)
+	for _, s := range ids {
+		fmt.Fprintf(w, "  %s: %d traces\n", s, perShard[s])
+	}
+	fmt.Fprintln(w)
+	for i, id := range order {
+		if i == show {
+			fmt.Fprintf(w, "... and %d more traces\n", len(order)-show)
+			break
+		}
+		printTree(w, traces[id])
+	}
 	return nil
+}
+
+// printTree prints one trace as an indented tree of spans with their durations.
+func printTree(w io.Writer, tr *traceOnShard) {
+	fmt.Fprintf(w, "trace %s on %s (%d spans)\n", tr.id, tr.shard, len(tr.spans))
+	children := map[string][]*tracepb.Span{}
+	var roots []*tracepb.Span
+	ids := map[string]bool{}
+	for _, sp := range tr.spans {
+		ids[string(sp.SpanId)] = true
+	}
+	for _, sp := range tr.spans {
+		if len(sp.ParentSpanId) == 0 || !ids[string(sp.ParentSpanId)] {
+			roots = append(roots, sp)
+		} else {
+			children[string(sp.ParentSpanId)] = append(children[string(sp.ParentSpanId)], sp)
+		}
+	}
+	var walk func(sp *tracepb.Span, depth int)
+	walk = func(sp *tracepb.Span, depth int) {
+		status := ""
+		if sp.Status != nil && sp.Status.Code == tracepb.Status_STATUS_CODE_ERROR {
+			status = "  ERROR: " + sp.Status.Message
+		}
+		d := time.Duration(sp.EndTimeUnixNano - sp.StartTimeUnixNano)
+		fmt.Fprintf(w, "  %s%-*s %6s%s\n", strings.Repeat("  ", depth), 40-2*depth, sp.Name, d, status)
+		kids := children[string(sp.SpanId)]
+		sort.Slice(kids, func(a, b int) bool { return kids[a].StartTimeUnixNano < kids[b].StartTimeUnixNano })
+		for _, k := range kids {
+			walk(k, depth+1)
+		}
+	}
+	for _, r := range roots {
+		walk(r, 0)
+	}
+	fmt.Fprintln(w)
 }
