@@ -1,6 +1,7 @@
 package trace_test
 
 import (
+	"os"
 	"testing"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -9,6 +10,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if os.Getenv(endpointProcessEnv) != "" {
+		serveEndpoint(os.Getenv(endpointProcessEnv)) // never returns
+	}
 	goleak.VerifyTestMain(m,
 		// Kinesis clients of the emulator tests keep idle keep-alive connections.
 		goleak.IgnoreAnyFunction("net/http.(*persistConn).readLoop"),
