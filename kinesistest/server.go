@@ -134,9 +134,10 @@ func (s *Server) leave() {
 
 // call is one request being served.
 type call struct {
-	info RequestInfo
-	rec  *RecordedRequest
-	body []byte
+	info   RequestInfo
+	rec    *RecordedRequest
+	body   []byte
+	logged bool // rec is in the log
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
@@ -150,7 +151,6 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	s.counters.requests.Add(1)
 	rec := &RecordedRequest{Seq: seq, Time: s.cfg.now(), Header: r.Header.Clone()}
 	rec.Attempt, rec.MaxAttempts = parseAttempt(r.Header.Get("amz-sdk-request"))
-	defer s.record(rec)
 
 	op, body, readErr := s.readRequest(r)
 	rec.Operation = op
@@ -162,6 +162,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		rec:  rec,
 		body: body,
 	}
+	defer s.finish(c) // for the paths that end without an answer
 
 	var fault Fault
 	if op != "" {
@@ -175,44 +176,74 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if fault.Delay > 0 && !s.sleep(r.Context(), fault.Delay) || fault.Stall && !s.faults.stall(r.Context(), s.closing) {
 		// The client gave up or the server is closing: answer nothing (returning would
 		// make net/http answer 200 with an empty body).
-		s.counters.abandoned.Add(1)
-		dropConnection(w)
+		s.logUnserved(c)
+		s.hangUp(w, c, &s.counters.abandoned)
 		return
 	}
 	if fault.CloseConnection {
-		s.counters.dropped.Add(1)
-		dropConnection(w)
+		s.logUnserved(c)
+		s.hangUp(w, c, &s.counters.dropped)
 		return
 	}
 	if fault.Error != nil {
+		s.logUnserved(c)
 		e := *fault.Error
 		if e.Message == "" {
 			e.Message = s.defaultMessage(e.Type, op, rec.Stream)
 		}
-		s.writeError(w, rec, &e)
+		s.writeError(w, c, &e)
+		return
+	}
+	if readErr == errHangUp {
+		s.hangUp(w, c, &s.counters.dropped)
 		return
 	}
 	if readErr != nil {
-		s.writeError(w, rec, readErr)
+		s.writeError(w, c, readErr)
 		return
 	}
 
 	resp, apiErr := s.dispatch(c)
 	if fault.LoseResponse {
-		s.counters.dropped.Add(1)
-		dropConnection(w)
+		s.hangUp(w, c, &s.counters.dropped)
 		return
 	}
 	if apiErr != nil {
-		s.writeError(w, rec, apiErr)
+		s.writeError(w, c, apiErr)
 		return
 	}
-	s.writeJSON(w, rec, http.StatusOK, resp)
+	s.writeJSON(w, c, http.StatusOK, resp)
 }
 
-func (s *Server) record(rec *RecordedRequest) {
+// logUnserved puts the entries of a PutRecords or PutRecord request that a fault keeps
+// from being served in its record, so that a test sees what was sent.
+func (s *Server) logUnserved(c *call) {
+	if !s.cfg.logRequests || c.body == nil {
+		return
+	}
+	switch c.info.Operation {
+	case "PutRecords":
+		var in struct{ Records []putEntry }
+		if json.Unmarshal(c.body, &in) == nil {
+			s.logEntries(c.rec, in.Records, nil)
+		}
+	case "PutRecord":
+		var in putEntry
+		if json.Unmarshal(c.body, &in) == nil {
+			s.logEntries(c.rec, []putEntry{in}, nil)
+		}
+	}
+}
+
+// finish puts the request in the log, once. It runs before the client can see an answer
+// or a closed connection, so that a test that has its answer finds the request logged.
+func (s *Server) finish(c *call) {
+	if c.logged {
+		return
+	}
+	c.logged = true
 	if s.cfg.logRequests {
-		s.log.add(*rec)
+		s.log.add(*c.rec)
 	}
 }
 
@@ -227,6 +258,13 @@ func (s *Server) sleep(ctx context.Context, d time.Duration) bool {
 	case <-s.closing:
 	}
 	return false
+}
+
+// hangUp counts the request in n, logs it and closes the connection without an answer.
+func (s *Server) hangUp(w http.ResponseWriter, c *call, n *atomic.Int64) {
+	n.Add(1)
+	s.finish(c)
+	dropConnection(w)
 }
 
 // dropConnection closes the client's connection without writing an answer.
@@ -246,8 +284,29 @@ func (s *Server) maxBodyBytes() int64 {
 	return int64(s.cfg.requestLimit)/3*4 + 4<<20
 }
 
+// maxDrainBytes is how much of a too large request body the server reads and discards
+// before it gives up on the connection.
+const maxDrainBytes = 256 << 20
+
+// errHangUp tells serveHTTP to close the connection without an answer.
+var errHangUp = &APIError{StatusCode: http.StatusRequestEntityTooLarge, Type: typeSerialization, Message: "request body far too large"}
+
 // readRequest checks the protocol headers and reads the body.
 func (s *Server) readRequest(r *http.Request) (op string, body []byte, err *APIError) {
+	// The body is read first, whatever the request: one left unread makes net/http
+	// linger over closing the connection, past Close.
+	limit := s.maxBodyBytes()
+	b, rerr := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if rerr != nil {
+		return "", nil, clientError(typeSerialization, "reading the request body: %v", rerr)
+	}
+	if int64(len(b)) > limit {
+		// Read the rest so that the connection stays usable; a body too large even for
+		// that is cut off.
+		if n, _ := io.CopyN(io.Discard, r.Body, maxDrainBytes); n == maxDrainBytes {
+			return "", nil, errHangUp
+		}
+	}
 	target := r.Header.Get("X-Amz-Target")
 	op, ok := strings.CutPrefix(target, targetPrefix)
 	if !ok || op == "" || r.Method != http.MethodPost {
@@ -258,11 +317,6 @@ func (s *Server) readRequest(r *http.Request) (op string, body []byte, err *APIE
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != contentType && mt != "application/x-amz-json-1.0" && mt != "application/json" {
 		return op, nil, clientError(typeSerialization,
 			"kinesistest speaks the JSON 1.1 protocol (Content-Type %s); got Content-Type %q", contentType, r.Header.Get("Content-Type"))
-	}
-	limit := s.maxBodyBytes()
-	b, rerr := io.ReadAll(io.LimitReader(r.Body, limit+1))
-	if rerr != nil {
-		return op, nil, clientError(typeSerialization, "reading the request body: %v", rerr)
 	}
 	if int64(len(b)) > limit {
 		return op, nil, &APIError{StatusCode: http.StatusRequestEntityTooLarge, Type: typeSerialization,
@@ -276,23 +330,20 @@ func (s *Server) readRequest(r *http.Request) (op string, body []byte, err *APIE
 
 // peekStream finds the stream a request body names, for fault functions and the log.
 func (s *Server) peekStream(body []byte) string {
-	var in struct {
-		StreamName, StreamARN, ShardIterator *string
+	f := peekStrings(body, func(name string) bool {
+		return name == "StreamName" || name == "StreamARN" || name == "ShardIterator"
+	})
+	if name, ok := f["StreamName"]; ok {
+		return name
 	}
-	if json.Unmarshal(body, &in) != nil {
-		return ""
-	}
-	switch {
-	case in.StreamName != nil:
-		return *in.StreamName
-	case in.StreamARN != nil:
-		if name, ok := s.parseStreamARN(*in.StreamARN); ok {
+	if arn, ok := f["StreamARN"]; ok {
+		if name, ok := s.parseStreamARN(arn); ok {
 			return name
 		}
-	case in.ShardIterator != nil:
-		if it, err := decodeIterator(*in.ShardIterator); err == nil {
-			return it.stream
-		}
+		return ""
+	}
+	if it, err := decodeIterator(f["ShardIterator"]); err == nil {
+		return it.stream
 	}
 	return ""
 }
@@ -301,7 +352,7 @@ func (s *Server) newRequestID(seq int64) string {
 	return fmt.Sprintf("%s-%04x-4%03x-8000-%012x", s.requestID, uint16(seq>>48), uint16(seq>>36)&0xfff, uint64(seq)&0xffffffffffff)
 }
 
-func (s *Server) writeJSON(w http.ResponseWriter, rec *RecordedRequest, status int, v any) {
+func (s *Server) writeJSON(w http.ResponseWriter, c *call, status int, v any) {
 	body, err := json.Marshal(v)
 	if err != nil {
 		// Every response type marshals; this guards against a future mistake.
@@ -311,16 +362,17 @@ func (s *Server) writeJSON(w http.ResponseWriter, rec *RecordedRequest, status i
 	h := w.Header()
 	h.Set("Content-Type", contentType)
 	h.Set("Content-Length", strconv.Itoa(len(body)))
-	h.Set("X-Amzn-Requestid", s.newRequestID(rec.Seq))
+	h.Set("X-Amzn-Requestid", s.newRequestID(c.info.Seq))
+	c.rec.StatusCode = status
+	s.finish(c)
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
-	rec.StatusCode = status
 }
 
-func (s *Server) writeError(w http.ResponseWriter, rec *RecordedRequest, e *APIError) {
+func (s *Server) writeError(w http.ResponseWriter, c *call, e *APIError) {
 	s.counters.requestErrors.Add(1)
-	rec.ErrorType, rec.ErrorMessage = e.Type, e.Message
-	s.writeJSON(w, rec, e.StatusCode, struct {
+	c.rec.ErrorType, c.rec.ErrorMessage = e.Type, e.Message
+	s.writeJSON(w, c, e.StatusCode, struct {
 		Type    string `json:"__type"`
 		Message string `json:"message"`
 	}{e.Type, e.Message})
