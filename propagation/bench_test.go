@@ -3,6 +3,7 @@ package propagation
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
@@ -21,6 +22,8 @@ func benchmarkRoundTrip(b *testing.B, f Format, prop propagation.TextMapPropagat
 	data := benchData()
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := processCPU()
+	defer func() { reportCPU(b, processCPU()-cpu) }()
 	for i := 0; i < b.N; i++ {
 		e := types.PutRecordsRequestEntry{PartitionKey: key, Data: data}
 		if _, err := p.InjectEntry(ctx, &e); err != nil {
@@ -49,11 +52,21 @@ func BenchmarkExtractPlain(b *testing.B) {
 	c := mustConsumer(b, WithPropagator(propagation.TraceContext{}))
 	data := benchData()
 	b.ReportAllocs()
+	cpu := processCPU()
+	defer func() { reportCPU(b, processCPU()-cpu) }()
 	for i := 0; i < b.N; i++ {
 		m := c.Extract(context.Background(), "5f0c8a5e-3d1b-4c55-9f0e-8d2f4e6c7a10", data, nil)
 		if m.Format != FormatNone {
 			b.Fatal(m.Format)
 		}
+	}
+}
+
+// reportCPU reports the process CPU time per operation as cpu-ns/op (see
+// processCPU).
+func reportCPU(b *testing.B, d time.Duration) {
+	if d > 0 {
+		b.ReportMetric(float64(d.Nanoseconds())/float64(b.N), "cpu-ns/op")
 	}
 }
 
