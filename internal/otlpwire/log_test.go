@@ -442,8 +442,9 @@ func checkLogRecords(t *testing.T, cfg LogConfig, recs []sdklog.Record) {
 		if cfg.Encoding == Protobuf {
 			lgCompare(t, rec.data, oracleLogs(t, sub), true)
 		} else {
-			lgCompare(t, single.AppendRequest(nil, sub), oracleLogs(t, sub), true)
-			want := lgDecode(t, Protobuf, lgNewEncoder(t, LogConfig{}).AppendRequest(nil, sub))
+			pb := lgNewEncoder(t, LogConfig{}).AppendRequest(nil, sub)
+			lgCompare(t, pb, oracleLogs(t, sub), true)
+			want := lgDecode(t, Protobuf, pb)
 			lgCanonical(req, true)
 			lgCanonical(want, true)
 			if !proto.Equal(req, want) {
@@ -511,7 +512,10 @@ func lgDecode(t *testing.T, enc Encoding, data []byte) *collogpb.ExportLogsServi
 	t.Helper()
 	req := &collogpb.ExportLogsServiceRequest{}
 	if enc == JSON {
-		t.Fatal("JSON records: not yet")
+		if err := unmarshalOTLPJSON(data, req); err != nil {
+			t.Fatalf("record does not decode: %v\n%s", err, data)
+		}
+		return req
 	}
 	if err := proto.Unmarshal(data, req); err != nil {
 		t.Fatalf("record does not decode: %v", err)
@@ -524,11 +528,13 @@ func TestLogEncoderRecords(t *testing.T) {
 	byKey := func(r *sdklog.Record) string { return r.SeverityText() + "/" + r.EventName() }
 	for _, limit := range []int{0, 20000, 4000, 1500, 500} {
 		for _, p := range []Partitioning{PartitionByTraceID, PartitionByResource, PartitionRandom, PartitionByKey} {
-			cfg := LogConfig{MaxRecordSize: limit, Partitioning: p}
-			if p == PartitionByKey {
-				cfg.PartitionKey = byKey
+			for _, enc := range []Encoding{Protobuf, JSON} {
+				cfg := LogConfig{MaxRecordSize: limit, Partitioning: p, Encoding: enc}
+				if p == PartitionByKey {
+					cfg.PartitionKey = byKey
+				}
+				t.Run(fmt.Sprintf("%d/%s/%s", limit, p, enc), func(t *testing.T) { checkLogRecords(t, cfg, recs) })
 			}
-			t.Run(fmt.Sprintf("%d/%s", limit, p), func(t *testing.T) { checkLogRecords(t, cfg, recs) })
 		}
 	}
 }
@@ -567,5 +573,20 @@ func TestNewLogEncoderRefuses(t *testing.T) {
 	e := lgNewEncoder(t, LogConfig{})
 	if c := e.Config(); c.MaxRecordSize != DefaultMaxRecordSize || c.Partitioning != PartitionByTraceID || c.Encoding != Protobuf {
 		t.Errorf("defaults %+v", c)
+	}
+}
+
+func TestLogsJSONMatchesOTLPLogHTTP(t *testing.T) {
+	all := lgRecords(t, 300)
+	pb := lgNewEncoder(t, LogConfig{})
+	js := lgNewEncoder(t, LogConfig{Encoding: JSON})
+	for _, recs := range [][]sdklog.Record{all, all[:1], all[3:4], all[10:11]} {
+		// The protobuf request equals otlploghttp's (see above) and lists
+		// resources in the same order as the JSON one.
+		lgCompare(t, pb.AppendRequest(nil, recs), oracleLogs(t, recs), false)
+		checkJSON(t, js.AppendRequest(nil, recs), lgDecode(t, Protobuf, pb.AppendRequest(nil, recs)))
+	}
+	if got := js.AppendRequest(nil, nil); string(got) != "{}" {
+		t.Fatalf("no records: %s", got)
 	}
 }

@@ -2,6 +2,7 @@ package otlpwire
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/resource"
 	colmetricpb "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
 	metricpb "go.opentelemetry.io/proto/otlp/metrics/v1"
+	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/encoding/prototext"
 	"google.golang.org/protobuf/proto"
 )
@@ -45,7 +47,10 @@ func mtDecode(t *testing.T, enc Encoding, data []byte) *colmetricpb.ExportMetric
 	t.Helper()
 	req := &colmetricpb.ExportMetricsServiceRequest{}
 	if enc == JSON {
-		t.Fatal("JSON records: not yet")
+		if err := unmarshalOTLPJSON(data, req); err != nil {
+			t.Fatalf("request does not decode: %v\n%s", err, data)
+		}
+		return req
 	}
 	if err := proto.Unmarshal(data, req); err != nil {
 		t.Fatalf("request does not decode: %v", err)
@@ -390,11 +395,21 @@ func checkMetricRecords(t *testing.T, cfg MetricConfig, rm *metricdata.ResourceM
 				t.Fatalf("record %d: key %q is not 32 random hex digits", i, r.key)
 			}
 		}
-		// Greedy fill: the next record's first metric did not fit in this one.
+		// Greedy fill: the next record's first metric, when of the scope this
+		// record ends with, did not fit in this one (it would have added at
+		// least its size and a tag and length, or a comma).
+		lastScope := req.ResourceMetrics[0].ScopeMetrics[len(req.ResourceMetrics[0].ScopeMetrics)-1]
 		if i+1 < len(out) {
 			next := mtDecode(t, cfg.Encoding, out[i+1].data)
+			if ns := next.ResourceMetrics[0].ScopeMetrics[0]; !proto.Equal(ns.Scope, lastScope.Scope) || ns.SchemaUrl != lastScope.SchemaUrl {
+				decoded = append(decoded, req)
+				continue
+			}
 			first, _ := proto.Marshal(next.ResourceMetrics[0].ScopeMetrics[0].Metrics[0])
-			if len(r.data)+len(first)+2 <= cfg.MaxRecordSize {
+			if cfg.Encoding == JSON {
+				first = mtMetricJSON(t, next.ResourceMetrics[0].ScopeMetrics[0].Metrics[0])
+			}
+			if len(r.data)+len(first)+1 <= cfg.MaxRecordSize {
 				t.Fatalf("record %d (%d bytes) had room for the next record's first metric (%d bytes)", i, len(r.data), len(first))
 			}
 		}
@@ -415,16 +430,20 @@ func TestMetricEncoderRecords(t *testing.T) {
 	rm := mtBig()
 	for _, limit := range []int{0, 30000, 8000, 2500, 700} {
 		for _, p := range []Partitioning{PartitionByResource, PartitionRandom} {
-			cfg := MetricConfig{MaxRecordSize: limit, Partitioning: p}
-			t.Run(fmt.Sprintf("%d/%s", limit, p), func(t *testing.T) { checkMetricRecords(t, cfg, rm) })
+			for _, enc := range []Encoding{Protobuf, JSON} {
+				cfg := MetricConfig{MaxRecordSize: limit, Partitioning: p, Encoding: enc}
+				t.Run(fmt.Sprintf("%d/%s/%s", limit, p, enc), func(t *testing.T) { checkMetricRecords(t, cfg, rm) })
+			}
 		}
 	}
 	small := mtBig()
 	small.Resource = resource.NewSchemaless(attribute.String("service.name", "small"))
 	for _, limit := range []int{2500, 700, 400} {
-		t.Run(fmt.Sprintf("small resource/%d", limit), func(t *testing.T) {
-			checkMetricRecords(t, MetricConfig{MaxRecordSize: limit}, small)
-		})
+		for _, enc := range []Encoding{Protobuf, JSON} {
+			t.Run(fmt.Sprintf("small resource/%d/%s", limit, enc), func(t *testing.T) {
+				checkMetricRecords(t, MetricConfig{MaxRecordSize: limit, Encoding: enc}, small)
+			})
+		}
 	}
 	t.Run("sdk", func(t *testing.T) {
 		checkMetricRecords(t, MetricConfig{MaxRecordSize: 1000}, mtSDKMetrics(t, metricdata.CumulativeTemporality))
@@ -456,5 +475,47 @@ func TestNewMetricEncoder(t *testing.T) {
 	c := mtNewEncoder(t, MetricConfig{}).Config()
 	if c.Partitioning != PartitionByResource || c.MaxRecordSize != DefaultMaxRecordSize || c.Encoding != Protobuf {
 		t.Errorf("defaults %+v", c)
+	}
+}
+
+// mtMetricJSON is the OTLP/JSON of m as protojson writes it, compact.
+func mtMetricJSON(t *testing.T, m *metricpb.Metric) []byte {
+	t.Helper()
+	b, err := protojson.MarshalOptions{UseEnumNumbers: true}.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, b); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestMetricsJSONMatchesOTLPMetricHTTP(t *testing.T) {
+	e := mtNewEncoder(t, MetricConfig{Encoding: JSON})
+	for name, rm := range map[string]*metricdata.ResourceMetrics{
+		"all kinds":    mtResourceMetrics(),
+		"nil resource": {ScopeMetrics: []metricdata.ScopeMetrics{{Metrics: mtAllKinds()[:13]}}},
+		"big":          mtBig(),
+		"sdk delta":    mtSDKMetrics(t, metricdata.DeltaTemporality),
+		"sdk":          mtSDKMetrics(t, metricdata.CumulativeTemporality),
+	} {
+		t.Run(name, func(t *testing.T) {
+			want, err := oracleMetrics(t, rm)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := mtDecode(t, Protobuf, want)
+			mtPrune(w)
+			got, err := e.AppendRequest(nil, rm)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkJSON(t, got, w)
+		})
+	}
+	if got, _ := e.AppendRequest(nil, &metricdata.ResourceMetrics{}); string(got) != "{}" {
+		t.Fatalf("no metrics: %s", got)
 	}
 }
