@@ -101,15 +101,19 @@ type Config struct {
 	// BatchCount [batch_count] is the most Kinesis records in one
 	// PutRecords request. Default 500, range 1 to 500.
 	BatchCount int
-	// BacklogCount [backlog_count] is the most user records the producer
-	// holds at once (put and not yet delivered or dropped, retries
-	// included). Put blocks while the backlog is full. Default 2000, range 1
-	// to 2147483647.
+	// BacklogCount [backlog_count] is the most user records waiting to be
+	// sent: in closed aggregates queued for a request, or waiting for a
+	// retry. Put blocks while it is reached. User records being aggregated
+	// (at most four aggregates a shard) and in requests in flight (at most
+	// MaxConnections) are not counted: BacklogBytes bounds everything held.
+	// Default 2000, range 1 to 2147483647.
 	BacklogCount int
-	// BacklogBytes is the most user record bytes (data, keys and tags) the
-	// producer holds at once. A user record larger than this is still taken
-	// when the backlog is empty. Default 67108864 (64 MiB), range 1024 to
-	// 1099511627776.
+	// BacklogBytes is the most bytes of user records (data, keys and tags)
+	// the producer holds at once, from Put until delivered or dropped,
+	// whether being aggregated, queued, in flight or waiting for a retry:
+	// the bound on the producer's memory. Put blocks while it is reached. A
+	// user record larger than this is still taken when the producer holds
+	// nothing. Default 67108864 (64 MiB), range 1024 to 1099511627776.
 	BacklogBytes int64
 	// FlushInterval [flush_interval] is how often buffered records are sent
 	// even if no batch is full. Default 5s, range 1ms to 1h.
@@ -160,6 +164,11 @@ type Config struct {
 	// DropError). It is called from the producer's goroutines, never with a
 	// lock held, and must not block. Drops also reach otel.Handle.
 	OnDrop func(records int, bytes int64, reason error)
+
+	// For this package's tests and benchmarks: aggregates per shard, and
+	// no per-shard rate limit.
+	testBins        int
+	testNoRateLimit bool
 }
 
 // DefaultConfig returns a Config with every setting at its default and no

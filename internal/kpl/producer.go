@@ -117,6 +117,7 @@ type Producer struct {
 	aggMax    int // largest aggregate: min(AggregateBatchSize, recordMax)
 	meters    *meters
 	rnd       func(n int64) int64 // backoff randomness in [0, n]; tests replace it
+	maxBins   int                 // aggregates filled at once per shard (maxBins; benchmarks vary it)
 
 	stop    chan struct{} // closed to stop the goroutines
 	wake    chan struct{} // pokes the dispatcher; capacity 1
@@ -158,6 +159,10 @@ func New(ctx context.Context, client Client, cfg Config) (*Producer, error) {
 		wake:         make(chan struct{}, 1),
 		refresh:      make(chan struct{}, 1),
 		shutdownDone: make(chan struct{}),
+		maxBins:      maxBins,
+	}
+	if cfg.testBins > 0 {
+		p.maxBins = cfg.testBins
 	}
 	p.reqCtx, p.cancel = context.WithCancel(context.Background())
 
@@ -255,10 +260,12 @@ func (p *Producer) Put(ctx context.Context, partitionKey, explicitHashKey string
 		}
 	}
 	size := userSize(partitionKey, explicitHashKey, len(data), tags)
-	var alone int // the Kinesis record size if the user record were alone
+	// alone is the Kinesis record size of the user record on its own,
+	// exact or (for the common small record) an upper bound below aggMax.
+	var alone int
 	if p.cfg.DisableAggregation {
 		alone = len(data) + len(partitionKey)
-	} else {
+	} else if alone = aloneBound(partitionKey, explicitHashKey, len(data), tags); alone > p.aggMax {
 		var empty Aggregator
 		alone = empty.SizeWith(partitionKey, explicitHashKey, len(data), tags) + len(partitionKey)
 	}
@@ -284,10 +291,10 @@ func (p *Producer) Put(ctx context.Context, partitionKey, explicitHashKey string
 		case <-ch:
 		case <-ctx.Done():
 			p.mu.Lock()
-			n, b := p.st.backlogCount, p.st.backlogBytes
+			n, b := p.st.queued, p.st.heldBytes
 			p.st.roomWaiters--
 			p.mu.Unlock()
-			return fmt.Errorf("kpl: stream %q: backlog full (%d user records, %d bytes): %w", p.stream, n, b, ctx.Err())
+			return fmt.Errorf("kpl: stream %q: backlog full (%d user records waiting to be sent, %d bytes held): %w", p.stream, n, b, ctx.Err())
 		}
 		p.mu.Lock()
 		p.st.roomWaiters--
@@ -458,6 +465,18 @@ func checkPartitionKey(pk string) error {
 			utf8.RuneCountInString(pk), MaxPartitionKeyLen, ErrInvalidRecord)
 	}
 	return nil
+}
+
+// aloneBound bounds the size of an aggregated record holding only this user
+// record, outer partition key included, without building one: magic and
+// digest, the key tables' entries, the record's framing (every varint of a
+// record below 256 MiB fits 4 bytes) and its tags' framing.
+func aloneBound(pk, ehk string, dataLen int, tags []Tag) int {
+	n := len(Magic) + DigestSize + 2*len(pk) + len(ehk) + dataLen + 32
+	for _, t := range tags {
+		n += len(t.Key) + len(t.Value) + 16
+	}
+	return n
 }
 
 // userSize is what a user record counts against the backlog byte budget.

@@ -22,8 +22,8 @@ func (p *Producer) addLocked(h HashKey, pk, ehk string, data []byte, tags []Tag,
 	st := &p.st
 	ep := st.current()
 	ep.pending++
-	st.backlogCount++
-	st.backlogBytes += size
+	st.heldCount++
+	st.heldBytes += size
 	st.stats.UserRecordsPut++
 	st.stats.UserBytesPut += size
 	s := p.shardForLocked(h)
@@ -58,7 +58,7 @@ func (p *Producer) addLocked(h HashKey, pk, ehk string, data []byte, tags []Tag,
 		}
 	}
 	if best < 0 {
-		if len(s.bins) >= maxBins {
+		if len(s.bins) >= p.maxBins {
 			full := 0
 			for i, b := range s.bins {
 				if b.size() > s.bins[full].size() {
@@ -104,6 +104,21 @@ func (p *Producer) sealAllLocked() {
 	}
 }
 
+// sealIdleLocked closes the aggregates of shards with nothing queued, on a
+// flush interval tick. A shard whose queue waits for its rate limit keeps
+// filling its aggregates: closing them would not send them sooner, only
+// smaller.
+func (p *Producer) sealIdleLocked() {
+	for _, s := range p.st.shards {
+		if s.retry.len()+s.fresh.len() > 0 {
+			continue
+		}
+		for len(s.bins) > 0 {
+			p.sealLocked(s, len(s.bins)-1)
+		}
+	}
+}
+
 // recordFromBin encodes an aggregate into a record for shard s and recycles
 // the bin.
 func (p *Producer) recordFromBin(b *bin, s *shard, epoch uint64) *record {
@@ -131,9 +146,29 @@ func (p *Producer) enqueueLocked(r *record, retry bool) {
 	}
 	st.readyCount++
 	st.readyBytes += r.size
+	st.queued += r.users
 	if st.force || st.readyCount >= p.cfg.BatchCount || st.readyBytes >= p.cfg.BatchSize {
 		p.poke()
 	}
+}
+
+// popLocked takes the next record off a shard queue.
+func (p *Producer) popLocked(q *recQueue) *record {
+	st := &p.st
+	r := q.pop()
+	st.readyCount--
+	st.readyBytes -= r.size
+	st.queued -= r.users
+	st.roomFreedLocked()
+	return r
+}
+
+// popRetryLocked takes the record whose retry is due first.
+func (p *Producer) popRetryLocked() *record {
+	r := heap.Pop(&p.st.retries).(*record)
+	p.st.queued -= r.users
+	p.st.roomFreedLocked()
+	return r
 }
 
 // pressureLocked makes buffered records move because a Put waits for room:
@@ -191,7 +226,7 @@ func (p *Producer) dispatchLoop() {
 		case <-timer.C:
 		case <-tick.C:
 			p.mu.Lock()
-			p.sealAllLocked()
+			p.sealIdleLocked()
 			if p.st.readyCount > 0 {
 				p.st.force = true
 			}
@@ -209,7 +244,7 @@ func (p *Producer) dispatchLocked(now time.Time) (time.Duration, []*batch) {
 		return 0, nil
 	}
 	for st.retries.Len() > 0 && !st.retries[0].due.After(now) {
-		p.routeLocked(heap.Pop(&st.retries).(*record), true)
+		p.routeLocked(p.popRetryLocked(), true)
 	}
 	var wait time.Duration
 	if st.retries.Len() > 0 {
@@ -254,6 +289,13 @@ func (p *Producer) buildBatchLocked(now time.Time) (*batch, time.Duration) {
 shards:
 	for k := range n {
 		s := st.shards[(start+k)%n]
+		if s.lim != nil && s.busy > 0 {
+			// One request at a time per rate-limited shard: requests sent
+			// together can arrive closer together than they were sent, and
+			// the shard would count them against fewer tokens than we did.
+			continue
+		}
+		taken := false
 		for s.retry.len()+s.fresh.len() > 0 {
 			q := &s.retry
 			if q.len() == 0 {
@@ -272,15 +314,18 @@ shards:
 				}
 				s.lim.take(r.size)
 			}
-			q.pop()
-			st.readyCount--
-			st.readyBytes -= r.size
+			p.popLocked(q)
 			if b == nil {
 				b = &batch{recs: make([]*record, 0, min(p.cfg.BatchCount, st.readyCount+1))}
 			}
 			b.recs = append(b.recs, r)
 			b.users += r.users
 			bytes += r.size
+			taken = true
+		}
+		if taken {
+			s.busy++
+			b.shards = append(b.shards, s)
 		}
 	}
 	if b == nil {
@@ -328,6 +373,9 @@ func (p *Producer) complete(b *batch, out *kinesis.PutRecordsOutput, err error, 
 	st := &p.st
 	st.inflight--
 	st.inflightUsers -= b.users
+	for _, s := range b.shards {
+		s.busy--
+	}
 	st.stats.Requests++
 	st.stats.KinesisRecordsSent += int64(len(b.recs))
 	outcome := "success"
@@ -336,7 +384,7 @@ func (p *Producer) complete(b *batch, out *kinesis.PutRecordsOutput, err error, 
 		outcome = "abandoned"
 		cause := st.abandonCause
 		if err != nil {
-			cause = errors.Join(cause, err)
+			cause = fmt.Errorf("%w (request: %w)", cause, err)
 		}
 		for _, r := range b.recs {
 			p.dropLocked(r, DropShutdown, cause, &notes)
@@ -394,11 +442,15 @@ func resultCount(out *kinesis.PutRecordsOutput) int {
 // again may then duplicate it, and is counted.
 func (p *Producer) failLocked(r *record, cls errClass, code string, err error, ambiguous bool, now time.Time, notes *[]*DropError) {
 	st := &p.st
+	if r.shard.lim != nil {
+		if cls == classThrottle {
+			r.shard.lim.throttled(now)
+		} else {
+			r.shard.lim.refund(r.size)
+		}
+	}
 	if cls == classThrottle {
 		st.stats.Throttles++
-		if r.shard.lim != nil {
-			r.shard.lim.throttled(now)
-		}
 	}
 	if cls == classPermanent {
 		p.dropLocked(r, DropPermanent, err, notes)
@@ -415,6 +467,7 @@ func (p *Producer) failLocked(r *record, cls errClass, code string, err error, a
 	}
 	r.due = now.Add(backoff(r.attempts, p.cfg.MinBackoff, p.cfg.MaxBackoff, p.rnd))
 	heap.Push(&st.retries, r)
+	st.queued += r.users
 }
 
 // wrongShardLocked handles a record Kinesis stored on another shard than
@@ -572,11 +625,9 @@ func (p *Producer) dropLocked(r *record, reason DropReason, err error, notes *[]
 // endLocked releases a record's backlog room and settles its epoch.
 func (p *Producer) endLocked(r *record, drop *DropError) {
 	st := &p.st
-	st.backlogCount -= r.users
-	st.backlogBytes -= r.userBytes
-	if st.roomWaiters > 0 {
-		st.wakeRoomWaitersLocked()
-	}
+	st.heldCount -= r.users
+	st.heldBytes -= r.userBytes
+	st.roomFreedLocked()
 	ep := st.epochOf(r.epoch)
 	ep.pending -= r.users
 	if drop != nil {
@@ -596,15 +647,13 @@ func (p *Producer) dropHeldLocked(cause error) []*DropError {
 	for _, s := range st.shards {
 		for _, q := range []*recQueue{&s.retry, &s.fresh} {
 			for q.len() > 0 {
-				r := q.pop()
-				st.readyCount--
-				st.readyBytes -= r.size
+				r := p.popLocked(q)
 				p.dropLocked(r, DropShutdown, cause, &notes)
 			}
 		}
 	}
 	for st.retries.Len() > 0 {
-		p.dropLocked(heap.Pop(&st.retries).(*record), DropShutdown, cause, &notes)
+		p.dropLocked(p.popRetryLocked(), DropShutdown, cause, &notes)
 	}
 	// Records waiting for verification are stored on the stream: they count
 	// as delivered, though a KCL reader may discard them.
@@ -645,7 +694,10 @@ func (p *Producer) applyMapLocked(m *shardMap, now time.Time) {
 	for i, info := range m.open {
 		s, ok := st.byID[info.id]
 		if !ok || s.rng != info.rng {
-			s = &shard{id: info.id, rng: info.rng, lim: newShardLimiter(p.cfg.RateLimit, now)}
+			s = &shard{id: info.id, rng: info.rng}
+			if !p.cfg.testNoRateLimit {
+				s.lim = newShardLimiter(p.cfg.RateLimit, now)
+			}
 		}
 		shards[i] = s
 		byID[info.id] = s
@@ -665,9 +717,7 @@ func (p *Producer) applyMapLocked(m *shardMap, now time.Time) {
 		}
 		for _, q := range []*recQueue{&s.retry, &s.fresh} {
 			for q.len() > 0 {
-				r := q.pop()
-				st.readyCount--
-				st.readyBytes -= r.size
+				r := p.popLocked(q)
 				p.routeLocked(r, q == &s.retry)
 			}
 		}

@@ -61,8 +61,8 @@ func (p *Producer) Stats() Stats {
 
 func (p *Producer) statsLocked() Stats {
 	s := p.st.stats
-	s.BufferedRecords = int64(p.st.backlogCount)
-	s.BufferedBytes = p.st.backlogBytes
+	s.BufferedRecords = int64(p.st.heldCount)
+	s.BufferedBytes = p.st.heldBytes
 	s.Fallback = p.st.smap == nil
 	if p.st.smap != nil {
 		s.Shards = len(p.st.smap.open)

@@ -66,6 +66,7 @@ type shard struct {
 	bins  []*bin
 	retry recQueue // records to send again, first
 	fresh recQueue
+	busy  int // requests in flight holding records of this shard
 }
 
 // recQueue is a FIFO of records.
@@ -134,8 +135,9 @@ type flushWaiter struct {
 
 // batch is the records of one PutRecords request.
 type batch struct {
-	recs  []*record
-	users int
+	recs   []*record
+	users  int
+	shards []*shard // shards with records in it
 }
 
 // state is everything the producer's lock guards.
@@ -148,10 +150,11 @@ type state struct {
 	shards []*shard  // open shards in hash key order, parallel to smap.open
 	byID   map[string]*shard
 
-	backlogCount int
-	backlogBytes int64
-	room         chan struct{} // closed when room frees and roomWaiters > 0
-	roomWaiters  int
+	heldCount   int           // user records held: put and not yet delivered or dropped
+	heldBytes   int64         // their bytes
+	queued      int           // user records in shard queues or waiting for a retry
+	room        chan struct{} // closed when room frees and roomWaiters > 0
+	roomWaiters int
 
 	readyCount    int // records in shard queues
 	readyBytes    int
@@ -196,12 +199,21 @@ func (st *state) init(cfg Config, now time.Time) {
 	_, _ = cfg, now
 }
 
-// hasRoom reports whether a user record of size bytes may enter the backlog.
+// hasRoom reports whether a user record of size bytes may enter: fewer
+// than BacklogCount user records wait to be sent and the bytes held leave
+// room for it (a record over the byte budget enters an empty producer).
 func (st *state) hasRoom(size int64, cfg *Config) bool {
-	if st.backlogCount == 0 {
-		return true // even a record over the byte budget, alone
+	if st.heldCount == 0 {
+		return true
 	}
-	return st.backlogCount < cfg.BacklogCount && st.backlogBytes+size <= cfg.BacklogBytes
+	return st.queued < cfg.BacklogCount && st.heldBytes+size <= cfg.BacklogBytes
+}
+
+// roomFreedLocked wakes the Puts waiting for room, if any.
+func (st *state) roomFreedLocked() {
+	if st.roomWaiters > 0 {
+		st.wakeRoomWaitersLocked()
+	}
 }
 
 // roomWaiterLocked registers a Put waiting for room and returns the channel

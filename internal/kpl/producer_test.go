@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -284,7 +285,7 @@ func TestProducerRetriesThrottledEntries(t *testing.T) {
 	p := newTestProducer(t, f, testConfig("s"))
 	want := map[string]string{}
 	for i := range 3000 {
-		d := fmt.Sprintf("r%d", i)
+		d := fmt.Sprintf("r%d%s", i, strings.Repeat("-", 1000))
 		want[d] = fmt.Sprintf("k%d", i)
 		mustPut(t, p, want[d], "", []byte(d), nil)
 	}
@@ -530,20 +531,29 @@ func TestProducerBacklogBlocksPut(t *testing.T) {
 	f.block = make(chan struct{})
 	cfg := testConfig("s")
 	cfg.BacklogCount = 50
+	cfg.AggregateBatchCount = 1 // every user record its own Kinesis record, queued at once
+	cfg.MaxConnections = 1
+	cfg.BatchCount = 10
 	p := newTestProducer(t, f, cfg)
-	for i := range 50 {
-		mustPut(t, p, "k", "", []byte(fmt.Sprint(i)), nil)
+	// One request of at most 10 records stalls; 50 more wait; then Put blocks.
+	accepted := 0
+	var err error
+	for accepted <= 60 {
+		ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+		err = p.Put(ctx, "k", "", []byte(fmt.Sprint(accepted)), nil)
+		cancel()
+		if err != nil {
+			break
+		}
+		accepted++
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
-	defer cancel()
-	err := p.Put(ctx, "k", "", []byte("one too many"), nil)
-	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "backlog full") {
-		t.Fatalf("Put on a full backlog: %v", err)
+	if accepted < 50 || accepted > 60 || !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "backlog full (50 user records waiting") {
+		t.Fatalf("after %d records, Put on a full backlog: %v", accepted, err)
 	}
 	close(f.block)
 	mustPut(t, p, "k", "", []byte("after"), nil)
 	mustFlush(t, p)
-	if st := p.Stats(); st.UserRecordsDelivered != 51 {
+	if st := p.Stats(); st.UserRecordsDelivered != int64(accepted+1) {
 		t.Errorf("stats %+v", st)
 	}
 }
@@ -721,4 +731,43 @@ func readPlain(t testing.TB, f *fakeKinesis) []userRecord {
 	t.Helper()
 	got, _ := f.readBack(t, false)
 	return got
+}
+
+func TestProducerHeapBoundedByBacklog(t *testing.T) {
+	f := newFakeKinesis("s", 4)
+	f.block = make(chan struct{}) // a stalled endpoint
+	cfg := testConfig("s")
+	cfg.BacklogCount = 1 << 30
+	cfg.BacklogBytes = 16 << 20
+	cfg.RequestTimeout = time.Hour
+	heap := func() int64 {
+		var m runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&m)
+		return int64(m.HeapAlloc)
+	}
+	before := heap()
+	p, err := New(t.Context(), f, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := make([]byte, 3000)
+	refused := 0
+	for i := 0; refused < 20; i++ {
+		ctx, cancel := context.WithTimeout(t.Context(), time.Millisecond)
+		if err := p.Put(ctx, fmt.Sprint(i), "", data, nil); err != nil {
+			refused++
+		}
+		cancel()
+	}
+	grew := heap() - before
+	st := p.Stats()
+	t.Logf("%d user records (%d bytes) held, heap grew %d bytes", st.BufferedRecords, st.BufferedBytes, grew)
+	if st.BufferedBytes > cfg.BacklogBytes || grew > cfg.BacklogBytes*3/2 {
+		t.Errorf("held %d bytes, heap grew %d: budget %d", st.BufferedBytes, grew, cfg.BacklogBytes)
+	}
+	close(f.block)
+	if err := p.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 }

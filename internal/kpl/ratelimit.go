@@ -51,6 +51,10 @@ func (b *tokenBucket) wait(n float64, now time.Time) time.Duration {
 // take removes n tokens; the caller checked wait first.
 func (b *tokenBucket) take(n float64) { b.tokens -= n }
 
+// refund gives back n tokens taken for something Kinesis refused without
+// spending capacity on it.
+func (b *tokenBucket) refund(n float64) { b.tokens = min(b.tokens+n, b.burst) }
+
 // drain empties the bucket, as after the shard throttled us: the next
 // records wait for a refill.
 func (b *tokenBucket) drain(now time.Time) {
@@ -87,6 +91,13 @@ func (l *shardLimiter) wait(size int, now time.Time) time.Duration {
 func (l *shardLimiter) take(size int) {
 	l.records.take(1)
 	l.bytes.take(float64(size))
+}
+
+// refund gives back what take took for a record Kinesis refused for another
+// reason than throughput (an error, a failed request).
+func (l *shardLimiter) refund(size int) {
+	l.records.refund(1)
+	l.bytes.refund(float64(size))
 }
 
 // throttled drains both buckets after the shard refused a record for
