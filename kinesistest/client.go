@@ -41,6 +41,7 @@ type bodyWrapClient struct{ next aws.HTTPClient }
 // readOnlyBody hides every method of a request body but Read and Close.
 type readOnlyBody struct{ io.ReadCloser }
 
+// Do sends r with its body wrapped in readOnlyBody.
 func (c bodyWrapClient) Do(r *http.Request) (*http.Response, error) {
 	if r.Body != nil && r.Body != http.NoBody {
 		r = r.WithContext(r.Context()) // a shallow copy to change

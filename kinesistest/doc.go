@@ -7,9 +7,19 @@
 //	defer srv.Close()
 //	stream, err := srv.CreateStream("events", 2)
 //	...
-//	client := kinesis.NewFromConfig(cfg, func(o *kinesis.Options) {
-//		o.BaseEndpoint = aws.String(srv.URL())
-//	})
+//	client := kinesis.NewFromConfig(srv.AWSConfig())
+//
+// # Clients
+//
+// [Server.AWSConfig] returns an aws.Config ready for kinesis.NewFromConfig: BaseEndpoint
+// set to [Server.URL], static credentials, the server's region, account ID endpoint mode
+// disabled, and the SDK's retries off, so that each call is one request and a test counts
+// exactly what was sent. A client built by hand should use [HTTPClient] or
+// [WrapHTTPClient]: with a plain awshttp.NewBuildableClient, aws-sdk-go-v2 sometimes
+// fails a call the server answered with "use of closed network connection" (a race
+// between the SDK closing the request body and net/http finishing it, which only an
+// endpoint as fast as a loopback one exposes; a retrying client then sends the request
+// twice).
 //
 // # Protocol
 //

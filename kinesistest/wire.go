@@ -15,11 +15,13 @@ import (
 // fraction for milliseconds.
 type epochTime time.Time
 
+// MarshalJSON writes the timestamp as epoch seconds with millisecond precision.
 func (t epochTime) MarshalJSON() ([]byte, error) {
 	ms := time.Time(t).UnixMilli()
 	return strconv.AppendFloat(nil, float64(ms)/1000, 'f', -1, 64), nil
 }
 
+// UnmarshalJSON reads epoch seconds, with or without a fraction.
 func (t *epochTime) UnmarshalJSON(b []byte) error {
 	if string(b) == "null" {
 		return nil
