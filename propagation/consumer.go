@@ -266,9 +266,14 @@ func (c *Consumer) extractGeneric(m *Message, carrier propagation.TextMapCarrier
 		parent = context.Background()
 	}
 	ctx := c.prop.Extract(parent, carrier)
-	if ctx != parent {
-		sc := trace.SpanContextFromContext(ctx)
-		if sc.IsValid() && sc.IsRemote() && !sc.Equal(trace.SpanContextFromContext(parent)) {
+	// What the propagator added: a remote span context, or baggage. (Contexts
+	// are not compared: a caller's context type need not be comparable.)
+	sc := trace.SpanContextFromContext(ctx)
+	newSpan := sc.IsValid() && sc.IsRemote() && !sc.Equal(trace.SpanContextFromContext(parent))
+	b := baggage.FromContext(ctx)
+	newBaggage := b.Len() > 0 && b.String() != baggage.FromContext(parent).String()
+	if newSpan || newBaggage {
+		if newSpan {
 			m.sc = sc
 		}
 		m.ctx = ctx
@@ -287,13 +292,16 @@ func (c *Consumer) extractGeneric(m *Message, carrier propagation.TextMapCarrier
 // Get allocates the value it returns; Set is a no-op.
 type envelopeCarrier struct{ e *envelope }
 
+// Get returns a copy of the value of the first header named key.
 func (c envelopeCarrier) Get(key string) string {
 	v, _ := c.e.lookup(key)
 	return string(v)
 }
 
+// Set does nothing: the envelope is read only.
 func (c envelopeCarrier) Set(string, string) {}
 
+// Keys returns the header names, in order.
 func (c envelopeCarrier) Keys() []string {
 	keys := make([]string, 0, c.e.count)
 	for off := 0; off < len(c.e.block); {

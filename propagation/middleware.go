@@ -39,6 +39,9 @@ func (p *Producer) Middleware() func(*middleware.Stack) error {
 func (p *Producer) handleInitialize(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
 	switch params := in.Parameters.(type) {
 	case *kinesis.PutRecordInput:
+		if params == nil {
+			break
+		}
 		cp := *params
 		ctx, span, err := p.StartPutRecord(ctx, &cp)
 		if err != nil {
@@ -55,6 +58,9 @@ func (p *Producer) handleInitialize(ctx context.Context, in middleware.Initializ
 		p.EndPutRecord(span, res, err)
 		return out, md, err
 	case *kinesis.PutRecordsInput:
+		if params == nil {
+			break
+		}
 		cp := *params
 		cp.Records = append(cp.Records[:0:0], params.Records...)
 		ctx, spans, err := p.StartPutRecords(ctx, &cp)

@@ -306,3 +306,30 @@ func TestUnprotectableLookalikeIsAnError(t *testing.T) {
 		}
 	}
 }
+
+// uncomparableCtx is a context type that == would panic on.
+type uncomparableCtx struct {
+	context.Context
+	tags []string
+}
+
+func TestExtractWithUncomparableContext(t *testing.T) {
+	parent := uncomparableCtx{Context: context.Background(), tags: []string{"x"}}
+	for _, pc := range propCases {
+		p := mustProducer(t, WithPropagator(pc.prop), WithFormat(FormatEnvelope))
+		_, _, data, _, err := p.Inject(producerContext(t), "k", "", []byte("d"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := mustConsumer(t, WithPropagator(pc.prop)).Extract(parent, "k", data, nil)
+		if m.Format != FormatEnvelope || !m.SpanContext().IsValid() {
+			t.Errorf("%s: %v %v", pc.name, m.Format, m.SpanContext())
+		}
+		// Fields the propagator extracts nothing from: still no panic,
+		// nothing found.
+		other, _ := AppendEnvelope(nil, []Tag{{Key: "foo", Value: "bar"}}, []byte("d"))
+		if m := mustConsumer(t, WithPropagator(pc.prop)).Extract(parent, "k", other, nil); m.Format != FormatNone || string(m.Data) != "d" {
+			t.Errorf("%s: found %v", pc.name, m.Format)
+		}
+	}
+}
