@@ -84,6 +84,7 @@ type LogEncoder struct {
 	cfg     LogConfig
 	b       builder
 	keys    keyGroups // PartitionByKey
+	resKeys resourceKeys
 	dropped []DroppedLogRecord
 	n       int // log records in the record being emitted
 }
@@ -181,7 +182,7 @@ func (e *LogEncoder) key(it *item) string {
 			return traceIDKey(it)
 		}
 	}
-	return resourcePartitionKey(&e.b, it.res)
+	return e.resKeys.of(&e.b, it.res)
 }
 
 // load encodes every log record into the builder's arena and sorts the
@@ -290,21 +291,42 @@ func packRecords(b *builder, limit int, drop func(it *item, size int), emit func
 	return nil
 }
 
-// resourcePartitionKey returns the partition key of resource group res: 16
+// resourceKeys computes the partition key of a resource group: 16
 // lowercase hex digits of the 64-bit FNV-1a hash of the resource's OTLP
 // protobuf encoding, as [PartitionByResource] documents (the key a
-// [TraceEncoder] gives the same resource). It is computed once per batch.
-func resourcePartitionKey(b *builder, res int32) string {
+// [TraceEncoder] gives the same resource). It remembers the last resource's
+// key from one batch to the next: the SDK hands the same immutable resource
+// to every export, so the key is computed (and allocated) once.
+type resourceKeys struct {
+	ptr     *resource.Resource
+	key     string
+	scratch []byte
+}
+
+// of returns the key of resource group res of b.
+func (k *resourceKeys) of(b *builder, res int32) string {
 	c := &b.res[res]
-	if c.key == "" {
-		var scratch [256]byte
+	if c.key != "" {
+		return c.key
+	}
+	if k.key == "" || c.ptr != k.ptr {
+		k.scratch = AppendResource(k.scratch[:0], c.ptr)
 		h := uint64(14695981039346656037) // FNV-1a offset basis
-		for _, x := range AppendResource(scratch[:0], c.ptr) {
+		for _, x := range k.scratch {
 			h = (h ^ uint64(x)) * 1099511628211 // FNV-1a prime
 		}
-		c.key = hex64(h)
+		k.ptr, k.key = c.ptr, hex64(h)
 	}
+	c.key = k.key
 	return c.key
+}
+
+// resourcePartitionKey returns the partition key of resource group res of
+// b (see resourceKeys), remembering it for the batch only.
+func resourcePartitionKey(b *builder, res int32) string {
+	var scratch [256]byte
+	k := resourceKeys{scratch: scratch[:0]}
+	return k.of(b, res)
 }
 
 // randomPartitionKey returns 32 random lowercase hex digits.

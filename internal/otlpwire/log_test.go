@@ -590,3 +590,67 @@ func TestLogsJSONMatchesOTLPLogHTTP(t *testing.T) {
 		t.Fatalf("no records: %s", got)
 	}
 }
+
+func TestLogEncoderAllocations(t *testing.T) {
+	recs := benchLogs(t, 256) // scalar attributes: reading them does not allocate
+	for _, c := range []struct {
+		cfg  LogConfig
+		want float64 // per batch: the partition keys of the 8 traces
+	}{
+		{LogConfig{Partitioning: PartitionByResource}, 0},
+		{LogConfig{Partitioning: PartitionByResource, Encoding: JSON}, 0},
+		{LogConfig{}, 8},
+	} {
+		e := lgNewEncoder(t, c.cfg)
+		emit := func(string, []byte) error { return nil }
+		allocs := testing.AllocsPerRun(20, func() {
+			if _, err := e.Encode(recs, emit); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs > c.want {
+			t.Errorf("%+v: Encode made %v allocations per batch of %d, want at most %v", c.cfg, allocs, len(recs), c.want)
+		}
+		var buf []byte
+		if allocs := testing.AllocsPerRun(20, func() { buf = e.AppendRequest(buf[:0], recs) }); allocs != 0 {
+			t.Errorf("%+v: AppendRequest made %v allocations, want 0", c.cfg, allocs)
+		}
+	}
+}
+
+// benchLogs emits n typical request logs through a LoggerProvider: a
+// message body, severity and its text, six attributes, timestamps, and for
+// half of them the span context they were logged in (8 traces).
+func benchLogs(b testing.TB, n int) []sdklog.Record {
+	b.Helper()
+	capt := &lgCapture{}
+	lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(capt), sdklog.WithResource(benchResource()))
+	defer func() { _ = lp.Shutdown(context.Background()) }()
+	logger := lp.Logger("github.com/example/checkout/internal/handler", log.WithInstrumentationVersion("1.42.0"))
+	start := time.Unix(1700000000, 0)
+	methods := []string{"GET", "POST", "PUT", "DELETE"}
+	for i := range n {
+		ctx := context.Background()
+		if i%2 == 0 {
+			ctx = trace.ContextWithSpanContext(ctx, trace.NewSpanContext(trace.SpanContextConfig{
+				TraceID: trace.TraceID{0x4b, byte(i % 8), 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14},
+				SpanID:  trace.SpanID{0, byte(i), byte(i >> 8), 3, 4, 5, 6, 7}, TraceFlags: trace.FlagsSampled,
+			}))
+		}
+		var r log.Record
+		r.SetTimestamp(start.Add(time.Duration(i) * time.Millisecond))
+		r.SetSeverity(log.SeverityInfo)
+		r.SetSeverityText("INFO")
+		r.SetBody(attribute.StringValue(fmt.Sprintf("%s /api/v1/orders/%d completed with status 200 in %d ms", methods[i%4], 10000+i, i%97)))
+		r.AddAttributes(
+			attribute.String("http.request.method", methods[i%4]),
+			attribute.String("http.route", "/api/v1/orders/{id}"),
+			attribute.Int("http.response.status_code", 200),
+			attribute.String("user.id", fmt.Sprintf("user-%06d", i*7919%1000000)),
+			attribute.Float64("duration_ms", float64(i%97)+0.25),
+			attribute.Bool("cache.hit", i%3 == 0),
+		)
+		logger.Emit(ctx, r)
+	}
+	return capt.records
+}

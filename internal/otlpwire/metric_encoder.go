@@ -93,6 +93,7 @@ type MetricEncoder struct {
 	head        []byte        // head of the metric being loaded
 	dropped     []DroppedDataPoint
 	unsupported []error
+	resKeys     resourceKeys
 	n           int // data points in the record being emitted
 }
 
@@ -200,7 +201,7 @@ func (e *MetricEncoder) emit(res *MetricResult, size, first int, fn EmitFunc) er
 	if e.cfg.Partitioning == PartitionRandom {
 		key = randomPartitionKey()
 	} else {
-		key = resourcePartitionKey(b, b.items[first].res)
+		key = e.resKeys.of(b, b.items[first].res)
 	}
 	if err := emitRecord(b, size, key, "data points", fn); err != nil {
 		return err

@@ -519,3 +519,23 @@ func TestMetricsJSONMatchesOTLPMetricHTTP(t *testing.T) {
 		t.Fatalf("no metrics: %s", got)
 	}
 }
+
+func TestMetricEncoderAllocations(t *testing.T) {
+	rm, _ := benchMetrics(t)
+	for _, cfg := range []MetricConfig{{}, {Encoding: JSON}, {MaxRecordSize: 2000}} {
+		e := mtNewEncoder(t, cfg)
+		emit := func(string, []byte) error { return nil }
+		allocs := testing.AllocsPerRun(20, func() {
+			if _, err := e.Encode(rm, emit); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs != 0 {
+			t.Errorf("%+v: Encode made %v allocations, want 0", cfg, allocs)
+		}
+		var buf []byte
+		if allocs := testing.AllocsPerRun(20, func() { buf, _ = e.AppendRequest(buf[:0], rm) }); allocs != 0 {
+			t.Errorf("%+v: AppendRequest made %v allocations, want 0", cfg, allocs)
+		}
+	}
+}

@@ -481,3 +481,66 @@ func recordAllInstruments(t testing.TB, ctx context.Context, meter otelmetric.Me
 	}, oc, og, oud)
 	must(err)
 }
+
+// benchResource is a typical service resource.
+func benchResource() *resource.Resource {
+	return resource.NewWithAttributes("https://opentelemetry.io/schemas/1.26.0",
+		attribute.String("service.name", "checkout"),
+		attribute.String("service.version", "1.42.0"),
+		attribute.String("service.instance.id", "627cc493-f310-47de-96bd-71410b7dec09"),
+		attribute.String("host.name", "ip-10-0-12-34.ec2.internal"),
+		attribute.String("cloud.region", "us-east-1"),
+		attribute.String("telemetry.sdk.language", "go"),
+		attribute.String("telemetry.sdk.name", "opentelemetry"),
+		attribute.String("telemetry.sdk.version", "1.47.0"),
+	)
+}
+
+// benchMetrics collects what a MeterProvider reports for a typical HTTP
+// service: 20 attribute sets (method, route, status, scheme) on a request
+// counter, an active-requests up-down counter, a duration histogram (default
+// buckets), an exponential histogram and a gauge: 100 data points.
+func benchMetrics(b testing.TB) (*metricdata.ResourceMetrics, int) {
+	b.Helper()
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader), sdkmetric.WithResource(benchResource()),
+		sdkmetric.WithView(sdkmetric.NewView(sdkmetric.Instrument{Name: "http.server.request.size"}, sdkmetric.Stream{
+			Aggregation: sdkmetric.AggregationBase2ExponentialHistogram{MaxSize: 160, MaxScale: 20},
+		})))
+	defer func() { _ = mp.Shutdown(context.Background()) }()
+	meter := mp.Meter("go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp", otelmetric.WithInstrumentationVersion("0.62.0"))
+	requests, _ := meter.Int64Counter("http.server.requests", otelmetric.WithUnit("{request}"))
+	active, _ := meter.Int64UpDownCounter("http.server.active_requests", otelmetric.WithUnit("{request}"))
+	duration, _ := meter.Float64Histogram("http.server.request.duration", otelmetric.WithUnit("s"),
+		otelmetric.WithDescription("Duration of HTTP server requests."))
+	size, _ := meter.Int64Histogram("http.server.request.size", otelmetric.WithUnit("By"))
+	cpu, _ := meter.Float64Gauge("process.cpu.utilization", otelmetric.WithUnit("1"))
+	ctx := context.Background()
+	methods := []string{"GET", "POST", "PUT", "DELETE"}
+	for i := range 20 {
+		attrs := otelmetric.WithAttributes(
+			attribute.String("http.request.method", methods[i%4]),
+			attribute.String("http.route", fmt.Sprintf("/api/v1/resource%d/{id}", i/4)),
+			attribute.Int("http.response.status_code", []int{200, 201, 404, 500}[i%4]),
+			attribute.String("url.scheme", "https"),
+		)
+		for j := range 50 {
+			requests.Add(ctx, 1, attrs)
+			active.Add(ctx, int64(j%3-1), attrs)
+			duration.Record(ctx, float64(j)*0.0123, attrs)
+			size.Record(ctx, int64(j*j*17), attrs)
+		}
+		cpu.Record(ctx, float64(i)/20, attrs)
+	}
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(ctx, &rm); err != nil {
+		b.Fatal(err)
+	}
+	var ends []int
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			appendDataPoints(nil, m.Data, Protobuf, &ends)
+		}
+	}
+	return &rm, len(ends)
+}
