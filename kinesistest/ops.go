@@ -282,7 +282,7 @@ func (s *Server) opDescribeStream(c *call) (any, *APIError) {
 	shards := []wireShard{}
 	more := false
 	for _, sh := range st.shards {
-		if in.ExclusiveStartShardId != nil && sh.id <= *in.ExclusiveStartShardId {
+		if in.ExclusiveStartShardId != nil && sh.id <= canonicalShardID(*in.ExclusiveStartShardId) {
 			continue
 		}
 		if len(shards) == limit {
@@ -437,7 +437,7 @@ func (s *Server) opListShards(c *call) (any, *APIError) {
 		tok = t
 	} else {
 		if in.ExclusiveStartShardId != nil {
-			tok.after = *in.ExclusiveStartShardId
+			tok.after = canonicalShardID(*in.ExclusiveStartShardId)
 		}
 		if f := in.ShardFilter; f != nil {
 			tok.filterType = *f.Type
@@ -446,7 +446,7 @@ func (s *Server) opListShards(c *call) (any, *APIError) {
 				if f.ShardId == nil {
 					return nil, invalidArgument("ShardFilter of type AFTER_SHARD_ID requires a ShardId.")
 				}
-				tok.filterID = *f.ShardId
+				tok.filterID = canonicalShardID(*f.ShardId)
 			case filterAtTimestamp, filterFromTimestamp:
 				if f.Timestamp == nil {
 					return nil, invalidArgument("ShardFilter of type %s requires a Timestamp.", tok.filterType)

@@ -17,7 +17,7 @@ const (
 
 // putEntry is one record of a PutRecords or PutRecord request.
 type putEntry struct {
-	Data            []byte // nil when null or absent; empty when ""
+	Data            blob // nil when null or absent; empty when ""
 	PartitionKey    *string
 	ExplicitHashKey *string
 }

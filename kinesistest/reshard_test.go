@@ -404,6 +404,7 @@ func TestListShards(t *testing.T) {
 		want string
 	}{
 		{kinesis.ListShardsInput{ExclusiveStartShardId: aws.String("shardId-000000000005")}, "6,7,8"},
+		{kinesis.ListShardsInput{ExclusiveStartShardId: aws.String("shardId-5")}, "6,7,8"},
 		{kinesis.ListShardsInput{ShardFilter: &types.ShardFilter{Type: types.ShardFilterTypeAtLatest}}, "1,2,3,4,5,6,7,8"},
 		{kinesis.ListShardsInput{ShardFilter: &types.ShardFilter{Type: types.ShardFilterTypeAtTrimHorizon}}, "0,1,2,3,4,5,6"},
 		{kinesis.ListShardsInput{ShardFilter: &types.ShardFilter{Type: types.ShardFilterTypeFromTrimHorizon}}, "0,1,2,3,4,5,6,7,8"},

@@ -98,6 +98,15 @@ func parseShardID(s string) (int, bool) {
 	return n, err == nil
 }
 
+// canonicalShardID writes a shard ID the way Kinesis lists it, so that IDs compare as
+// strings in creation order; an ID that parseShardID cannot read is returned as it is.
+func canonicalShardID(s string) string {
+	if n, ok := parseShardID(s); ok {
+		return shardID(n)
+	}
+	return s
+}
+
 // uniformRanges splits the hash key space 0..2^128-1 into n ranges the way Kinesis lays
 // out a new stream: with q = floor(2^128 / n), shard i starts at i*q and ends one below
 // the next shard's start; the last shard ends at 2^128-1 and so absorbs the remainder.
