@@ -84,7 +84,7 @@ type memo struct {
 	hash  uint64
 	index uint32 // if found
 	found bool
-	at    int // the empty slot where key goes, if not found
+	at    int // the empty slot where key goes, if not found; -1 while the table is empty
 }
 
 // sameString reports whether a and b are the same string in memory, a
