@@ -38,8 +38,13 @@
 //     tick, Flush, Shutdown or a waiting Put; it takes shards in turn, each
 //     only as far as its token buckets allow (1000 records/s and 1 MiB/s,
 //     scaled by rate_limit percent, one second of burst; a shard that
-//     throttles us has its buckets emptied). At most max_connections
-//     requests are in flight.
+//     throttles us has its buckets emptied, a request refused for another
+//     reason gives its tokens back). A rate-limited shard has one request in
+//     flight at a time, so its records cannot reach Kinesis closer together
+//     than they were sent. At most max_connections requests are in flight.
+//     A flush_interval tick leaves open the aggregates of a shard whose
+//     queue waits for tokens: closing them would make them smaller, not
+//     sooner.
 //   - The outcome is read per entry. Stored entries end delivered. Failed
 //     entries, or all of a failed request, are classified (DESIGN §5):
 //     throttling and transient errors are retried after a full-jitter
@@ -75,13 +80,17 @@
 // that does not exist fails New; other failures of DescribeStreamSummary
 // leave the record size limit at 1 MiB.
 //
-// Backlog. backlog_count bounds the user records held (put and not yet
-// delivered or dropped, retries included) and backlog_bytes their bytes
-// (data, keys, tags); a user record larger than backlog_bytes is still taken
-// into an empty backlog. A Put that finds the backlog full makes what is
-// buffered move and blocks until there is room or its context ends: memory
-// never grows without bound, and the exporters decide whether to wait or
-// drop.
+// Backlog. backlog_count bounds the user records waiting to be sent (in
+// closed aggregates queued for a request, or waiting for a retry);
+// backlog_bytes bounds the bytes (data, keys, tags) of every user record
+// held, from Put until delivered or dropped, whether being aggregated,
+// queued, in flight or waiting: it is the bound on the producer's memory. A
+// user record larger than backlog_bytes is still taken when the producer
+// holds nothing. A Put that finds either bound reached makes what is
+// buffered move (queued records go out in partial batches; if nothing is
+// queued or in flight, the open aggregates are closed) and blocks until
+// there is room or its context ends: memory never grows without bound, and
+// the exporters decide whether to wait or drop.
 //
 // Retries and the AWS SDK. The producer owns retries: every call it makes
 // passes an option that sets the client's retryer to aws.NopRetryer, so the

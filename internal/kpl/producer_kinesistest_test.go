@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/big"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"runtime"
 	"strings"
@@ -28,18 +29,31 @@ import (
 // in process reached through aws-sdk-go-v2, for the claims of issue 4.
 
 // newClient returns a Kinesis client for endpoint with the SDK's retries
-// off, whose idle connections are closed when the test ends.
+// off, whose connections are all closed when the test ends (closing the
+// idle ones is not enough: one may be on its way back to the pool).
 func newClient(t testing.TB, endpoint string) *kinesis.Client {
 	t.Helper()
 	cfg := testpeers.Config(endpoint)
-	var tr atomic.Pointer[http.Transport]
-	cfg.HTTPClient = awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
-		t.MaxIdleConnsPerHost = 64
-		tr.Store(t)
+	var mu sync.Mutex
+	var conns []net.Conn
+	cfg.HTTPClient = awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+		tr.MaxIdleConnsPerHost = 64
+		dial := tr.DialContext
+		tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := dial(ctx, network, addr)
+			if err == nil {
+				mu.Lock()
+				conns = append(conns, c)
+				mu.Unlock()
+			}
+			return c, err
+		}
 	})
 	t.Cleanup(func() {
-		if t := tr.Load(); t != nil {
-			t.CloseIdleConnections()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			_ = c.Close()
 		}
 	})
 	return kinesis.NewFromConfig(cfg)
