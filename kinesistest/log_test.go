@@ -2,11 +2,13 @@ package kinesistest_test
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
@@ -128,5 +130,39 @@ func TestWithoutLogAndData(t *testing.T) {
 	}
 	if counted != 100 || srv.Stats().RecordsAccepted != 100 {
 		t.Errorf("shards count %d records, stats %+v", counted, srv.Stats())
+	}
+}
+
+type noBackoff struct{}
+
+func (noBackoff) BackoffDelay(int, error) (time.Duration, error) { return 0, nil }
+
+// TestAttemptHeader lets the SDK retry: a fault on each call's first attempt is retried,
+// and the log tells the attempts apart by the amz-sdk-request header.
+func TestAttemptHeader(t *testing.T) {
+	srv, _, st := setup(t, "retry", 1)
+	cfg := srv.AWSConfig()
+	cfg.Retryer = func() aws.Retryer {
+		return retry.NewStandard(func(o *retry.StandardOptions) {
+			o.MaxAttempts = 3
+			o.Backoff = noBackoff{}
+		})
+	}
+	c := kinesis.NewFromConfig(cfg)
+	srv.InjectRequestFunc(func(r kinesistest.RequestInfo) (kinesistest.Fault, bool) {
+		return kinesistest.InternalFailure(), r.Attempt == 1
+	})
+	if _, err := putBatch(testCtx(t), c, st.Name(), "k", 3); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range srv.Requests() {
+		got = append(got, fmt.Sprintf("%d/%d:%d", r.Attempt, r.MaxAttempts, r.StatusCode))
+	}
+	if strings.Join(got, " ") != "1/3:500 2/3:200" {
+		t.Errorf("attempts %v", got)
+	}
+	if n := len(st.AllRecords()); n != 3 {
+		t.Errorf("%d records stored, want 3", n)
 	}
 }

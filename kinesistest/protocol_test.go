@@ -93,4 +93,9 @@ func TestProtocol(t *testing.T) {
 	if n := len(srv.Stream("wire").AllRecords()); n != 0 {
 		t.Errorf("DryRun wrote %d records", n)
 	}
+	for _, r := range srv.Requests() {
+		if r.Attempt != 0 || r.MaxAttempts != 0 {
+			t.Errorf("request %d without amz-sdk-request: attempt %d/%d", r.Seq, r.Attempt, r.MaxAttempts)
+		}
+	}
 }
