@@ -87,40 +87,35 @@ func AppendKeyValue(b []byte, kv attribute.KeyValue) []byte {
 
 func appendKeyValueField(b []byte, field int, kv *attribute.KeyValue) []byte {
 	key := string(kv.Key)
+	kl := len(key)
+	// Fast paths: a one-byte tag and KeyValue, AnyValue and string lengths
+	// that all fit one byte, so the whole field is written in one go.
 	switch kv.Value.Type() {
 	case attribute.STRING:
-		// The common case: sizes are known up front once both strings are
-		// checked, so no length needs patching.
 		s := kv.Value.AsString()
-		if utf8.ValidString(key) && utf8.ValidString(s) {
-			av := SizeLenField(anyString, len(s))
-			kvn := SizeLenField(kvValue, av)
-			if key != "" {
-				kvn += SizeLenField(kvKey, len(key))
-			}
-			b = grow(b, SizeLenField(field, kvn))
-			b = AppendLenHeader(b, field, kvn)
-			if key != "" {
-				b = AppendLenHeader(b, kvKey, len(key))
+		sl := len(s)
+		if field < 16 && kl+sl <= 121 && utf8.ValidString(key) && utf8.ValidString(s) {
+			// KeyValue{key: 2+kl, value: 2 + AnyValue{string_value: 2+sl}}
+			kvn := 4 + sl
+			if kl > 0 {
+				b = append(b, byte(field)<<3|wireBytes, byte(kvn+2+kl), kvKey<<3|wireBytes, byte(kl))
 				b = append(b, key...)
+			} else {
+				b = append(b, byte(field)<<3|wireBytes, byte(kvn))
 			}
-			b = AppendLenHeader(b, kvValue, av)
-			b = AppendLenHeader(b, anyString, len(s))
+			b = append(b, kvValue<<3|wireBytes, byte(2+sl), anyString<<3|wireBytes, byte(sl))
 			return append(b, s...)
 		}
 	case attribute.INT64, attribute.BOOL, attribute.FLOAT64:
-		if utf8.ValidString(key) {
+		if field < 16 && kl <= 112 && utf8.ValidString(key) {
 			av := sizeScalarAnyValue(kv.Value)
-			kvn := SizeLenField(kvValue, av)
-			if key != "" {
-				kvn += SizeLenField(kvKey, len(key))
-			}
-			b = AppendLenHeader(b, field, kvn)
-			if key != "" {
-				b = AppendLenHeader(b, kvKey, len(key))
+			if kl > 0 {
+				b = append(b, byte(field)<<3|wireBytes, byte(2+av+2+kl), kvKey<<3|wireBytes, byte(kl))
 				b = append(b, key...)
+			} else {
+				b = append(b, byte(field)<<3|wireBytes, byte(2+av))
 			}
-			b = AppendLenHeader(b, kvValue, av)
+			b = append(b, kvValue<<3|wireBytes, byte(av))
 			return appendScalarAnyValue(b, kv.Value)
 		}
 	}

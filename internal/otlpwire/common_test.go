@@ -23,7 +23,7 @@ var deterministic = proto.MarshalOptions{Deterministic: true}
 func checkEncoding(t *testing.T, got []byte, want, empty proto.Message) {
 	t.Helper()
 	if err := proto.Unmarshal(got, empty); err != nil {
-		t.Fatalf("our bytes do not decode: %v\n%x", err, got)
+		t.Fatalf("our bytes do not decode: %v\n%x", err, got[:min(len(got), 256)])
 	}
 	if !proto.Equal(empty, want) {
 		t.Fatalf("decoded message differs:\nwant %s\n got %s", prototext.Format(want), prototext.Format(empty))
@@ -33,7 +33,12 @@ func checkEncoding(t *testing.T, got []byte, want, empty proto.Message) {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got, wantBytes) {
-		t.Fatalf("bytes differ from proto.Marshal:\n got %x\nwant %x", got, wantBytes)
+		i := 0
+		for i < min(len(got), len(wantBytes)) && got[i] == wantBytes[i] {
+			i++
+		}
+		t.Fatalf("bytes differ from proto.Marshal from offset %d of %d/%d:\n got %x\nwant %x", i, len(got), len(wantBytes),
+			got[i:min(len(got), i+64)], wantBytes[i:min(len(wantBytes), i+64)])
 	}
 }
 
@@ -294,4 +299,39 @@ func TestKeyValuesAllocations(t *testing.T) {
 	if allocs != 0 {
 		t.Fatalf("%v allocations per call for scalar attributes, want 0", allocs)
 	}
+}
+
+// TestKeyValueLengthBoundaries walks key and value lengths across the
+// one-byte length limits the fast paths rely on.
+func TestKeyValueLengthBoundaries(t *testing.T) {
+	values := []attribute.Value{
+		attribute.BoolValue(true), attribute.Int64Value(0), attribute.Int64Value(-1), attribute.Int64Value(1 << 40),
+		attribute.Float64Value(2.5), attribute.Value{},
+	}
+	for _, sl := range []int{0, 1, 60, 115, 116, 117, 118, 119, 120, 121, 122, 123, 124, 125, 126, 127, 128, 200} {
+		values = append(values, attribute.StringValue(strings.Repeat("v", sl)))
+	}
+	for kl := 0; kl <= 130; kl++ {
+		key := attribute.Key(strings.Repeat("k", kl))
+		for _, v := range values {
+			kvs := []attribute.KeyValue{{Key: key, Value: v}}
+			for _, field := range []int{1, 15, 16, 300} {
+				got := AppendKeyValues(nil, field, kvs)
+				want := protowire.AppendBytes(protowire.AppendTag(nil, protowire.Number(field), protowire.BytesType),
+					mustMarshal(t, refKeyValues(kvs)[0]))
+				if !bytes.Equal(got, want) {
+					t.Fatalf("key %d bytes, value %v, field %d:\n got %x\nwant %x", kl, v.Emit(), field, got, want)
+				}
+			}
+		}
+	}
+}
+
+func mustMarshal(t *testing.T, m proto.Message) []byte {
+	t.Helper()
+	b, err := deterministic.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

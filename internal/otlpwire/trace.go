@@ -2,11 +2,8 @@ package otlpwire
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
-	"hash/fnv"
 	"math"
-	"math/rand/v2"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
@@ -110,8 +107,7 @@ type EmitFunc func(partitionKey string, data []byte) error
 type TraceEncoder struct {
 	cfg     TraceConfig
 	b       builder
-	keys    map[string]int32 // PartitionByKey: key → group
-	keyList []string         // PartitionByKey: group → key
+	keys    keyGroups // PartitionByKey
 	dropped []DroppedSpan
 	spans   int // spans in the record being emitted
 }
@@ -119,21 +115,11 @@ type TraceEncoder struct {
 // NewTraceEncoder returns an encoder for cfg, or an error naming the setting
 // that is out of range.
 func NewTraceEncoder(cfg TraceConfig) (*TraceEncoder, error) {
-	if cfg.Encoding > JSON {
-		return nil, fmt.Errorf("otlpwire: encoding %d: want Protobuf or JSON", cfg.Encoding)
+	limit, err := checkEncoderConfig(cfg.Encoding, cfg.MaxRecordSize, cfg.Partitioning, cfg.PartitionKey != nil)
+	if err != nil {
+		return nil, err
 	}
-	if cfg.MaxRecordSize == 0 {
-		cfg.MaxRecordSize = DefaultMaxRecordSize
-	}
-	if cfg.MaxRecordSize < 0 {
-		return nil, fmt.Errorf("otlpwire: max record size %d: want 0 (default %d) or more", cfg.MaxRecordSize, DefaultMaxRecordSize)
-	}
-	if cfg.Partitioning > PartitionByKey {
-		return nil, fmt.Errorf("otlpwire: partitioning %d: want trace_id, resource, random or key", cfg.Partitioning)
-	}
-	if cfg.Partitioning == PartitionByKey && cfg.PartitionKey == nil {
-		return nil, errors.New("otlpwire: partitioning by key needs a PartitionKey function")
-	}
+	cfg.MaxRecordSize = limit
 	return &TraceEncoder{cfg: cfg}, nil
 }
 
@@ -148,18 +134,7 @@ func (e *TraceEncoder) Config() TraceConfig { return e.cfg }
 // protobuf, {} in JSON).
 func (e *TraceEncoder) AppendRequest(dst []byte, spans []sdktrace.ReadOnlySpan) []byte {
 	e.load(spans, false)
-	if len(e.b.items) == 0 {
-		if e.cfg.Encoding == JSON {
-			return append(dst, "{}"...)
-		}
-		return dst
-	}
-	rec := e.b.rec[:0]
-	for i := range e.b.items {
-		rec = append(rec, int32(i))
-	}
-	e.b.rec = rec
-	return e.b.write(dst, rec)
+	return appendWhole(&e.b, dst)
 }
 
 // Encode writes the non-nil spans of spans as records: each a complete
@@ -177,44 +152,11 @@ func (e *TraceEncoder) Encode(spans []sdktrace.ReadOnlySpan, emit EmitFunc) (Tra
 	e.dropped = e.dropped[:0]
 	res := TraceResult{}
 	e.load(spans, true)
-	b := &e.b
-	limit := e.cfg.MaxRecordSize
-	items := b.items
-	for start := 0; start < len(items); {
-		end := start + 1
-		for end < len(items) && samePartition(&items[start], &items[end]) {
-			end++
-		}
-		var st packState
-		b.rec = b.rec[:0]
-		for i := start; i < end; i++ {
-			it := &items[i]
-			next := b.add(st, it)
-			if b.total(&next) <= limit {
-				st = next
-				b.rec = append(b.rec, int32(i))
-				continue
-			}
-			alone := b.add(packState{}, it)
-			if n := b.total(&alone); n > limit {
-				e.drop(spans[it.idx], n)
-				continue
-			}
-			if err := e.emit(&res, b.total(&st), start, emit); err != nil {
-				return res, err
-			}
-			st = alone
-			b.rec = append(b.rec[:0], int32(i))
-		}
-		if len(b.rec) > 0 {
-			if err := e.emit(&res, b.total(&st), start, emit); err != nil {
-				return res, err
-			}
-		}
-		start = end
-	}
+	err := packRecords(&e.b, e.cfg.MaxRecordSize,
+		func(it *item, size int) { e.drop(spans[it.idx], size) },
+		func(first, size int) error { return e.emit(&res, size, first, emit) })
 	res.Dropped = e.dropped
-	return res, nil
+	return res, err
 }
 
 // RecordSpans returns how many spans the record being emitted holds. It is
@@ -229,16 +171,12 @@ func (e *TraceEncoder) drop(s sdktrace.ReadOnlySpan, size int) {
 // emit writes the packed record b.rec, of the partition starting at item
 // first, and hands it to fn.
 func (e *TraceEncoder) emit(res *TraceResult, size, first int, fn EmitFunc) error {
-	b := &e.b
-	b.out = b.write(grow(b.out[:0], size), b.rec)
-	key := e.key(&b.items[first])
-	e.spans = len(b.rec)
-	if err := fn(key, b.out); err != nil {
-		res.Dropped = e.dropped
-		return fmt.Errorf("otlpwire: emitting a record of %d spans (%d bytes) under partition key %q: %w", len(b.rec), len(b.out), key, err)
+	e.spans = len(e.b.rec)
+	if err := emitRecord(&e.b, size, e.key(&e.b.items[first]), "spans", fn); err != nil {
+		return err
 	}
 	res.Records++
-	res.Spans += len(b.rec)
+	res.Spans += e.spans
 	return nil
 }
 
@@ -246,26 +184,16 @@ func (e *TraceEncoder) emit(res *TraceResult, size, first int, fn EmitFunc) erro
 func (e *TraceEncoder) key(it *item) string {
 	switch e.cfg.Partitioning {
 	case PartitionByResource:
-		c := &e.b.res[it.res]
-		if c.key == "" {
-			h := fnv.New64a()
-			var scratch [256]byte
-			enc := AppendResource(scratch[:0], c.ptr)
-			_, _ = h.Write(enc)
-			c.key = hex64(h.Sum64())
-		}
-		return c.key
+		return resourcePartitionKey(&e.b, it.res)
 	case PartitionRandom:
-		return hex64(rand.Uint64()) + hex64(rand.Uint64())
+		return randomPartitionKey()
 	case PartitionByKey:
-		return e.keyList[it.group]
+		return e.keys.list[it.group]
 	}
-	var id [16]byte
-	binary.BigEndian.PutUint64(id[:8], it.hi)
-	binary.BigEndian.PutUint64(id[8:], it.lo)
-	return trace.TraceID(id).String()
+	return traceIDKey(it)
 }
 
+// hex64 returns v as 16 lowercase hex digits.
 func hex64(v uint64) string {
 	var b [16]byte
 	for i := 15; i >= 0; i-- {
@@ -285,12 +213,7 @@ func (e *TraceEncoder) load(spans []sdktrace.ReadOnlySpan, partition bool) {
 		mode = PartitionRandom
 	}
 	if mode == PartitionByKey {
-		if e.keys == nil {
-			e.keys = make(map[string]int32)
-		}
-		clear(e.keys)
-		clear(e.keyList)
-		e.keyList = e.keyList[:0]
+		e.keys.reset()
 	}
 	for i, s := range spans {
 		if s == nil || i > math.MaxInt32 {
@@ -313,14 +236,7 @@ func (e *TraceEncoder) load(spans []sdktrace.ReadOnlySpan, partition bool) {
 		case PartitionByResource:
 			it.group = res
 		case PartitionByKey:
-			k := e.cfg.PartitionKey(s)
-			g, ok := e.keys[k]
-			if !ok {
-				g = int32(len(e.keyList))
-				e.keys[k] = g
-				e.keyList = append(e.keyList, k)
-			}
-			it.group = g
+			it.group = e.keys.group(e.cfg.PartitionKey(s))
 		}
 		b.items = append(b.items, it)
 	}

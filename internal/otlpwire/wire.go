@@ -18,7 +18,10 @@ const (
 // SizeVarint returns how many bytes the base-128 varint encoding of v takes
 // (1 to 10).
 func SizeVarint(v uint64) int {
-	// 1 byte per started group of 7 bits; 0 still takes one byte.
+	if v < 0x80 {
+		return 1
+	}
+	// 1 byte per started group of 7 bits.
 	return int(9*uint32(bits.Len64(v))+64) / 64
 }
 
@@ -60,6 +63,9 @@ func SizeLenField(field, n int) int {
 // length n. The caller appends exactly n body bytes next. Use it when the
 // body size is known; otherwise use [OpenLen] and [CloseLen].
 func AppendLenHeader(b []byte, field, n int) []byte {
+	if field < 16 && n < 0x80 {
+		return append(b, byte(field)<<3|wireBytes, byte(n))
+	}
 	return AppendVarint(appendTag(b, field, wireBytes), uint64(n))
 }
 
