@@ -1,12 +1,10 @@
 package kinesistest
 
 import (
-	"io"
-	"net/http"
-
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/otelkinesis/otelkinesis/internal/sdkhttp"
 )
 
 // HTTPClient returns an HTTP client for aws-sdk-go-v2 clients of a local endpoint such
@@ -21,33 +19,16 @@ import (
 // fails with "use of closed network connection" on a request the server served, and a
 // retrying client sends it again. This client hides WriteTo from net/http, so that a
 // closed body reads as an ordinary end of data. [WrapHTTPClient] applies the same fix to
-// a client of your own.
+// a client of your own. The otelkinesis exporters apply it to their own clients.
 func HTTPClient() aws.HTTPClient {
-	return WrapHTTPClient(awshttp.NewBuildableClient())
+	return sdkhttp.Wrap(nil)
 }
 
 // WrapHTTPClient returns c with the fix described at [HTTPClient], for a test that tunes
 // its own client (awshttp.NewBuildableClient().WithTransportOptions(...)). A nil c
 // stands for awshttp.NewBuildableClient().
 func WrapHTTPClient(c aws.HTTPClient) aws.HTTPClient {
-	if c == nil {
-		c = awshttp.NewBuildableClient()
-	}
-	return bodyWrapClient{c}
-}
-
-type bodyWrapClient struct{ next aws.HTTPClient }
-
-// readOnlyBody hides every method of a request body but Read and Close.
-type readOnlyBody struct{ io.ReadCloser }
-
-// Do sends r with its body wrapped in readOnlyBody.
-func (c bodyWrapClient) Do(r *http.Request) (*http.Response, error) {
-	if r.Body != nil && r.Body != http.NoBody {
-		r = r.WithContext(r.Context()) // a shallow copy to change
-		r.Body = readOnlyBody{r.Body}
-	}
-	return c.next.Do(r)
+	return sdkhttp.Wrap(c)
 }
 
 // AWSConfig returns the aws.Config for a Kinesis client of this server:

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/internal/sdkhttp"
 )
 
 // AWS returns the AWS configuration the Kinesis client is built from: the caller's own
@@ -22,7 +23,8 @@ import (
 // RoleARN is set, and the SDK's own retries off, since the producer owns retries (DESIGN §5).
 //
 // Its HTTP client comes from aws-sdk-go-v2's BuildableClient (a plain *http.Client breaks
-// the SDK's AWS_CA_BUNDLE support), sized for Producer.MaxConnections connections.
+// the SDK's AWS_CA_BUNDLE support), sized for Producer.MaxConnections connections, and
+// wrapped with the fix of internal/sdkhttp (the caller's own client too).
 func (c Config) AWS(ctx context.Context) (aws.Config, error) {
 	var cfg aws.Config
 	if c.AWSConfig != nil {
@@ -51,6 +53,8 @@ func (c Config) AWS(ctx context.Context) (aws.Config, error) {
 			return aws.Config{}, fmt.Errorf("otelkinesis: load AWS configuration: %w", err)
 		}
 	}
+	// After LoadDefaultConfig, which needs the BuildableClient itself for AWS_CA_BUNDLE.
+	cfg.HTTPClient = sdkhttp.Wrap(cfg.HTTPClient)
 	if cfg.Region == "" {
 		cfg.Region = regionFromARN(c.Producer.StreamARN)
 	}

@@ -27,10 +27,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"github.com/otelkinesis/otelkinesis/internal/sdkhttp"
 )
 
 // Environment variables set by `make test` (see the package doc).
@@ -119,12 +120,13 @@ func Node(t testing.TB) string {
 
 // Config returns an aws.Config for a local endpoint: static test credentials, us-east-1,
 // the SDK's own retries off (the producer owns retries, and counted deliveries must not be
-// doubled by a silent SDK retry), account-ID endpoint mode disabled.
+// doubled by a silent SDK retry), account-ID endpoint mode disabled, and the HTTP client
+// fix of internal/sdkhttp.
 func Config(endpoint string) aws.Config {
 	return aws.Config{
 		Region:                "us-east-1",
 		Credentials:           credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
-		HTTPClient:            awshttp.NewBuildableClient(),
+		HTTPClient:            sdkhttp.Wrap(nil),
 		Retryer:               func() aws.Retryer { return aws.NopRetryer{} },
 		BaseEndpoint:          aws.String(endpoint),
 		AccountIDEndpointMode: aws.AccountIDEndpointModeDisabled,

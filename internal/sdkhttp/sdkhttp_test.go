@@ -1,4 +1,4 @@
-package kinesistest
+package sdkhttp
 
 import (
 	"bytes"
@@ -15,7 +15,7 @@ func (c *recordingClient) Do(r *http.Request) (*http.Response, error) {
 }
 
 // readerCloser is a body like the SDK's: after Close it reads as empty, and its WriteTo
-// answers io.EOF, the behaviour that breaks net/http (see HTTPClient).
+// answers io.EOF, the behaviour that breaks net/http (see the package doc).
 type readerCloser struct {
 	*bytes.Reader
 	closed bool
@@ -37,11 +37,11 @@ func (b *readerCloser) WriteTo(w io.Writer) (int64, error) {
 	return b.Reader.WriteTo(w)
 }
 
-// TestWrapHTTPClient checks that the body net/http gets no longer offers WriteTo, so that
+// TestWrap checks that the body net/http gets no longer offers WriteTo, so that
 // copying a closed body ends cleanly, and that the caller's request is left alone.
-func TestWrapHTTPClient(t *testing.T) {
+func TestWrap(t *testing.T) {
 	next := &recordingClient{}
-	c := WrapHTTPClient(next)
+	c := Wrap(next)
 	body := &readerCloser{Reader: bytes.NewReader([]byte("payload"))}
 	req, err := http.NewRequest(http.MethodPost, "http://127.0.0.1/", body)
 	if err != nil {
@@ -64,7 +64,10 @@ func TestWrapHTTPClient(t *testing.T) {
 	if _, err := io.Copy(io.Discard, body); err == nil {
 		t.Error("the unwrapped body did not show the failure this guards against")
 	}
-	if _, ok := WrapHTTPClient(nil).(bodyWrapClient); !ok {
-		t.Error("WrapHTTPClient(nil) did not wrap a default client")
+	if _, ok := Wrap(nil).(client); !ok {
+		t.Error("Wrap(nil) did not wrap a default client")
+	}
+	if w := Wrap(c); w != c {
+		t.Error("Wrap wrapped a wrapped client again")
 	}
 }
