@@ -380,12 +380,11 @@ func (p *Producer) complete(b *batch, out *kinesis.PutRecordsOutput, err error, 
 	st.stats.KinesisRecordsSent += int64(len(b.recs))
 	outcome := "success"
 	switch {
-	case st.abandoned:
+	case err != nil && st.abandoned:
+		// Cancelled by a Shutdown whose context ended: Kinesis may or may
+		// not have stored these; they are counted as dropped.
 		outcome = "abandoned"
-		cause := st.abandonCause
-		if err != nil {
-			cause = fmt.Errorf("%w (request: %w)", cause, err)
-		}
+		cause := fmt.Errorf("%w (request: %w)", st.abandonCause, err)
 		for _, r := range b.recs {
 			p.dropLocked(r, DropShutdown, cause, &notes)
 		}
@@ -442,6 +441,10 @@ func resultCount(out *kinesis.PutRecordsOutput) int {
 // again may then duplicate it, and is counted.
 func (p *Producer) failLocked(r *record, cls errClass, code string, err error, ambiguous bool, now time.Time, notes *[]*DropError) {
 	st := &p.st
+	if st.abandoned {
+		p.dropLocked(r, DropShutdown, fmt.Errorf("%w (last attempt: %w)", st.abandonCause, err), notes)
+		return
+	}
 	if r.shard.lim != nil {
 		if cls == classThrottle {
 			r.shard.lim.throttled(now)
@@ -478,7 +481,7 @@ func (p *Producer) wrongShardLocked(r *record, landed string, notes *[]*DropErro
 	st := &p.st
 	st.stats.WrongShard++
 	p.askRefresh()
-	if p.cfg.DisableAggregation || r.lo == r.hi {
+	if p.cfg.DisableAggregation || r.lo == r.hi || st.abandoned {
 		p.finishLocked(r)
 		return
 	}

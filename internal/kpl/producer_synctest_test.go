@@ -1,10 +1,16 @@
 package kpl
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 )
 
 // These tests run the producer's goroutines in a synctest bubble, where
@@ -136,4 +142,105 @@ func (p *Producer) shardForLockedTest(pk string) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.st.smap.find(HashPartitionKey(pk))
+}
+
+// putExporter is a metric exporter that writes each export through a
+// producer, as otelkinesis's metric exporter does.
+type putExporter struct {
+	p       *Producer
+	exports atomic.Int64
+}
+
+func (e *putExporter) Temporality(k sdkmetric.InstrumentKind) metricdata.Temporality {
+	return sdkmetric.DefaultTemporalitySelector(k)
+}
+
+func (e *putExporter) Aggregation(k sdkmetric.InstrumentKind) sdkmetric.Aggregation {
+	return sdkmetric.DefaultAggregationSelector(k)
+}
+
+func (e *putExporter) Export(ctx context.Context, rm *metricdata.ResourceMetrics) error {
+	e.exports.Add(1)
+	n := 0
+	for _, sm := range rm.ScopeMetrics {
+		n += len(sm.Metrics)
+	}
+	return e.p.Put(ctx, "metrics", "", []byte(fmt.Sprintf("%d metrics", n)), nil)
+}
+
+func (e *putExporter) ForceFlush(ctx context.Context) error { return e.p.Flush(ctx) }
+func (e *putExporter) Shutdown(context.Context) error       { return nil }
+
+func TestProducerOwnMetricsThroughItselfDoNotFeedBack(t *testing.T) {
+	// The producer's metrics go to a MeterProvider whose exporter writes
+	// through the same producer: each collection reads the counters and adds
+	// one record; nothing loops.
+	synctest.Test(t, func(t *testing.T) {
+		f := newFakeKinesis("s", 2)
+		exp := &putExporter{}
+		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewPeriodicReader(exp, sdkmetric.WithInterval(time.Second))))
+		cfg := testConfig("s")
+		cfg.MeterProvider = mp
+		p, err := New(t.Context(), f, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		exp.p = p
+		time.Sleep(10*time.Second + time.Millisecond)
+		synctest.Wait()
+		if n := exp.exports.Load(); n != 10 {
+			t.Errorf("%d exports in 10 intervals", n)
+		}
+		if s := p.Stats(); s.UserRecordsPut != 10 {
+			t.Errorf("%d records put by 10 exports: %+v", s.UserRecordsPut, s)
+		}
+		if err := mp.Shutdown(t.Context()); err != nil {
+			t.Error(err)
+		}
+		if err := p.Shutdown(t.Context()); err != nil {
+			t.Error(err)
+		}
+	})
+}
+
+func TestProducerErrorHandlerMayPut(t *testing.T) {
+	// A global error handler that logs through the producer (a log exporter
+	// on the same stream) receives the producer's drops without deadlock.
+	synctest.Test(t, func(t *testing.T) {
+		f := newFakeKinesis("s", 1)
+		var fail atomic.Bool
+		fail.Store(true)
+		f.entryErr = func(int, int) string {
+			if fail.Load() {
+				return "AccessDeniedException"
+			}
+			return ""
+		}
+		cfg := testConfig("s")
+		var p *Producer
+		var handled atomic.Int64
+		restore := setErrorHandler(func(err error) {
+			if handled.Add(1) == 1 {
+				fail.Store(false)
+				_ = p.Put(context.Background(), "log", "", []byte(err.Error()), nil)
+			}
+		})
+		defer restore()
+		var err error
+		p, err = New(t.Context(), f, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustPut(t, p, "k", "", []byte("x"), nil)
+		if err := p.Flush(t.Context()); !errors.Is(err, ErrPermanent) {
+			t.Errorf("Flush: %v", err)
+		}
+		mustFlush(t, p)
+		if s := p.Stats(); s.UserRecordsDelivered != 1 || s.UserRecordsDropped != 1 {
+			t.Errorf("stats %+v", s)
+		}
+		if err := p.Shutdown(t.Context()); err != nil {
+			t.Error(err)
+		}
+	})
 }
