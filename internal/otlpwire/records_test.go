@@ -337,8 +337,8 @@ func TestEncodeAllocations(t *testing.T) {
 		cfg TraceConfig
 		max float64 // per batch
 	}{
-		{TraceConfig{}, 64 + 2},                                 // one key string per trace
-		{TraceConfig{Partitioning: PartitionByResource}, 1 + 2}, // one key per resource
+		{TraceConfig{}, 64 + 2},                             // one key string per trace
+		{TraceConfig{Partitioning: PartitionByResource}, 0}, // the resource's key is kept
 		{TraceConfig{Partitioning: PartitionRandom}, 3},
 		{TraceConfig{Encoding: JSON}, 64 + 2},
 	} {

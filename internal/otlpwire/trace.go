@@ -107,7 +107,8 @@ type EmitFunc func(partitionKey string, data []byte) error
 type TraceEncoder struct {
 	cfg     TraceConfig
 	b       builder
-	keys    keyGroups // PartitionByKey
+	keys    keyGroups    // PartitionByKey
+	resKeys resourceKeys // PartitionByResource
 	dropped []DroppedSpan
 	spans   int // spans in the record being emitted
 }
@@ -184,7 +185,7 @@ func (e *TraceEncoder) emit(res *TraceResult, size, first int, fn EmitFunc) erro
 func (e *TraceEncoder) key(it *item) string {
 	switch e.cfg.Partitioning {
 	case PartitionByResource:
-		return resourcePartitionKey(&e.b, it.res)
+		return e.resKeys.of(&e.b, it.res)
 	case PartitionRandom:
 		return randomPartitionKey()
 	case PartitionByKey:
