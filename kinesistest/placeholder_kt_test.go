@@ -1,5 +1,0 @@
-package kinesistest_test
-
-import "testing"
-
-func kinesistestTargets(t *testing.T) []target { return nil }
