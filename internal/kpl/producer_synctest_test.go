@@ -147,7 +147,7 @@ func (p *Producer) shardForLockedTest(pk string) int {
 // putExporter is a metric exporter that writes each export through a
 // producer, as otelkinesis's metric exporter does.
 type putExporter struct {
-	p       *Producer
+	p       atomic.Pointer[Producer] // set after the provider exists
 	exports atomic.Int64
 }
 
@@ -165,10 +165,10 @@ func (e *putExporter) Export(ctx context.Context, rm *metricdata.ResourceMetrics
 	for _, sm := range rm.ScopeMetrics {
 		n += len(sm.Metrics)
 	}
-	return e.p.Put(ctx, "metrics", "", []byte(fmt.Sprintf("%d metrics", n)), nil)
+	return e.p.Load().Put(ctx, "metrics", "", []byte(fmt.Sprintf("%d metrics", n)), nil)
 }
 
-func (e *putExporter) ForceFlush(ctx context.Context) error { return e.p.Flush(ctx) }
+func (e *putExporter) ForceFlush(ctx context.Context) error { return e.p.Load().Flush(ctx) }
 func (e *putExporter) Shutdown(context.Context) error       { return nil }
 
 func TestProducerOwnMetricsThroughItselfDoNotFeedBack(t *testing.T) {
@@ -185,7 +185,7 @@ func TestProducerOwnMetricsThroughItselfDoNotFeedBack(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		exp.p = p
+		exp.p.Store(p)
 		time.Sleep(10*time.Second + time.Millisecond)
 		synctest.Wait()
 		if n := exp.exports.Load(); n != 10 {
