@@ -3,6 +3,7 @@ package otlpwire
 import (
 	"cmp"
 	"slices"
+	"strconv"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/instrumentation"
@@ -30,7 +31,7 @@ func (e Encoding) String() string {
 	case JSON:
 		return "otlp_json"
 	}
-	return "Encoding(" + string(rune('0'+e)) + ")"
+	return "Encoding(" + strconv.Itoa(int(e)) + ")"
 }
 
 // signalNames holds the JSON member names of one signal's containers.
