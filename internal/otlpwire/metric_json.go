@@ -35,11 +35,16 @@ func metricDataName(field int) string {
 // appendMetricHeadJSON appends `{"name":...,"description":...,"unit":...,`
 // and the opening of the data member of field: `"sum":{`.
 func appendMetricHeadJSON(b []byte, m *metricdata.Metrics, field int) []byte {
-	b = append(b, '{')
+	b = appendMetricNamesJSON(append(b, '{'), m)
+	return append(appendJSONName(b, metricDataName(field)), '{')
+}
+
+// appendMetricNamesJSON appends a Metric's name, description and unit
+// members.
+func appendMetricNamesJSON(b []byte, m *metricdata.Metrics) []byte {
 	b = AppendJSONStringMember(b, "name", m.Name)
 	b = AppendJSONStringMember(b, "description", m.Description)
-	b = AppendJSONStringMember(b, "unit", m.Unit)
-	return append(appendJSONName(b, metricDataName(field)), '{')
+	return AppendJSONStringMember(b, "unit", m.Unit)
 }
 
 // appendMetricTailJSON appends the members of a data message that follow
@@ -81,13 +86,19 @@ func sizeMetricTailJSON(t metricTail, first bool) int {
 	return n
 }
 
-// appendMetricJSON appends the OTLP/JSON Metric object for m, which
-// [CheckMetric] must accept.
-func appendMetricJSON(b []byte, m *metricdata.Metrics) []byte {
+// AppendMetricJSON appends the OTLP/JSON Metric object for m: the same
+// fields as [AppendMetric], with decimal-string 64-bit integers, integer
+// enums and lowercase hex exemplar IDs, default values left out. For a
+// metric [CheckMetric] refuses it writes the name, description and unit
+// only.
+func AppendMetricJSON(b []byte, m *metricdata.Metrics) []byte {
 	field, tail := metricDataOf(m.Data)
+	if field == 0 {
+		return append(appendMetricNamesJSON(append(b, '{'), m), '}')
+	}
 	b = appendMetricHeadJSON(b, m, field)
 	n := len(b)
-	b = append(b, `"dataPoints":[`...)
+	b = append(b, dataPointsOpen...)
 	b = appendDataPoints(b, m.Data, JSON, nil)
 	if b[len(b)-1] == '[' {
 		b = b[:n] // no data points: the member is left out

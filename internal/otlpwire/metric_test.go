@@ -544,3 +544,36 @@ func benchMetrics(b testing.TB) (*metricdata.ResourceMetrics, int) {
 	}
 	return &rm, len(ends)
 }
+
+func TestAppendMetricMatchesOTLPMetricHTTP(t *testing.T) {
+	rm := mtResourceMetrics()
+	body, err := oracleMetrics(t, rm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var req colmetricpb.ExportMetricsServiceRequest
+	if err := proto.Unmarshal(body, &req); err != nil {
+		t.Fatal(err)
+	}
+	for i, sm := range rm.ScopeMetrics {
+		for j := range sm.Metrics {
+			m := &sm.Metrics[j]
+			want := req.ResourceMetrics[0].ScopeMetrics[i].Metrics[j]
+			wantBytes, err := proto.Marshal(want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := AppendMetric(nil, m); !bytes.Equal(got, wantBytes) {
+				t.Errorf("AppendMetric(%q) differs from otlpmetrichttp's Metric", m.Name)
+			}
+			checkJSON(t, AppendMetricJSON(nil, m), want)
+		}
+	}
+	bad := &metricdata.Metrics{Name: "n", Description: "d", Unit: "u", Data: metricdata.Sum[int64]{}}
+	if got := string(AppendMetricJSON(nil, bad)); got != `{"name":"n","description":"d","unit":"u"}` {
+		t.Errorf("unsupported metric as JSON: %s", got)
+	}
+	if got := AppendMetric(nil, bad); !bytes.Equal(got, []byte{0x0a, 1, 'n', 0x12, 1, 'd', 0x1a, 1, 'u'}) {
+		t.Errorf("unsupported metric: %x", got)
+	}
+}
