@@ -120,18 +120,31 @@ func telemetryMix(n int, seed uint64) []int {
 	return sizes
 }
 
-// payloadUnit is the size of a PUT payload unit, 25 KiB.
-const payloadUnit = 25 << 10
+// payloadUnit is the size of a PUT payload unit, "25 KB": read as 25 KiB,
+// which aggregate_batch_size's default of 51200 (two units) assumes.
+// payloadUnitDecimal reads it as 25,000 bytes, to show the sensitivity.
+const (
+	payloadUnit        = 25 << 10
+	payloadUnitDecimal = 25_000
+)
 
 func units(n int) int { return (n + payloadUnit - 1) / payloadUnit }
 
 // BenchmarkProducerPayloadUnits measures how tightly the producer packs
-// PUT payload units on a telemetry-like mix of 20000 user records with
-// trace-ID keys and three tags each into 4 shards. units-over-ideal-% is
-// the units of the Kinesis records sent over ceil(their bytes / 25 KiB), the
-// best any packing of those bytes could do; units-over-data-% compares with
-// the user records' own data and keys, so it includes the aggregation
-// format's overhead (keys, tags, framing, digest).
+// PUT payload units, on a telemetry-like mix of 20000 user records with
+// trace-ID keys and three tags each into 4 shards, with 1 to 8 aggregates
+// filled at once per shard (the producer uses 4), on the whole mix and on
+// the mix with every record cut below aggregate_batch_size.
+//
+//   - units-over-ideal-%: units of the Kinesis records sent over
+//     ceil(their bytes / 25 KiB), the best any packing of those bytes could
+//     do.
+//   - units-over-alone-ideal-%: the same, but with the records that must go
+//     alone (user records over aggregate_batch_size) counted at their own
+//     units in the ideal too: the packing the producer controls.
+//   - units-over-data-%: over ceil(user data and keys / 25 KiB), so it
+//     includes the aggregation format's overhead (keys, tags, framing).
+//   - units25000-over-ideal-%: units-over-ideal-% with 25,000-byte units.
 func BenchmarkProducerPayloadUnits(b *testing.B) {
 	for _, mix := range []struct {
 		name string
@@ -152,7 +165,7 @@ func BenchmarkProducerPayloadUnits(b *testing.B) {
 }
 
 func benchUnits(b *testing.B, sizes []int, bins int) {
-	var sent, ideal, dataIdeal, records float64
+	var sent, ideal, aloneIdeal, dataIdeal, sent25000, ideal25000, records float64
 	for b.Loop() {
 		f := newFakeKinesis("s", 4)
 		cfg := DefaultConfig()
@@ -186,22 +199,34 @@ func benchUnits(b *testing.B, sizes []int, bins int) {
 		if err := p.Shutdown(context.Background()); err != nil {
 			b.Fatal(err)
 		}
-		u, total, recs := 0, 0, 0
+		u, u25000, total, total25000, alone, small, recs := 0, 0, 0, 0, 0, 0, 0
 		for _, s := range f.shards {
 			for _, rec := range s.recs {
 				n := len(rec.data) + len(rec.pk)
 				u += units(n)
+				u25000 += (n + payloadUnitDecimal - 1) / payloadUnitDecimal
 				total += n
+				if n > cfg.AggregateBatchSize {
+					alone += units(n)
+				} else {
+					small += n
+				}
 				recs++
 			}
 		}
+		total25000 = (total + payloadUnitDecimal - 1) / payloadUnitDecimal
 		sent += float64(u)
 		ideal += float64(units(total))
+		aloneIdeal += float64(alone + units(small))
 		dataIdeal += float64(units(userBytes))
+		sent25000 += float64(u25000)
+		ideal25000 += float64(total25000)
 		records += float64(recs)
 	}
 	b.ReportMetric(100*(sent/ideal-1), "units-over-ideal-%")
+	b.ReportMetric(100*(sent/aloneIdeal-1), "units-over-alone-ideal-%")
 	b.ReportMetric(100*(sent/dataIdeal-1), "units-over-data-%")
+	b.ReportMetric(100*(sent25000/ideal25000-1), "units25000-over-ideal-%")
 	b.ReportMetric(records/float64(b.N), "kinesis-records")
 	b.ReportMetric(sent/float64(b.N), "units")
 }
