@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/otelkinesis/otelkinesis/internal/config"
+	"github.com/otelkinesis/otelkinesis/internal/exporter"
 	"github.com/otelkinesis/otelkinesis/internal/kpl"
 )
 
@@ -39,3 +40,9 @@ func (p *Producer) Flush(ctx context.Context) error { return p.p.Flush(ctx) }
 // Shutdown flushes, stops the producer's goroutines and makes later puts fail. It is
 // idempotent. If ctx ends first, what is still held is dropped, counted and reported.
 func (p *Producer) Shutdown(ctx context.Context) error { return p.p.Shutdown(ctx) }
+
+// ErrShutdown is returned when telemetry is exported after its exporter (or the producer
+// it shares) was shut down. The trace exporter returns it from ExportSpans; the metric
+// and log exporters return the SDK's ErrExporterShutdown after their own Shutdown, and
+// ErrShutdown when a shared producer was shut down under them.
+var ErrShutdown = exporter.ErrShutdown

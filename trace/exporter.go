@@ -2,7 +2,6 @@ package trace
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 
@@ -50,7 +49,11 @@ func New(ctx context.Context, opts ...otelkinesis.Option) (*Exporter, error) {
 	}
 	switch {
 	case cfg.SpanPartitionKey != nil:
-		encCfg.Partitioning, encCfg.PartitionKey = otlpwire.PartitionByKey, cfg.SpanPartitionKey
+		fn := cfg.SpanPartitionKey
+		encCfg.Partitioning = otlpwire.PartitionByKey
+		encCfg.PartitionKey = func(s sdktrace.ReadOnlySpan) string {
+			return exporter.CheckPartitionKey(fn(s), s.SpanContext().TraceID().String())
+		}
 	case cfg.PartitionBy == config.PartitionByResource:
 		encCfg.Partitioning = otlpwire.PartitionByResource
 	case cfg.PartitionBy == config.PartitionByRandom:
@@ -68,9 +71,10 @@ func New(ctx context.Context, opts ...otelkinesis.Option) (*Exporter, error) {
 	return e, nil
 }
 
-// WithPartitionKey partitions spans by the key fn returns for each span (1 to 256
-// characters), instead of by trace ID, resource or at random. Spans with the same key go
-// to the same shard.
+// WithPartitionKey partitions spans by the key fn returns for each span, instead of by
+// trace ID, resource or at random. Spans with the same key go to the same shard. A key
+// Kinesis would refuse (empty, or over 256 characters) is replaced by the span's trace ID,
+// and the first such key is reported through otel.Handle.
 func WithPartitionKey(fn func(sdktrace.ReadOnlySpan) string) otelkinesis.Option {
 	return config.OptionFunc(func(c *config.Config) { c.SpanPartitionKey = fn })
 }
@@ -94,22 +98,12 @@ func (e *Exporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpa
 	enc := e.encoders.Get().(*otlpwire.TraceEncoder)
 	defer e.encoders.Put(enc)
 
-	res, err := enc.Encode(spans, func(key string, data []byte) error {
-		return e.core.Put(ctx, key, data)
-	})
-	var errs []error
-	if n := len(res.Dropped); n > 0 {
-		e.core.CountDropped(ctx, n, exporter.ReasonTooLarge)
-		for _, d := range res.Dropped {
-			errs = append(errs, d)
-		}
+	res, err := enc.Encode(spans, e.core.Emit(ctx))
+	o := exporter.Outcome{Items: countNonNil(spans), Handed: res.Spans, Err: err}
+	for _, d := range res.Dropped {
+		o.TooLarge = append(o.TooLarge, d)
 	}
-	if err != nil {
-		n := countNonNil(spans) - res.Spans - len(res.Dropped)
-		e.core.CountDropped(ctx, n, exporter.ReasonNotAccepted)
-		errs = append(errs, fmt.Errorf("otelkinesis: trace exporter: %d of %d spans not exported: %w", n, len(spans), err))
-	}
-	return errors.Join(errs...)
+	return e.core.Finish(ctx, o, "spans")
 }
 
 func countNonNil(spans []sdktrace.ReadOnlySpan) int {

@@ -23,6 +23,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/otelkinesis/otelkinesis/internal/kpl"
@@ -119,6 +121,15 @@ type Config struct {
 	// SpanPartitionKey, if set, gives each span's partition key (the trace exporter's
 	// caller-function partitioning); it overrides PartitionBy for spans.
 	SpanPartitionKey func(sdktrace.ReadOnlySpan) string
+	// LogPartitionKey, if set, gives each log record's partition key (the log exporter's
+	// caller-function partitioning); it overrides PartitionBy for logs.
+	LogPartitionKey func(*sdklog.Record) string
+	// Temporality selects the metric exporter's temporality per instrument kind. Default
+	// (nil): cumulative for every kind, the SDK's default.
+	Temporality sdkmetric.TemporalitySelector
+	// Aggregation selects the metric exporter's aggregation per instrument kind. Default
+	// (nil): the SDK's default aggregation.
+	Aggregation sdkmetric.AggregationSelector
 }
 
 // Option changes a Config. Options are applied after the environment, so they win.

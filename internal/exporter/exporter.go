@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -161,6 +162,59 @@ func (c *Core) CountDropped(ctx context.Context, n int, reason string) {
 		c.dropped.Add(context.WithoutCancel(ctx), int64(n), metric.WithAttributes(
 			attribute.String("signal", c.signal), attribute.String("reason", reason)))
 	}
+}
+
+// Emit returns the function the encoders hand each encoded user record to: it puts the
+// record to the producer within ctx.
+func (c *Core) Emit(ctx context.Context) func(partitionKey string, data []byte) error {
+	return func(partitionKey string, data []byte) error { return c.Put(ctx, partitionKey, data) }
+}
+
+// Outcome is what one export call's encoding did, in items of the signal (spans, data
+// points, log records).
+type Outcome struct {
+	// Items is how many items the export was given.
+	Items int
+	// Handed is how many the producer accepted.
+	Handed int
+	// TooLarge describes each item dropped because it is larger than a user record may be.
+	TooLarge []error
+	// Err is the error that stopped the encoding (the producer refused a record), if any.
+	Err error
+}
+
+// Finish counts what an export call dropped and returns the error the exporter reports:
+// each item too large named, and the items the producer did not take counted, with the
+// cause. unit names the items in messages ("spans").
+func (c *Core) Finish(ctx context.Context, o Outcome, unit string) error {
+	var errs []error
+	if n := len(o.TooLarge); n > 0 {
+		c.CountDropped(ctx, n, ReasonTooLarge)
+		errs = append(errs, o.TooLarge...)
+	}
+	if o.Err != nil {
+		n := o.Items - o.Handed - len(o.TooLarge)
+		c.CountDropped(ctx, n, ReasonNotAccepted)
+		errs = append(errs, fmt.Errorf("otelkinesis: %s exporter: %d of %d %s not exported: %w", c.signal, n, o.Items, unit, o.Err))
+	}
+	return errors.Join(errs...)
+}
+
+var badKeyOnce sync.Once
+
+// CheckPartitionKey returns key if Kinesis accepts it as a partition key (1 to 256
+// Unicode characters) and fallback otherwise, reporting the first refused key through
+// otel.Handle. Caller-supplied partition functions go through it, so that one bad key
+// costs neither its records nor the rest of the batch.
+func CheckPartitionKey(key, fallback string) string {
+	if n := utf8.RuneCountInString(key); n >= 1 && n <= kpl.MaxPartitionKeyLen {
+		return key
+	}
+	badKeyOnce.Do(func() {
+		otel.Handle(fmt.Errorf("otelkinesis: partition key function returned a key of %d characters (allowed 1 to %d); using %q instead (reported once)",
+			utf8.RuneCountInString(key), kpl.MaxPartitionKeyLen, fallback))
+	})
+	return fallback
 }
 
 // Signal returns the signal name as the tags write it: traces, metrics or logs.

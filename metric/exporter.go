@@ -1,0 +1,172 @@
+package metric
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
+	"github.com/otelkinesis/otelkinesis"
+	"github.com/otelkinesis/otelkinesis/internal/config"
+	"github.com/otelkinesis/otelkinesis/internal/exporter"
+	"github.com/otelkinesis/otelkinesis/internal/otlpwire"
+)
+
+// Exporter is an sdkmetric.Exporter that writes metrics to a Kinesis stream. It is safe
+// for concurrent use: Export calls encode in parallel (each with a pooled encoder) and
+// share one producer; ForceFlush and Shutdown may be called at any time.
+type Exporter struct {
+	core        *exporter.Core
+	encoders    sync.Pool // *otlpwire.MetricEncoder
+	temporality sdkmetric.TemporalitySelector
+	aggregation sdkmetric.AggregationSelector
+	shutdown    atomic.Bool
+}
+
+var _ sdkmetric.Exporter = (*Exporter)(nil)
+
+// New returns an exporter configured by opts and the OTEL_EXPORTER_KINESIS_* environment
+// (OTEL_EXPORTER_KINESIS_METRICS_* first). Metrics are partitioned by resource (so one
+// resource's series stay on one shard, in order; trace_id, the shared default, means the
+// same for metrics) or at random.
+func New(ctx context.Context, opts ...otelkinesis.Option) (*Exporter, error) {
+	cfg, err := config.Load(config.Metrics, opts...)
+	if err != nil {
+		return nil, err
+	}
+	core, err := exporter.New(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	encCfg := otlpwire.MetricConfig{MaxRecordSize: core.MaxRecordData(), Encoding: otlpwire.Protobuf, Partitioning: otlpwire.PartitionByResource}
+	if cfg.Encoding == config.EncodingJSON {
+		encCfg.Encoding = otlpwire.JSON
+	}
+	if cfg.PartitionBy == config.PartitionByRandom {
+		encCfg.Partitioning = otlpwire.PartitionRandom
+	}
+	if _, err := otlpwire.NewMetricEncoder(encCfg); err != nil {
+		_ = core.Shutdown(ctx)
+		return nil, fmt.Errorf("otelkinesis: metric exporter: %w", err)
+	}
+	e := &Exporter{core: core, temporality: cfg.Temporality, aggregation: cfg.Aggregation}
+	if e.temporality == nil {
+		e.temporality = sdkmetric.DefaultTemporalitySelector
+	}
+	if e.aggregation == nil {
+		e.aggregation = sdkmetric.DefaultAggregationSelector
+	}
+	e.encoders.New = func() any {
+		enc, _ := otlpwire.NewMetricEncoder(encCfg) // checked above
+		return enc
+	}
+	return e, nil
+}
+
+// WithTemporalitySelector sets the temporality per instrument kind, such as
+// sdkmetric.DeltaTemporalitySelector. Default: cumulative for every kind.
+func WithTemporalitySelector(s sdkmetric.TemporalitySelector) otelkinesis.Option {
+	return config.OptionFunc(func(c *config.Config) { c.Temporality = s })
+}
+
+// WithAggregationSelector sets the aggregation per instrument kind. Default: the SDK's
+// default aggregation (sdkmetric.DefaultAggregationSelector).
+func WithAggregationSelector(s sdkmetric.AggregationSelector) otelkinesis.Option {
+	return config.OptionFunc(func(c *config.Config) { c.Aggregation = s })
+}
+
+// Temporality returns the temporality for instruments of kind k.
+func (e *Exporter) Temporality(k sdkmetric.InstrumentKind) metricdata.Temporality {
+	return e.temporality(k)
+}
+
+// Aggregation returns the aggregation for instruments of kind k.
+func (e *Exporter) Aggregation(k sdkmetric.InstrumentKind) sdkmetric.Aggregation {
+	return e.aggregation(k)
+}
+
+// Export encodes rm into OTLP user records and hands them to the producer before it
+// returns (the SDK reuses rm afterwards). Delivery is asynchronous: ForceFlush waits for
+// it. A data point too large for any record, a metric OTLP cannot carry, and data points
+// the producer could not take are counted in otelkinesis.exporter.dropped and named in
+// the error. After Shutdown it returns sdkmetric.ErrExporterShutdown.
+func (e *Exporter) Export(ctx context.Context, rm *metricdata.ResourceMetrics) error {
+	if e.shutdown.Load() {
+		return sdkmetric.ErrExporterShutdown
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if rm == nil {
+		return nil
+	}
+	enc := e.encoders.Get().(*otlpwire.MetricEncoder)
+	defer e.encoders.Put(enc)
+	res, err := enc.Encode(rm, e.core.Emit(ctx))
+	o := exporter.Outcome{Items: countDataPoints(rm), Handed: res.DataPoints, Err: err}
+	for _, d := range res.Dropped {
+		o.TooLarge = append(o.TooLarge, d)
+	}
+	o.TooLarge = append(o.TooLarge, res.Unsupported...)
+	return e.core.Finish(ctx, o, "data points")
+}
+
+// countDataPoints counts the data points of rm, as the encoder counts them.
+func countDataPoints(rm *metricdata.ResourceMetrics) int {
+	n := 0
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			switch d := m.Data.(type) {
+			case metricdata.Gauge[int64]:
+				n += len(d.DataPoints)
+			case metricdata.Gauge[float64]:
+				n += len(d.DataPoints)
+			case metricdata.Sum[int64]:
+				n += len(d.DataPoints)
+			case metricdata.Sum[float64]:
+				n += len(d.DataPoints)
+			case metricdata.Histogram[int64]:
+				n += len(d.DataPoints)
+			case metricdata.Histogram[float64]:
+				n += len(d.DataPoints)
+			case metricdata.ExponentialHistogram[int64]:
+				n += len(d.DataPoints)
+			case metricdata.ExponentialHistogram[float64]:
+				n += len(d.DataPoints)
+			case metricdata.Summary:
+				n += len(d.DataPoints)
+			}
+		}
+	}
+	return n
+}
+
+// ForceFlush returns when every data point exported before it has been delivered to
+// Kinesis or dropped, or ctx ends.
+func (e *Exporter) ForceFlush(ctx context.Context) error {
+	if e.shutdown.Load() {
+		return nil
+	}
+	return e.core.Flush(ctx)
+}
+
+// Shutdown flushes what was exported and stops the exporter. A producer the exporter
+// created is shut down; a shared one is flushed and left running. Later calls return
+// sdkmetric.ErrExporterShutdown, as later Export calls do.
+func (e *Exporter) Shutdown(ctx context.Context) error {
+	if e.shutdown.Swap(true) {
+		return sdkmetric.ErrExporterShutdown
+	}
+	return e.core.Shutdown(ctx)
+}
+
+// MarshalLog is what loggers print for the exporter: its settings, never credentials.
+func (e *Exporter) MarshalLog() any {
+	return struct {
+		Type   string
+		Config any
+	}{"otelkinesis/metric", e.core.Config().MarshalLog()}
+}
