@@ -286,8 +286,8 @@ func (p *Producer) buildBatchLocked(now time.Time) (*batch, time.Duration) {
 	n := len(st.shards)
 	start := st.rr % n
 	st.rr = start + 1
-shards:
-	for k := range n {
+	full := false
+	for k := 0; k < n && !full; k++ {
 		s := st.shards[(start+k)%n]
 		if s.lim != nil && s.busy > 0 {
 			// One request at a time per rate-limited shard: requests sent
@@ -303,7 +303,8 @@ shards:
 			}
 			r := q.peek()
 			if b != nil && (len(b.recs) == p.cfg.BatchCount || bytes+r.size > p.cfg.BatchSize) {
-				break shards
+				full = true
+				break
 			}
 			if s.lim != nil {
 				if w := s.lim.wait(r.size, now); w > 0 {

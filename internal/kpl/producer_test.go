@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/smithy-go"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/sdk/metric"
@@ -770,4 +771,73 @@ func TestProducerHeapBoundedByBacklog(t *testing.T) {
 	if err := p.Shutdown(t.Context()); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func TestProducerOneRequestPerRateLimitedShard(t *testing.T) {
+	// Batches that fill up mid-shard still mark the shard busy: no two
+	// requests in flight carry records of the same rate-limited shard.
+	f := newFakeKinesis("s", 2)
+	var mu sync.Mutex
+	inflight := map[string]int{}
+	var overlap atomic.Int64
+	f.block = nil
+	cfg := testConfig("s")
+	cfg.BatchCount = 3
+	cfg.AggregateBatchCount = 1
+	cfg.MaxConnections = 8
+	cfg.RateLimit = 1000
+	c := &watchClient{fakeKinesis: f, before: func(in []string) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, id := range in {
+			if inflight[id] > 0 {
+				overlap.Add(1)
+			}
+			inflight[id]++
+		}
+	}, after: func(in []string) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, id := range in {
+			inflight[id]--
+		}
+	}}
+	p, err := New(t.Context(), c, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Shutdown(t.Context())
+	for i := range 300 {
+		mustPut(t, p, fmt.Sprint(i), "", []byte("x"), nil)
+	}
+	mustFlush(t, p)
+	if n := overlap.Load(); n > 0 {
+		t.Errorf("%d times a shard had two requests in flight", n)
+	}
+}
+
+// watchClient calls before and after around each PutRecords with the shards
+// its entries route to.
+type watchClient struct {
+	*fakeKinesis
+	before, after func(shards []string)
+}
+
+func (w *watchClient) PutRecords(ctx context.Context, in *kinesis.PutRecordsInput, opts ...func(*kinesis.Options)) (*kinesis.PutRecordsOutput, error) {
+	seen := map[string]bool{}
+	var ids []string
+	w.fakeKinesis.mu.Lock()
+	for _, e := range in.Records {
+		h, _ := ParseHashKey(*e.ExplicitHashKey)
+		id := w.fakeKinesis.route(h).id
+		if !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	w.fakeKinesis.mu.Unlock()
+	w.before(ids)
+	time.Sleep(2 * time.Millisecond)
+	defer w.after(ids)
+	return w.fakeKinesis.PutRecords(ctx, in, opts...)
 }
