@@ -212,7 +212,7 @@ func lgCompare(t *testing.T, got, want []byte, scopes bool) {
 	lgCanonical(&g, scopes)
 	lgCanonical(&w, scopes)
 	if !proto.Equal(&g, &w) {
-		t.Fatalf("request differs from otlploghttp's:\nwant %s\n got %s", prototext.Format(&w), prototext.Format(&g))
+		t.Fatalf("request differs from otlploghttp's %s", protoDiff(&g, &w))
 	}
 }
 
