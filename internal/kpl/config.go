@@ -169,6 +169,7 @@ type Config struct {
 	// no per-shard rate limit.
 	testBins        int
 	testNoRateLimit bool
+	testRnd         func(n int64) int64 // backoff randomness
 }
 
 // DefaultConfig returns a Config with every setting at its default and no

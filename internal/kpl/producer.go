@@ -160,6 +160,7 @@ func New(ctx context.Context, client Client, cfg Config) (*Producer, error) {
 		refresh:      make(chan struct{}, 1),
 		shutdownDone: make(chan struct{}),
 		maxBins:      maxBins,
+		rnd:          cfg.testRnd,
 	}
 	if cfg.testBins > 0 {
 		p.maxBins = cfg.testBins
@@ -184,6 +185,7 @@ func New(ctx context.Context, client Client, cfg Config) (*Producer, error) {
 	now := time.Now()
 	p.st.init(cfg, now)
 	m, err := listShards(ctx, client, &p.cfg, p.noRetry)
+	noMap := err != nil
 	switch {
 	case err == nil:
 		p.applyMapLocked(m, now) // nobody else sees p yet
@@ -203,7 +205,7 @@ func New(ctx context.Context, client Client, cfg Config) (*Producer, error) {
 
 	p.wg.Add(2)
 	go p.dispatchLoop()
-	go p.refreshLoop(err != nil)
+	go p.refreshLoop(noMap)
 	return p, nil
 }
 

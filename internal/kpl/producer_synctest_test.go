@@ -9,6 +9,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/aws/smithy-go"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 )
@@ -76,11 +77,11 @@ func TestProducerBackoffTiming(t *testing.T) {
 		cfg := testConfig("s")
 		cfg.MinBackoff = 100 * time.Millisecond
 		cfg.MaxBackoff = 500 * time.Millisecond
+		cfg.testRnd = func(n int64) int64 { return n } // always the ceiling
 		p, err := New(t.Context(), f, cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
-		p.rnd = func(n int64) int64 { return n } // always the ceiling
 		mustPut(t, p, "k", "", []byte("x"), nil)
 		mustFlush(t, p)
 		var gaps []time.Duration
@@ -241,6 +242,42 @@ func TestProducerErrorHandlerMayPut(t *testing.T) {
 		}
 		if err := p.Shutdown(t.Context()); err != nil {
 			t.Error(err)
+		}
+	})
+}
+
+func TestProducerRetriesShardMapWithBackoff(t *testing.T) {
+	// ListShards fails at start with a transient error: the producer starts
+	// in the fallback mode and reads the map again after a backoff, not
+	// after a whole shard_map_refresh period.
+	synctest.Test(t, func(t *testing.T) {
+		f := newFakeKinesis("s", 4)
+		f.listErr = func(call int) error {
+			if call <= 2 {
+				return apiError("LimitExceededException", "slow down", smithy.FaultClient)
+			}
+			return nil
+		}
+		cfg := testConfig("s")
+		cfg.MinBackoff = time.Second
+		cfg.MaxBackoff = 4 * time.Second
+		cfg.ShardMapRefresh = time.Hour
+		cfg.testRnd = func(n int64) int64 { return n }
+		restore := setErrorHandler(func(error) {})
+		defer restore()
+		p := newTestProducer(t, f, cfg)
+		if !p.Stats().Fallback {
+			t.Fatal("not in fallback mode")
+		}
+		start := time.Now()
+		for p.Stats().Fallback {
+			time.Sleep(100 * time.Millisecond)
+		}
+		if waited := time.Since(start); waited > 10*time.Second {
+			t.Errorf("shard map read after %v", waited)
+		}
+		if _, list := f.calls(); list != 4 { // 2 failures, then 2 pages
+			t.Errorf("%d ListShards calls", list)
 		}
 	})
 }
