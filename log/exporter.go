@@ -1,0 +1,126 @@
+package log
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	sdklog "go.opentelemetry.io/otel/sdk/log"
+
+	"github.com/otelkinesis/otelkinesis"
+	"github.com/otelkinesis/otelkinesis/internal/config"
+	"github.com/otelkinesis/otelkinesis/internal/exporter"
+	"github.com/otelkinesis/otelkinesis/internal/otlpwire"
+)
+
+// Exporter is an sdklog.Exporter that writes log records to a Kinesis stream. It is safe
+// for concurrent use: Export calls encode in parallel (each with a pooled encoder) and
+// share one producer; ForceFlush and Shutdown may be called at any time.
+type Exporter struct {
+	core     *exporter.Core
+	encoders sync.Pool // *otlpwire.LogEncoder
+	shutdown atomic.Bool
+}
+
+var _ sdklog.Exporter = (*Exporter)(nil)
+
+// New returns an exporter configured by opts and the OTEL_EXPORTER_KINESIS_* environment
+// (OTEL_EXPORTER_KINESIS_LOGS_* first). By default (trace_id) a log record that carries a
+// trace ID is keyed by it, so a trace's logs land on the shard of its spans; the others
+// are keyed by their resource.
+func New(ctx context.Context, opts ...otelkinesis.Option) (*Exporter, error) {
+	cfg, err := config.Load(config.Logs, opts...)
+	if err != nil {
+		return nil, err
+	}
+	core, err := exporter.New(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	encCfg := otlpwire.LogConfig{MaxRecordSize: core.MaxRecordData(), Encoding: otlpwire.Protobuf, Partitioning: otlpwire.PartitionByTraceID}
+	if cfg.Encoding == config.EncodingJSON {
+		encCfg.Encoding = otlpwire.JSON
+	}
+	switch {
+	case cfg.LogPartitionKey != nil:
+		fn := cfg.LogPartitionKey
+		encCfg.Partitioning = otlpwire.PartitionByKey
+		encCfg.PartitionKey = func(r *sdklog.Record) string {
+			return exporter.CheckPartitionKey(fn(r), r.TraceID().String())
+		}
+	case cfg.PartitionBy == config.PartitionByResource:
+		encCfg.Partitioning = otlpwire.PartitionByResource
+	case cfg.PartitionBy == config.PartitionByRandom:
+		encCfg.Partitioning = otlpwire.PartitionRandom
+	}
+	if _, err := otlpwire.NewLogEncoder(encCfg); err != nil {
+		_ = core.Shutdown(ctx)
+		return nil, fmt.Errorf("otelkinesis: log exporter: %w", err)
+	}
+	e := &Exporter{core: core}
+	e.encoders.New = func() any {
+		enc, _ := otlpwire.NewLogEncoder(encCfg) // checked above
+		return enc
+	}
+	return e, nil
+}
+
+// WithPartitionKey partitions log records by the key fn returns for each, instead of by
+// trace ID, resource or at random. A key Kinesis would refuse (empty, or over 256
+// characters) is replaced by the record's trace ID (all zeros when it has none), and the
+// first such key is reported through otel.Handle.
+func WithPartitionKey(fn func(*sdklog.Record) string) otelkinesis.Option {
+	return config.OptionFunc(func(c *config.Config) { c.LogPartitionKey = fn })
+}
+
+// Export encodes records into OTLP user records and hands them to the producer before it
+// returns; it keeps no reference to records. Delivery is asynchronous: ForceFlush waits
+// for it. A log record too large for any record, and log records the producer could not
+// take, are counted in otelkinesis.exporter.dropped and named in the error. After
+// Shutdown it returns sdklog.ErrExporterShutdown.
+func (e *Exporter) Export(ctx context.Context, records []sdklog.Record) error {
+	if e.shutdown.Load() {
+		return sdklog.ErrExporterShutdown
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if len(records) == 0 {
+		return nil
+	}
+	enc := e.encoders.Get().(*otlpwire.LogEncoder)
+	defer e.encoders.Put(enc)
+	res, err := enc.Encode(records, e.core.Emit(ctx))
+	o := exporter.Outcome{Items: len(records), Handed: res.LogRecords, Err: err}
+	for _, d := range res.Dropped {
+		o.TooLarge = append(o.TooLarge, d)
+	}
+	return e.core.Finish(ctx, o, "log records")
+}
+
+// ForceFlush returns when every log record exported before it has been delivered to
+// Kinesis or dropped, or ctx ends. After Shutdown it returns nil.
+func (e *Exporter) ForceFlush(ctx context.Context) error {
+	if e.shutdown.Load() {
+		return nil
+	}
+	return e.core.Flush(ctx)
+}
+
+// Shutdown flushes what was exported and stops the exporter. A producer the exporter
+// created is shut down; a shared one is flushed and left running. Later calls return nil.
+func (e *Exporter) Shutdown(ctx context.Context) error {
+	if e.shutdown.Swap(true) {
+		return nil
+	}
+	return e.core.Shutdown(ctx)
+}
+
+// MarshalLog is what loggers print for the exporter: its settings, never credentials.
+func (e *Exporter) MarshalLog() any {
+	return struct {
+		Type   string
+		Config any
+	}{"otelkinesis/log", e.core.Config().MarshalLog()}
+}
