@@ -391,11 +391,13 @@ func (p *Producer) complete(b *batch, out *kinesis.PutRecordsOutput, err error, 
 		}
 	case err != nil || out == nil || len(out.Records) != len(b.recs):
 		outcome = "error"
+		st.stats.RequestsFailed++
+		cls, code := classRetry, "bad_response"
 		if err == nil {
 			err = fmt.Errorf("PutRecords answered %d results for %d records", resultCount(out), len(b.recs))
+		} else {
+			cls, code = classifyError(err)
 		}
-		st.stats.RequestsFailed++
-		cls, code := classifyError(err)
 		err = fmt.Errorf("kpl: stream %q: PutRecords: %w", p.stream, err)
 		for _, r := range b.recs {
 			p.failLocked(r, cls, code, err, cls == classRetry, now, &notes)

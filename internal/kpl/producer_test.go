@@ -841,3 +841,34 @@ func (w *watchClient) PutRecords(ctx context.Context, in *kinesis.PutRecordsInpu
 	defer w.after(ids)
 	return w.fakeKinesis.PutRecords(ctx, in, opts...)
 }
+
+func TestProducerRetriesMalformedAnswer(t *testing.T) {
+	// An answer with fewer results than records says nothing about which
+	// were stored: all are sent again, counted as possible duplicates.
+	f := newFakeKinesis("s", 1)
+	c := &shortClient{fakeKinesis: f}
+	p, err := New(t.Context(), c, testConfig("s"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Shutdown(t.Context())
+	mustPut(t, p, "k", "", []byte("x"), nil)
+	mustFlush(t, p)
+	if s := p.Stats(); s.UserRecordsDelivered != 1 || s.Retries != 1 || s.PossibleDuplicates != 1 {
+		t.Errorf("stats %+v", s)
+	}
+}
+
+// shortClient answers its first PutRecords with no results.
+type shortClient struct {
+	*fakeKinesis
+	calls atomic.Int64
+}
+
+func (c *shortClient) PutRecords(ctx context.Context, in *kinesis.PutRecordsInput, opts ...func(*kinesis.Options)) (*kinesis.PutRecordsOutput, error) {
+	out, err := c.fakeKinesis.PutRecords(ctx, in, opts...)
+	if c.calls.Add(1) == 1 && err == nil {
+		out.Records = nil
+	}
+	return out, err
+}
