@@ -24,6 +24,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/otelkinesis/otelkinesis"
+	"github.com/otelkinesis/otelkinesis/internal/benchendpoint"
 	"github.com/otelkinesis/otelkinesis/internal/testpeers"
 	"github.com/otelkinesis/otelkinesis/internal/teststream"
 	"github.com/otelkinesis/otelkinesis/kinesistest"
@@ -31,6 +32,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	benchendpoint.MaybeServe() // when a benchmark runs this binary as its endpoint
 	goleak.VerifyTestMain(m,
 		goleak.IgnoreAnyFunction("net/http.(*persistConn).readLoop"),
 		goleak.IgnoreAnyFunction("net/http.(*persistConn).writeLoop"),

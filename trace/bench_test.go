@@ -3,8 +3,6 @@ package trace_test
 import (
 	"context"
 	"fmt"
-	"runtime"
-	"syscall"
 	"testing"
 	"time"
 
@@ -18,6 +16,7 @@ import (
 	oteltrace "go.opentelemetry.io/otel/trace"
 
 	"github.com/otelkinesis/otelkinesis"
+	"github.com/otelkinesis/otelkinesis/internal/benchendpoint"
 	"github.com/otelkinesis/otelkinesis/internal/testpeers"
 	kinesistrace "github.com/otelkinesis/otelkinesis/trace"
 )
@@ -77,9 +76,9 @@ func BenchmarkExport(b *testing.B) {
 			b.Run(fmt.Sprintf("compression=%s", comp), func(b *testing.B) {
 				// 64 shards and the highest rate limit, so that the per-shard rate limiter
 				// (1 MiB/s per shard by default) does not set the pace.
-				url := startEndpoint(b, "kinesis")
+				url := benchendpoint.Start(b, benchendpoint.Kinesis)
 				awsCfg := testpeers.Config(url)
-				exp, err := kinesistrace.New(ctx, otelkinesis.WithStreamName("bench"), otelkinesis.WithEndpoint(url),
+				exp, err := kinesistrace.New(ctx, otelkinesis.WithStreamName(benchendpoint.Stream), otelkinesis.WithEndpoint(url),
 					otelkinesis.WithAWSConfig(awsCfg), otelkinesis.WithCompression(comp), otelkinesis.WithRateLimit(1000))
 				if err != nil {
 					b.Fatal(err)
@@ -87,7 +86,7 @@ func BenchmarkExport(b *testing.B) {
 				defer exp.Shutdown(ctx)
 				b.ReportAllocs()
 				b.ResetTimer()
-				done := perSpan(b, batch)
+				done := benchendpoint.PerItem(b, batch, "span")
 				for i := 0; i < b.N; i++ {
 					if err := exp.ExportSpans(ctx, spans); err != nil {
 						b.Fatal(err)
@@ -103,7 +102,7 @@ func BenchmarkExport(b *testing.B) {
 	})
 
 	b.Run("exporter=otlptracehttp", func(b *testing.B) {
-		url := startEndpoint(b, "otlp")
+		url := benchendpoint.Start(b, benchendpoint.OTLP)
 		exp, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(url+"/v1/traces"), otlptracehttp.WithInsecure())
 		if err != nil {
 			b.Fatal(err)
@@ -111,7 +110,7 @@ func BenchmarkExport(b *testing.B) {
 		defer exp.Shutdown(ctx)
 		b.ReportAllocs()
 		b.ResetTimer()
-		done := perSpan(b, batch)
+		done := benchendpoint.PerItem(b, batch, "span")
 		for i := 0; i < b.N; i++ {
 			if err := exp.ExportSpans(ctx, spans); err != nil {
 				b.Fatal(err)
@@ -120,29 +119,4 @@ func BenchmarkExport(b *testing.B) {
 		b.StopTimer()
 		done()
 	})
-}
-
-// cpuTime returns the CPU time (user and system) this process has used.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// perSpan measures a benchmark whose op exports batch spans: call it after ResetTimer,
-// and call the function it returns after StopTimer. It reports wall ns/span, the
-// process's CPU ns/span (all goroutines, the in-process endpoint's included: waiting
-// on a rate limiter costs no CPU) and allocs/span.
-func perSpan(b *testing.B, batch int) func() {
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	cpu0, mallocs0 := cpuTime(), ms.Mallocs
-	return func() {
-		cpu := cpuTime() - cpu0
-		runtime.ReadMemStats(&ms)
-		n := float64(b.N * batch)
-		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/n, "ns/span")
-		b.ReportMetric(float64(cpu.Nanoseconds())/n, "cpu-ns/span")
-		b.ReportMetric(float64(ms.Mallocs-mallocs0)/n, "allocs/span")
-	}
 }

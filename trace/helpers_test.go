@@ -1,18 +1,17 @@
 package trace_test
 
 import (
-	"os"
 	"testing"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.uber.org/goleak"
+
+	"github.com/otelkinesis/otelkinesis/internal/benchendpoint"
 )
 
 func TestMain(m *testing.M) {
-	if os.Getenv(endpointProcessEnv) != "" {
-		serveEndpoint(os.Getenv(endpointProcessEnv)) // never returns
-	}
+	benchendpoint.MaybeServe() // when a benchmark runs this binary as its endpoint
 	goleak.VerifyTestMain(m,
 		// Kinesis clients of the emulator tests keep idle keep-alive connections.
 		goleak.IgnoreAnyFunction("net/http.(*persistConn).readLoop"),
