@@ -64,19 +64,12 @@ func BenchmarkExport(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer exp.Shutdown(ctx)
-		b.ReportAllocs()
-		b.ResetTimer()
-		done := benchendpoint.PerItem(b, len(recs), "record")
-		for i := 0; i < b.N; i++ {
+		benchendpoint.Loop(b, len(recs), "record", func() error {
 			if err := exp.Export(ctx, recs); err != nil {
-				b.Fatal(err)
+				return err
 			}
-			if err := exp.ForceFlush(ctx); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.StopTimer()
-		done()
+			return exp.ForceFlush(ctx) // delivery included
+		})
 	})
 	b.Run("exporter=otlploghttp", func(b *testing.B) {
 		url := benchendpoint.Start(b, benchendpoint.OTLP)
@@ -85,15 +78,6 @@ func BenchmarkExport(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer exp.Shutdown(ctx)
-		b.ReportAllocs()
-		b.ResetTimer()
-		done := benchendpoint.PerItem(b, len(recs), "record")
-		for i := 0; i < b.N; i++ {
-			if err := exp.Export(ctx, recs); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.StopTimer()
-		done()
+		benchendpoint.Loop(b, len(recs), "record", func() error { return exp.Export(ctx, recs) })
 	})
 }

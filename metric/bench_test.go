@@ -78,19 +78,12 @@ func BenchmarkExport(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer exp.Shutdown(ctx)
-		b.ReportAllocs()
-		b.ResetTimer()
-		done := benchendpoint.PerItem(b, points, "point")
-		for i := 0; i < b.N; i++ {
+		benchendpoint.Loop(b, points, "point", func() error {
 			if err := exp.Export(ctx, rm); err != nil {
-				b.Fatal(err)
+				return err
 			}
-			if err := exp.ForceFlush(ctx); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.StopTimer()
-		done()
+			return exp.ForceFlush(ctx) // delivery included
+		})
 	})
 	b.Run("exporter=otlpmetrichttp", func(b *testing.B) {
 		url := benchendpoint.Start(b, benchendpoint.OTLP)
@@ -99,15 +92,6 @@ func BenchmarkExport(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer exp.Shutdown(ctx)
-		b.ReportAllocs()
-		b.ResetTimer()
-		done := benchendpoint.PerItem(b, points, "point")
-		for i := 0; i < b.N; i++ {
-			if err := exp.Export(ctx, rm); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.StopTimer()
-		done()
+		benchendpoint.Loop(b, points, "point", func() error { return exp.Export(ctx, rm) })
 	})
 }

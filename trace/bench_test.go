@@ -84,19 +84,12 @@ func BenchmarkExport(b *testing.B) {
 					b.Fatal(err)
 				}
 				defer exp.Shutdown(ctx)
-				b.ReportAllocs()
-				b.ResetTimer()
-				done := benchendpoint.PerItem(b, batch, "span")
-				for i := 0; i < b.N; i++ {
+				benchendpoint.Loop(b, batch, "span", func() error {
 					if err := exp.ExportSpans(ctx, spans); err != nil {
-						b.Fatal(err)
+						return err
 					}
-					if err := exp.ForceFlush(ctx); err != nil {
-						b.Fatal(err)
-					}
-				}
-				b.StopTimer()
-				done()
+					return exp.ForceFlush(ctx) // delivery included
+				})
 			})
 		}
 	})
@@ -108,15 +101,6 @@ func BenchmarkExport(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer exp.Shutdown(ctx)
-		b.ReportAllocs()
-		b.ResetTimer()
-		done := benchendpoint.PerItem(b, batch, "span")
-		for i := 0; i < b.N; i++ {
-			if err := exp.ExportSpans(ctx, spans); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.StopTimer()
-		done()
+		benchendpoint.Loop(b, batch, "span", func() error { return exp.ExportSpans(ctx, spans) })
 	})
 }

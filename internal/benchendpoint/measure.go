@@ -32,3 +32,19 @@ func PerItem(b *testing.B, items int, unit string) func() {
 		b.ReportMetric(float64(ms.Mallocs-mallocs0)/n, "allocs/"+unit)
 	}
 }
+
+// Loop runs op b.N times, timed, and reports the figures of PerItem for items telemetry
+// items named unit per op. It stops the benchmark at op's first error.
+func Loop(b *testing.B, items int, unit string, op func() error) {
+	b.Helper()
+	b.ReportAllocs()
+	b.ResetTimer()
+	done := PerItem(b, items, unit)
+	for i := 0; i < b.N; i++ {
+		if err := op(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	done()
+}
