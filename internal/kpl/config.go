@@ -170,6 +170,7 @@ type Config struct {
 	testBins        int
 	testNoRateLimit bool
 	testRnd         func(n int64) int64 // backoff randomness
+	testBusyGrace   time.Duration
 }
 
 // DefaultConfig returns a Config with every setting at its default and no

@@ -118,6 +118,7 @@ type Producer struct {
 	meters    *meters
 	rnd       func(n int64) int64 // backoff randomness in [0, n]; tests replace it
 	maxBins   int                 // aggregates filled at once per shard (maxBins; benchmarks vary it)
+	busyGrace time.Duration       // shardBusyGrace; tests shorten it
 
 	stop    chan struct{} // closed to stop the goroutines
 	wake    chan struct{} // pokes the dispatcher; capacity 1
@@ -161,6 +162,10 @@ func New(ctx context.Context, client Client, cfg Config) (*Producer, error) {
 		shutdownDone: make(chan struct{}),
 		maxBins:      maxBins,
 		rnd:          cfg.testRnd,
+		busyGrace:    shardBusyGrace,
+	}
+	if cfg.testBusyGrace > 0 {
+		p.busyGrace = cfg.testBusyGrace
 	}
 	if cfg.testBins > 0 {
 		p.maxBins = cfg.testBins

@@ -293,7 +293,14 @@ func (p *Producer) buildBatchLocked(now time.Time) (*batch, time.Duration) {
 			// One request at a time per rate-limited shard: requests sent
 			// together can arrive closer together than they were sent, and
 			// the shard would count them against fewer tokens than we did.
-			continue
+			// A request slower than shardBusyGrace no longer holds the
+			// shard back, so a stalled request stalls nothing else.
+			if w := s.busySince.Add(p.busyGrace).Sub(now); w > 0 {
+				if wait == 0 || w < wait {
+					wait = w
+				}
+				continue
+			}
 		}
 		taken := false
 		for s.retry.len()+s.fresh.len() > 0 {
@@ -326,6 +333,7 @@ func (p *Producer) buildBatchLocked(now time.Time) (*batch, time.Duration) {
 		}
 		if taken {
 			s.busy++
+			s.busySince = now
 			b.shards = append(b.shards, s)
 		}
 	}

@@ -472,6 +472,7 @@ func TestKinesistestBacklogBoundedUnderStall(t *testing.T) {
 	cfg.BacklogCount = 1 << 30
 	cfg.BacklogBytes = 16 << 20
 	cfg.RequestTimeout = time.Hour
+	cfg.MaxConnections = 8
 	var dropped atomic.Int64
 	cfg.OnDrop = func(records int, _ int64, _ error) { dropped.Add(int64(records)) }
 	p, err := kpl.New(t.Context(), c, cfg)
@@ -511,10 +512,13 @@ func TestKinesistestBacklogBoundedUnderStall(t *testing.T) {
 		wg.Wait()
 	}
 	hammer(40) // fill the backlog until Puts time out
-	// Let every request that can start start (max_connections) and stall.
-	for prev := -1; prev != srv.Stalled(); time.Sleep(200 * time.Millisecond) {
-		prev = srv.Stalled()
+	// Let every request that can start start (max_connections) and stall:
+	// a stalled request holds its shards back for a moment only.
+	wctx, wcancel := context.WithTimeout(t.Context(), 20*time.Second)
+	if err := srv.WaitStalled(wctx, cfg.MaxConnections); err != nil {
+		t.Fatalf("%d requests stalled: %v", srv.Stalled(), err)
 	}
+	wcancel()
 	full := heap()
 	held := accepted.Load()
 	hammer(200) // keep pushing against the full backlog

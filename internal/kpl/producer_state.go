@@ -6,6 +6,11 @@ import (
 	"time"
 )
 
+// shardBusyGrace is how long a request in flight keeps the next request of
+// its (rate-limited) shards from being sent: longer than a PutRecords call
+// usually takes, short enough that a stalled request holds nothing back.
+const shardBusyGrace = 250 * time.Millisecond
+
 // maxBins is how many aggregates a shard fills at once. A user record goes to
 // the fullest one it fits in (best fit), which packs the 25 KiB PUT payload
 // units much better than a single open aggregate when record sizes vary.
@@ -60,13 +65,14 @@ type record struct {
 // shard is the producer's state for one open shard of the current map (or
 // the single stand-in of the fallback mode, with an empty id).
 type shard struct {
-	id    string
-	rng   HashRange
-	lim   *shardLimiter // nil: not limited
-	bins  []*bin
-	retry recQueue // records to send again, first
-	fresh recQueue
-	busy  int // requests in flight holding records of this shard
+	id        string
+	rng       HashRange
+	lim       *shardLimiter // nil: not limited
+	bins      []*bin
+	retry     recQueue // records to send again, first
+	fresh     recQueue
+	busy      int       // requests in flight holding records of this shard
+	busySince time.Time // when the last of them was sent
 }
 
 // recQueue is a FIFO of records.
