@@ -110,11 +110,12 @@ func (e *Exporter) Export(ctx context.Context, rm *metricdata.ResourceMetrics) e
 	for _, d := range res.Dropped {
 		o.TooLarge = append(o.TooLarge, d)
 	}
-	o.TooLarge = append(o.TooLarge, res.Unsupported...)
+	o.Unsupported = res.Unsupported
 	return e.core.Finish(ctx, o, "data points")
 }
 
-// countDataPoints counts the data points of rm, as the encoder counts them.
+// countDataPoints counts the data points of rm that OTLP can carry, as the encoder counts
+// them (a metric of unsupported data counts as one item, reported apart).
 func countDataPoints(rm *metricdata.ResourceMetrics) int {
 	n := 0
 	for _, sm := range rm.ScopeMetrics {

@@ -151,6 +151,8 @@ const (
 	// ReasonNotAccepted: the producer did not take the record (shut down, backlog full
 	// until the export's context ended).
 	ReasonNotAccepted = "not_accepted"
+	// ReasonUnsupported: OTLP has no message for the data.
+	ReasonUnsupported = "unsupported"
 )
 
 // CountDropped adds n items (spans, data points or log records) that were not exported to
@@ -179,6 +181,9 @@ type Outcome struct {
 	Handed int
 	// TooLarge describes each item dropped because it is larger than a user record may be.
 	TooLarge []error
+	// Unsupported describes data OTLP has no message for (metrics of a type from outside
+	// the SDK), left out as the official exporters leave it out; each counts as one item.
+	Unsupported []error
 	// Err is the error that stopped the encoding (the producer refused a record), if any.
 	Err error
 }
@@ -192,8 +197,12 @@ func (c *Core) Finish(ctx context.Context, o Outcome, unit string) error {
 		c.CountDropped(ctx, n, ReasonTooLarge)
 		errs = append(errs, o.TooLarge...)
 	}
+	if n := len(o.Unsupported); n > 0 {
+		c.CountDropped(ctx, n, ReasonUnsupported)
+		errs = append(errs, o.Unsupported...)
+	}
 	if o.Err != nil {
-		n := o.Items - o.Handed - len(o.TooLarge)
+		n := o.Items - o.Handed - len(o.TooLarge) - len(o.Unsupported)
 		c.CountDropped(ctx, n, ReasonNotAccepted)
 		errs = append(errs, fmt.Errorf("otelkinesis: %s exporter: %d of %d %s not exported: %w", c.signal, n, o.Items, unit, o.Err))
 	}
