@@ -1,8 +1,9 @@
-// Command demo is what `make demo` runs: a small "checkout" service traced with
-// OpenTelemetry exports its spans through otelkinesis to a 2-shard Kinesis stream on a
-// local kinesalite (started by the Makefile on 127.0.0.1), then the demo reads the stream
-// back with the consumer package and prints each trace as a tree, with the shard it landed
-// on. No AWS account is needed.
+// Command demo is what `make demo` runs: a small "checkout" service instrumented with
+// OpenTelemetry exports its traces, metrics and logs through otelkinesis, all three
+// sharing one producer, to a 2-shard Kinesis stream on a local kinesalite (started by the
+// Makefile on 127.0.0.1). The demo then reads the stream back with the consumer package,
+// tells the signals apart by their tags, and prints each trace as a tree with its logs and
+// the shard it landed on, and the metrics. No AWS account is needed.
 //
 //	go run ./examples/demo -endpoint http://127.0.0.1:4567
 package main
@@ -26,13 +27,22 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	otellog "go.opentelemetry.io/otel/log"
+	otelmetric "go.opentelemetry.io/otel/metric"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	oteltrace "go.opentelemetry.io/otel/trace"
+	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
+	logspb "go.opentelemetry.io/proto/otlp/logs/v1"
+	metricpb "go.opentelemetry.io/proto/otlp/metrics/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 
 	"github.com/otelkinesis/otelkinesis"
 	"github.com/otelkinesis/otelkinesis/consumer"
+	kinesislog "github.com/otelkinesis/otelkinesis/log"
+	kinesismetric "github.com/otelkinesis/otelkinesis/metric"
 	kinesistrace "github.com/otelkinesis/otelkinesis/trace"
 )
 
@@ -90,20 +100,38 @@ func createStream(ctx context.Context, client *kinesis.Client, stream string, sh
 // produce runs the traced "checkout" service: each request is one trace of a server span
 // with nested client and internal spans, some of them failing.
 func produce(ctx context.Context, client *kinesis.Client, stream string, requests int) (int, error) {
-	exp, err := kinesistrace.New(ctx,
-		otelkinesis.WithStreamName(stream),
-		otelkinesis.WithKinesisClient(client),
-		otelkinesis.WithCompression(otelkinesis.CompressionZstd),
-	)
+	// One producer for the stream, shared by the three exporters, so the shards' write
+	// capacity is budgeted once.
+	producer, err := otelkinesis.NewProducer(ctx, otelkinesis.WithStreamName(stream), otelkinesis.WithKinesisClient(client))
 	if err != nil {
 		return 0, err
 	}
-	counter := &countingExporter{SpanExporter: exp}
-	tp := sdktrace.NewTracerProvider(
-		sdktrace.WithBatcher(counter),
-		sdktrace.WithResource(resource.NewSchemaless(attribute.String("service.name", "checkout"), attribute.String("deployment.environment", "demo"))),
-	)
+	defer producer.Shutdown(ctx)
+	shared := otelkinesis.WithProducer(producer)
+	texp, err := kinesistrace.New(ctx, shared, otelkinesis.WithCompression(otelkinesis.CompressionZstd))
+	if err != nil {
+		return 0, err
+	}
+	mexp, err := kinesismetric.New(ctx, shared, otelkinesis.WithEncoding(otelkinesis.EncodingJSON))
+	if err != nil {
+		return 0, err
+	}
+	lexp, err := kinesislog.New(ctx, shared, otelkinesis.WithCompression(otelkinesis.CompressionGzip))
+	if err != nil {
+		return 0, err
+	}
+	res := resource.NewSchemaless(attribute.String("service.name", "checkout"), attribute.String("deployment.environment", "demo"))
+	counter := &countingExporter{SpanExporter: texp}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(counter), sdktrace.WithResource(res))
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithResource(res),
+		sdkmetric.WithReader(sdkmetric.NewPeriodicReader(mexp, sdkmetric.WithInterval(time.Hour))))
+	lp := sdklog.NewLoggerProvider(sdklog.WithResource(res), sdklog.WithProcessor(sdklog.NewBatchProcessor(lexp)))
 	tracer := tp.Tracer("example.com/checkout")
+	logger := lp.Logger("example.com/checkout")
+	meter := mp.Meter("example.com/checkout")
+	handled, _ := meter.Int64Counter("checkout.requests", otelmetric.WithUnit("{request}"))
+	latency, _ := meter.Float64Histogram("checkout.duration", otelmetric.WithUnit("ms"),
+		otelmetric.WithExplicitBucketBoundaries(10, 20, 30, 40, 50))
 	rnd := rand.New(rand.NewPCG(1, 2))
 	start := time.Now()
 	at := func(ms int) time.Time { return start.Add(time.Duration(ms) * time.Millisecond) }
@@ -132,11 +160,29 @@ func produce(ctx context.Context, client *kinesis.Client, stream string, request
 		call.End(oteltrace.WithTimestamp(at(ms)))
 		pay.End(oteltrace.WithTimestamp(at(ms + 1)))
 		req.End(oteltrace.WithTimestamp(at(ms + 2)))
+
+		outcome := "ok"
+		var rec otellog.Record
+		rec.SetTimestamp(at(ms + 2))
+		rec.SetSeverity(otellog.SeverityInfo)
+		rec.SetBody(attribute.StringValue(fmt.Sprintf("checkout of %d items completed", items)))
+		if i%7 == 3 {
+			outcome = "declined"
+			rec.SetSeverity(otellog.SeverityWarn)
+			rec.SetBody(attribute.StringValue("payment declined: card declined"))
+		}
+		rec.AddAttributes(attribute.Int("cart.items", items))
+		logger.Emit(rctx, rec) // carries the trace context: lands on the trace's shard
+		handled.Add(rctx, 1, otelmetric.WithAttributes(attribute.String("outcome", outcome)))
+		latency.Record(rctx, float64(ms+2-t0))
 	}
-	// Shutting the provider down flushes its batcher into the exporter and shuts the
-	// exporter down, which delivers every record it holds to Kinesis.
-	if err := tp.Shutdown(ctx); err != nil {
-		return 0, err
+	// Shutting the providers down flushes their batchers and readers into the exporters
+	// and shuts the exporters down; each flushes the shared producer, which delivers every
+	// record to Kinesis. The deferred producer.Shutdown stops it.
+	for _, shutdown := range []func(context.Context) error{tp.Shutdown, mp.Shutdown, lp.Shutdown} {
+		if err := shutdown(ctx); err != nil {
+			return 0, err
+		}
 	}
 	return counter.spans, nil
 }
@@ -157,6 +203,7 @@ type traceOnShard struct {
 	id    string
 	shard string
 	spans []*tracepb.Span
+	logs  []*logspb.LogRecord
 }
 
 // readBack reads every shard with GetRecords, deaggregates and decodes each record with
@@ -178,7 +225,12 @@ func readBack(ctx context.Context, w io.Writer, client *kinesis.Client, stream s
 
 	traces := map[string]*traceOnShard{}
 	var order []string
-	split := map[string]bool{} // traces seen on more than one shard
+	split := map[string]bool{}  // traces seen on more than one shard
+	formats := map[string]int{} // user records by signal, content type and encoding
+	logsByTrace := map[string][]*logspb.LogRecord{}
+	logShard := map[string]string{}
+	var metrics []*metricpb.Metric
+	totalLogs := 0
 	kinesisRecords, userRecords, bytes := 0, 0, 0
 	perShard := map[string]int{}
 	for _, s := range shards.Shards {
@@ -206,6 +258,26 @@ func readBack(ctx context.Context, w io.Writer, client *kinesis.Client, stream s
 					tel, err := dec.Decode(ur)
 					if err != nil {
 						return err
+					}
+					enc := tel.Format.ContentEncoding
+					if enc == "" {
+						enc = "uncompressed"
+					}
+					formats[fmt.Sprintf("%-7s %-22s %s", tel.Format.Signal, tel.Format.ContentType, enc)]++
+					for _, rl := range tel.Logs.GetResourceLogs() {
+						for _, sl := range rl.ScopeLogs {
+							for _, lr := range sl.LogRecords {
+								id := fmt.Sprintf("%x", lr.TraceId)
+								logsByTrace[id] = append(logsByTrace[id], lr)
+								totalLogs++
+								logShard[id] = shard
+							}
+						}
+					}
+					for _, rm := range tel.Metrics.GetResourceMetrics() {
+						for _, sm := range rm.ScopeMetrics {
+							metrics = append(metrics, sm.Metrics...)
+						}
 					}
 					if tel.Traces == nil {
 						continue
@@ -241,8 +313,27 @@ func readBack(ctx context.Context, w io.Writer, client *kinesis.Client, stream s
 	if len(split) > 0 {
 		whole = fmt.Sprintf("%d of them split across shards", len(split))
 	}
-	fmt.Fprintf(w, "Read back %d Kinesis records (%d bytes) holding %d user records: %d traces, %s\n",
-		kinesisRecords, bytes, userRecords, len(traces), whole)
+	fmt.Fprintf(w, "Read back %d Kinesis records (%d bytes) holding %d user records, told apart by their tags:\n",
+		kinesisRecords, bytes, userRecords)
+	keys := make([]string, 0, len(formats))
+	for k := range formats {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(w, "  %3d x %s\n", formats[k], k)
+	}
+	logsWithTrace := 0
+	for id, lrs := range logsByTrace {
+		if tr := traces[id]; tr != nil {
+			tr.logs = lrs
+			if logShard[id] == tr.shard {
+				logsWithTrace += len(lrs)
+			}
+		}
+	}
+	fmt.Fprintf(w, "%d traces, %s; %d log records, %d of them on their trace's shard\n",
+		len(traces), whole, totalLogs, logsWithTrace)
 	ids := make([]string, 0, len(perShard))
 	for s := range perShard {
 		ids = append(ids, s)
@@ -254,12 +345,38 @@ func readBack(ctx context.Context, w io.Writer, client *kinesis.Client, stream s
 	fmt.Fprintln(w)
 	for i, id := range order {
 		if i == show {
-			fmt.Fprintf(w, "... and %d more traces\n", len(order)-show)
+			fmt.Fprintf(w, "... and %d more traces\n\n", len(order)-show)
 			break
 		}
 		printTree(w, traces[id])
 	}
+	printMetrics(w, metrics)
 	return nil
+}
+
+// printMetrics prints the counter's values by outcome and the latency histogram.
+func printMetrics(w io.Writer, metrics []*metricpb.Metric) {
+	fmt.Fprintln(w, "metrics")
+	for _, m := range metrics {
+		switch d := m.Data.(type) {
+		case *metricpb.Metric_Sum:
+			for _, p := range d.Sum.DataPoints {
+				fmt.Fprintf(w, "  %s{%s} = %d\n", m.Name, attrs(p.Attributes), p.GetAsInt())
+			}
+		case *metricpb.Metric_Histogram:
+			for _, p := range d.Histogram.DataPoints {
+				fmt.Fprintf(w, "  %s: count %d, sum %.0f %s, buckets %v (bounds %v)\n", m.Name, p.Count, p.GetSum(), m.Unit, p.BucketCounts, p.ExplicitBounds)
+			}
+		}
+	}
+}
+
+func attrs(kvs []*commonpb.KeyValue) string {
+	var parts []string
+	for _, kv := range kvs {
+		parts = append(parts, kv.Key+"="+kv.Value.GetStringValue())
+	}
+	return strings.Join(parts, ",")
 }
 
 // printTree prints one trace as an indented tree of spans with their durations.
@@ -294,6 +411,9 @@ func printTree(w io.Writer, tr *traceOnShard) {
 	}
 	for _, r := range roots {
 		walk(r, 0)
+	}
+	for _, lr := range tr.logs {
+		fmt.Fprintf(w, "  log %-5s %s\n", lr.SeverityNumber.String()[len("SEVERITY_NUMBER_"):], lr.Body.GetStringValue())
 	}
 	fmt.Fprintln(w)
 }

@@ -12,8 +12,9 @@ import (
 	"github.com/otelkinesis/otelkinesis/internal/testpeers"
 )
 
-// TestDemo runs the demo against kinesalite and checks what it printed: every trace it
-// produced was read back, each whole on one shard, with the span counts the service made.
+// TestDemo runs the demo against kinesalite and checks what it printed: every trace, log
+// record and metric it produced was read back, told apart by its tags, each trace whole
+// on one shard with its logs.
 func TestDemo(t *testing.T) {
 	p := testpeers.Kinesalite(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -29,8 +30,15 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("no export summary:\n%s", text)
 	}
 	exported, _ := strconv.Atoi(m[1])
-	if !strings.Contains(text, "40 traces, each whole on one shard") {
-		t.Errorf("not every trace read back:\n%s", text)
+	for _, want := range []string{
+		"40 traces, each whole on one shard; 40 log records, 40 of them on their trace's shard",
+		"40 x logs    application/x-protobuf gzip", "40 x traces  application/x-protobuf zstd",
+		"metrics application/json", "checkout.requests{outcome=ok} = 34", "checkout.requests{outcome=declined} = 6",
+		"checkout.duration: count 40",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("output lacks %q:\n%s", want, text)
+		}
 	}
 	// Each trace holds 5 + items spans; the trees printed must add up with their headers.
 	trees := regexp.MustCompile(`trace ([0-9a-f]{32}) on (shardId-\d+) \((\d+) spans\)`).FindAllStringSubmatch(text, -1)
