@@ -103,7 +103,7 @@ func (t *keyTable) find(k string) *memo {
 	m.key, m.n = k, len(t.keys)+1
 	if len(t.keys) == 0 {
 		// Nothing to find, and nothing to allocate: SizeWith on an empty
-		// aggregator stays free. indexOf finds the slot.
+		// aggregator stays free. commit finds the slot.
 		m.found, m.at = false, -1
 		return m
 	}
@@ -129,9 +129,9 @@ func (t *keyTable) find(k string) *memo {
 	}
 }
 
-// indexOf returns k's index, adding k if it is new.
-func (t *keyTable) indexOf(tag byte, k string) uint32 {
-	m := t.find(k)
+// commit makes the key looked up last by find (m == &t.memo, for key k)
+// the table's current entry, adding it if it is new, and returns its index.
+func (t *keyTable) commit(tag byte, k string, m *memo) uint32 {
 	if m.found {
 		t.last = m.index
 		return m.index
@@ -157,6 +157,16 @@ func (t *keyTable) indexOf(tag byte, k string) uint32 {
 	return i
 }
 
+// lookup returns k's index after adding it, and how many bytes adding it
+// would add to the table (0 if it is there).
+func (t *keyTable) lookup(k string) (m *memo, index uint32, grow int) {
+	m = t.find(k)
+	if m.found {
+		return m, m.index, 0
+	}
+	return m, uint32(len(t.keys)), 1 + sizeBytes(len(k))
+}
+
 // grow doubles the index and reinserts every key.
 func (t *keyTable) grow() {
 	t.slots = make([]slot, 2*len(t.slots))
@@ -169,15 +179,6 @@ func (t *keyTable) grow() {
 		}
 		t.slots[i] = slot{idx: uint32(j) + 1, check: uint32(h >> 32)}
 	}
-}
-
-// sizeWith returns how many bytes adding k would add to the table, and k's
-// index after that.
-func (t *keyTable) sizeWith(k string) (grow int, index uint32) {
-	if m := t.find(k); m.found {
-		return 0, m.index
-	}
-	return 1 + sizeBytes(len(k)), uint32(len(t.keys))
 }
 
 // reset empties the table, keeping its buffers and dropping its references
@@ -213,11 +214,11 @@ func (a *Aggregator) Size() int {
 // Add(partitionKey, explicitHashKey, data, tags) with len(data) == dataLen.
 // It does not change the aggregator's contents.
 func (a *Aggregator) SizeWith(partitionKey, explicitHashKey string, dataLen int, tags []Tag) int {
-	grow, pki := a.pk.sizeWith(partitionKey)
+	_, pki, grow := a.pk.lookup(partitionKey)
 	n := a.Size() + grow
 	var ehki uint32
 	if explicitHashKey != "" {
-		grow, ehki = a.ehk.sizeWith(explicitHashKey)
+		_, ehki, grow = a.ehk.lookup(explicitHashKey)
 		n += grow
 	}
 	body := recordLen(pki, explicitHashKey != "", ehki, dataLen, a.tags.size(tags))
@@ -231,17 +232,40 @@ func (a *Aggregator) SizeWith(partitionKey, explicitHashKey string, dataLen int,
 // wants partition keys of 1 to 256 characters and explicit hash keys as
 // ParseHashKey accepts them); callers check them before.
 func (a *Aggregator) Add(partitionKey, explicitHashKey string, data []byte, tags []Tag) {
-	pki := a.pk.indexOf(tagPartitionKeyTable, partitionKey)
+	a.add(partitionKey, explicitHashKey, data, tags, -1)
+}
+
+// AddIfFits is Add if Size would then be at most limit, and reports whether
+// it added the record; otherwise it leaves the aggregator as it was. It is
+// SizeWith and Add in one call, with one key lookup instead of two: the
+// cheapest way to fill aggregates up to a byte limit.
+func (a *Aggregator) AddIfFits(partitionKey, explicitHashKey string, data []byte, tags []Tag, limit int) bool {
+	return a.add(partitionKey, explicitHashKey, data, tags, limit)
+}
+
+// add is Add, and AddIfFits when limit >= 0.
+func (a *Aggregator) add(partitionKey, explicitHashKey string, data []byte, tags []Tag, limit int) bool {
+	pm, pki, grow := a.pk.lookup(partitionKey)
 	hasEHK := explicitHashKey != ""
+	var em *memo
 	var ehki uint32
 	if hasEHK {
-		ehki = a.ehk.indexOf(tagExplicitHashKeyTable, explicitHashKey)
+		var egrow int
+		em, ehki, egrow = a.ehk.lookup(explicitHashKey)
+		grow += egrow
 	}
 	tagBlock := a.tags.encode(tags)
 	body := recordLen(pki, hasEHK, ehki, len(data), len(tagBlock))
+	total := 1 + varintLen(uint64(body)) + body
+	if limit >= 0 && a.Size()+grow+total > limit {
+		return false
+	}
+	a.pk.commit(tagPartitionKeyTable, partitionKey, pm)
+	if hasEHK {
+		a.ehk.commit(tagExplicitHashKeyTable, explicitHashKey, em)
+	}
 	// Grow once, then write in place: cheaper than a dozen appends.
 	n := len(a.records)
-	total := 1 + varintLen(uint64(body)) + body
 	a.records = slices.Grow(a.records, total)[:n+total]
 	b := a.records[n:]
 	b[0] = tagRecords
@@ -257,6 +281,7 @@ func (a *Aggregator) Add(partitionKey, explicitHashKey string, data []byte, tags
 	i += copy(b[i:], data)
 	copy(b[i:], tagBlock)
 	a.recPK = append(a.recPK, pki)
+	return true
 }
 
 // tagCache holds the encoding of the tag list seen last. Producers put the

@@ -188,6 +188,36 @@ func TestAggregatorResetReuses(t *testing.T) {
 	}
 }
 
+func TestAddIfFits(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	for range 100 {
+		recs := randRecords(r, 30)
+		limit := 20 + r.IntN(20000)
+		var a, b Aggregator
+		var added []kplref.Record
+		for _, rec := range recs {
+			tags := toTags(rec.Tags)
+			want := b.SizeWith(rec.PK, rec.EHK, len(rec.Data), tags) <= limit
+			before := a.AppendTo(nil)
+			if got := a.AddIfFits(rec.PK, rec.EHK, rec.Data, tags, limit); got != want {
+				t.Fatalf("AddIfFits = %v at size %d, limit %d, but SizeWith says %v", got, a.Size(), limit, want)
+			}
+			if want {
+				b.Add(rec.PK, rec.EHK, rec.Data, tags)
+				added = append(added, rec)
+			} else if !bytes.Equal(a.AppendTo(nil), before) {
+				t.Fatal("AddIfFits changed the aggregate when refusing a record")
+			}
+			if a.Size() > limit && a.Count() > 0 {
+				t.Fatalf("Size() = %d above limit %d", a.Size(), limit)
+			}
+		}
+		if got := a.AppendTo(nil); !bytes.Equal(got, b.AppendTo(nil)) || !bytes.Equal(got, refEncode(t, added)) {
+			t.Fatal("AddIfFits built a different aggregate than SizeWith and Add")
+		}
+	}
+}
+
 func TestAggregatorCopiesData(t *testing.T) {
 	var a Aggregator
 	data := []byte("original")
