@@ -118,7 +118,8 @@
 // .kinesis_records (sent, every attempt), .requests, .retries (by
 // error.code), .throttles, .buffered.user_records and .buffered.size
 // (gauges), .aggregation.user_records (histogram of user records per Kinesis
-// record: the aggregation ratio) and .request.duration (seconds, by
+// record: the aggregation ratio; not recorded with aggregation off, where it
+// is always 1) and .request.duration (seconds, by
 // outcome). The counters are read from the producer's own counters at
 // collection time, so Put pays nothing for them, and nothing in the metric
 // path calls Put: a metric exporter writing through this producer adds one

@@ -360,7 +360,7 @@ func (p *Producer) send(b *batch) {
 		if r.ehk != "" {
 			e.ExplicitHashKey = &r.ehk
 		}
-		if r.attempts == 0 {
+		if r.attempts == 0 && !p.cfg.DisableAggregation {
 			p.meters.aggregated(r.users)
 		}
 		r.attempts++
@@ -830,7 +830,7 @@ func (p *Producer) freeRecordLocked(r *record) {
 		p.bufs.Put(&buf)
 	}
 	*r = record{heapIdx: -1}
-	if len(p.st.freeRecs) < 1024 {
+	if len(p.st.freeRecs) < 8192 {
 		p.st.freeRecs = append(p.st.freeRecs, r)
 	}
 }
