@@ -2,14 +2,14 @@ package consumer
 
 import (
 	"bytes"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 
+	"github.com/klauspost/compress/flate"
 	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zlib"
 	"github.com/klauspost/compress/zstd"
 	collogspb "go.opentelemetry.io/proto/otlp/collector/logs/v1"
 	colmetricpb "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
@@ -83,17 +83,45 @@ type decodeOptionFunc func(*Decoder) error
 
 func (f decodeOptionFunc) applyDecode(d *Decoder) error { return f(d) }
 
-// WithFormat states the format of user records that carry no otelkinesis tags. Default:
-// none, and such records fail with ErrNoFormat.
+// WithFormat states the format of user records that carry no otelkinesis tags: records
+// written by the Collector's Kinesis exporter (encoding otlp_proto or otlp_json, one
+// OTLP request per Kinesis record), or by otelkinesis with aggregation off. Besides
+// "gzip" and "zstd", ContentEncoding may be "zlib" or "flate", the Collector exporter's
+// other compressions ("none" means ""). Tags, where present, still win. Default: none,
+// and such records fail with ErrNoFormat.
 func WithFormat(f Format) DecodeOption {
 	return decodeOptionFunc(func(d *Decoder) error {
-		desc := recordtag.Description{Signal: string(f.Signal), ContentType: f.ContentType, ContentEncoding: f.ContentEncoding}
-		if err := desc.Validate(); err != nil {
+		if f.ContentEncoding == "none" {
+			f.ContentEncoding = ""
+		}
+		if err := f.validate(); err != nil {
 			return fmt.Errorf("consumer: WithFormat(%+v): %w", f, err)
 		}
 		d.fallback = &f
 		return nil
 	})
+}
+
+// Content encodings of Format. EncodingZlib and EncodingFlate occur only in records
+// without tags, stated with WithFormat: the Collector's Kinesis exporter writes them.
+const (
+	EncodingGzip  = recordtag.EncodingGzip
+	EncodingZstd  = recordtag.EncodingZstd
+	EncodingZlib  = "zlib"  // RFC 1950 zlib stream
+	EncodingFlate = "flate" // RFC 1951 raw DEFLATE
+)
+
+// validate checks f names a known signal, content type and content encoding.
+func (f Format) validate() error {
+	desc := recordtag.Description{Signal: string(f.Signal), ContentType: f.ContentType}
+	if err := desc.Validate(); err != nil {
+		return err
+	}
+	switch f.ContentEncoding {
+	case "", EncodingGzip, EncodingZstd, EncodingZlib, EncodingFlate:
+		return nil
+	}
+	return fmt.Errorf("unknown content encoding %q (allowed: none, gzip, zstd, zlib, flate)", f.ContentEncoding)
 }
 
 // WithMaxDecodedSize bounds how large a compressed user record may grow when decompressed,
@@ -130,23 +158,49 @@ func (d *Decoder) Close() { d.zstd.Close() }
 // Format returns the format of r: from its tags, or the WithFormat fallback for a record
 // without otelkinesis tags.
 func (d *Decoder) Format(r UserRecord) (Format, error) {
+	f, err := d.format(r)
+	if err != nil {
+		return f, d.wrap(r, err)
+	}
+	return f, nil
+}
+
+// format is Format with errors that do not name the record.
+func (d *Decoder) format(r UserRecord) (Format, error) {
 	desc, ok, err := recordtag.Parse(r.Tags)
 	switch {
 	case err != nil:
-		return Format{}, fmt.Errorf("consumer: %s: %w", describe(r), err)
+		return Format{}, err
 	case ok:
 		return Format{Signal: Signal(desc.Signal), ContentType: desc.ContentType, ContentEncoding: desc.ContentEncoding}, nil
 	case d.fallback != nil:
 		return *d.fallback, nil
 	}
-	return Format{}, fmt.Errorf("%w: %s", ErrNoFormat, describe(r))
+	return Format{}, ErrNoFormat
+}
+
+// wrap names the record in err. ErrNoFormat and ErrTooLarge keep their own text first.
+func (d *Decoder) wrap(r UserRecord, err error) error {
+	if errors.Is(err, ErrNoFormat) || errors.Is(err, ErrTooLarge) {
+		return fmt.Errorf("%w: %s", err, describe(r))
+	}
+	return fmt.Errorf("consumer: %s: %w", describe(r), err)
 }
 
 // Payload returns r's format and its data decompressed: the OTLP request bytes, ready to
 // forward to an OTLP endpoint with the format's content type. The bytes may share memory
 // with r.Data.
 func (d *Decoder) Payload(r UserRecord) (Format, []byte, error) {
-	f, err := d.Format(r)
+	f, out, err := d.payload(r)
+	if err != nil {
+		return f, nil, d.wrap(r, err)
+	}
+	return f, out, nil
+}
+
+// payload is Payload with errors that do not name the record.
+func (d *Decoder) payload(r UserRecord) (Format, []byte, error) {
+	f, err := d.format(r)
 	if err != nil {
 		return f, nil, err
 	}
@@ -154,33 +208,65 @@ func (d *Decoder) Payload(r UserRecord) (Format, []byte, error) {
 	switch f.ContentEncoding {
 	case "":
 		out = r.Data
-	case recordtag.EncodingGzip:
+	case EncodingGzip:
 		zr, err := gzip.NewReader(bytes.NewReader(r.Data))
 		if err != nil {
-			return f, nil, fmt.Errorf("consumer: %s: gzip: %w", describe(r), err)
+			return f, nil, fmt.Errorf("gzip: %w", err)
 		}
-		out, err = io.ReadAll(io.LimitReader(zr, d.maxDecoded+1))
+		if out, err = d.readAll(zr); err != nil {
+			return f, nil, fmt.Errorf("gzip: %w", err)
+		}
+	case EncodingZlib:
+		zr, err := zlib.NewReader(bytes.NewReader(r.Data))
 		if err != nil {
-			return f, nil, fmt.Errorf("consumer: %s: gzip: %w", describe(r), err)
+			return f, nil, fmt.Errorf("zlib: %w", err)
 		}
-	case recordtag.EncodingZstd:
+		if out, err = d.readAll(zr); err != nil {
+			return f, nil, fmt.Errorf("zlib: %w", err)
+		}
+	case EncodingFlate:
+		if out, err = d.readAll(flate.NewReader(bytes.NewReader(r.Data))); err != nil {
+			return f, nil, fmt.Errorf("flate: %w", err)
+		}
+	case EncodingZstd:
 		out, err = d.zstd.DecodeAll(r.Data, nil)
 		if err != nil {
-			return f, nil, fmt.Errorf("consumer: %s: zstd: %w", describe(r), err)
+			return f, nil, fmt.Errorf("zstd: %w", err)
 		}
 	}
 	if int64(len(out)) > d.maxDecoded {
-		return f, nil, fmt.Errorf("%w: %s: over %d bytes", ErrTooLarge, describe(r), d.maxDecoded)
+		return f, nil, fmt.Errorf("%w: over %d bytes", ErrTooLarge, d.maxDecoded)
 	}
 	return f, out, nil
 }
 
+// readAll reads r to its end, but at most one byte past the decoded size limit.
+func (d *Decoder) readAll(r io.Reader) ([]byte, error) {
+	return io.ReadAll(io.LimitReader(r, d.maxDecoded+1))
+}
+
 // Decode decodes r into the OTLP request its format names.
 func (d *Decoder) Decode(r UserRecord) (Telemetry, error) {
-	f, data, err := d.Payload(r)
+	t, _, err := d.decode(r)
 	if err != nil {
-		return Telemetry{Format: f}, err
+		return t, d.wrap(r, err)
 	}
+	return t, nil
+}
+
+// decode is Decode that also returns the payload, with errors that do not name the record.
+func (d *Decoder) decode(r UserRecord) (Telemetry, []byte, error) {
+	f, data, err := d.payload(r)
+	if err != nil {
+		return Telemetry{Format: f}, nil, err
+	}
+	t, err := unmarshalTelemetry(f, data)
+	return t, data, err
+}
+
+// unmarshalTelemetry decodes one OTLP request of format f (its content encoding already
+// undone).
+func unmarshalTelemetry(f Format, data []byte) (Telemetry, error) {
 	t := Telemetry{Format: f}
 	var msg proto.Message
 	switch f.Signal {
@@ -193,14 +279,17 @@ func (d *Decoder) Decode(r UserRecord) (Telemetry, error) {
 	case Logs:
 		t.Logs = &collogspb.ExportLogsServiceRequest{}
 		msg = t.Logs
+	default:
+		return Telemetry{Format: f}, fmt.Errorf("unknown signal %q", f.Signal)
 	}
+	var err error
 	if f.ContentType == ContentTypeJSON {
 		err = unmarshalOTLPJSON(data, msg)
 	} else {
 		err = proto.Unmarshal(data, msg)
 	}
 	if err != nil {
-		return Telemetry{Format: f}, fmt.Errorf("consumer: %s: %s %s: %w", describe(r), f.Signal, f.ContentType, err)
+		return Telemetry{Format: f}, fmt.Errorf("%s %s: %w", f.Signal, f.ContentType, err)
 	}
 	return t, nil
 }
@@ -227,7 +316,7 @@ func unmarshalOTLPJSON(data []byte, msg proto.Message) error {
 	if err := dec.Decode(&v); err != nil {
 		return err
 	}
-	if err := hexIDsToBase64(v); err != nil {
+	if err := convertIDs(v, hexToBase64); err != nil {
 		return err
 	}
 	fixed, err := json.Marshal(v)
@@ -235,30 +324,4 @@ func unmarshalOTLPJSON(data []byte, msg proto.Message) error {
 		return err
 	}
 	return protojson.UnmarshalOptions{DiscardUnknown: true}.Unmarshal(fixed, msg)
-}
-
-func hexIDsToBase64(v any) error {
-	switch x := v.(type) {
-	case map[string]any:
-		for k, child := range x {
-			if s, ok := child.(string); ok && idFields[k] {
-				raw, err := hex.DecodeString(s)
-				if err != nil {
-					return fmt.Errorf("%s %q: not hex", k, s)
-				}
-				x[k] = base64.StdEncoding.EncodeToString(raw)
-				continue
-			}
-			if err := hexIDsToBase64(child); err != nil {
-				return err
-			}
-		}
-	case []any:
-		for _, child := range x {
-			if err := hexIDsToBase64(child); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }

@@ -1,0 +1,105 @@
+package consumer_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
+	resourcepb "go.opentelemetry.io/proto/otlp/resource/v1"
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/otelkinesis/otelkinesis/consumer"
+	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/internal/otlpsample"
+)
+
+// benchTrace returns one trace of 8 realistic spans (10 attributes, 1 event, 1 link each,
+// about 590 bytes of protobuf per span) as an OTLP protobuf request.
+func benchTrace(n int) []byte {
+	kv := func(k, v string) *commonpb.KeyValue {
+		return &commonpb.KeyValue{Key: k, Value: &commonpb.AnyValue{Value: &commonpb.AnyValue_StringValue{StringValue: v}}}
+	}
+	tid := []byte(fmt.Sprintf("trace-%010d", n))
+	var spans []*tracepb.Span
+	for i := range 8 {
+		sid := []byte(fmt.Sprintf("span%04d", i))
+		attrs := []*commonpb.KeyValue{kv("http.request.method", "POST"), kv("url.path", "/api/v1/checkout"),
+			kv("server.address", "checkout.internal.example.com"), kv("user_agent.original", "Mozilla/5.0 (X11; Linux x86_64)"),
+			kv("network.protocol.version", "1.1"), kv("client.address", "10.12.34.56"), kv("http.route", "/api/v1/checkout"),
+			kv("deployment.environment", "production"), kv("tenant.id", "tenant-00042")}
+		attrs = append(attrs, &commonpb.KeyValue{Key: "http.response.status_code", Value: &commonpb.AnyValue{Value: &commonpb.AnyValue_IntValue{IntValue: 200}}})
+		spans = append(spans, &tracepb.Span{TraceId: tid, SpanId: sid, ParentSpanId: []byte("span0000"), Name: "POST /api/v1/checkout",
+			Kind: tracepb.Span_SPAN_KIND_SERVER, StartTimeUnixNano: 1_700_000_000_000_000_000, EndTimeUnixNano: 1_700_000_000_042_000_000,
+			Attributes: attrs,
+			Events:     []*tracepb.Span_Event{{Name: "cache.miss", TimeUnixNano: 1_700_000_000_010_000_000, Attributes: []*commonpb.KeyValue{kv("cache.key", "cart:12345")}}},
+			Links:      []*tracepb.Span_Link{{TraceId: []byte("linked-trace-id!"), SpanId: []byte("linkspan")}},
+			Status:     &tracepb.Status{Code: tracepb.Status_STATUS_CODE_OK}})
+	}
+	req := &coltracepb.ExportTraceServiceRequest{ResourceSpans: []*tracepb.ResourceSpans{{
+		Resource:   &resourcepb.Resource{Attributes: []*commonpb.KeyValue{kv("service.name", "checkout"), kv("service.version", "1.4.2")}},
+		ScopeSpans: []*tracepb.ScopeSpans{{Scope: &commonpb.InstrumentationScope{Name: "example.com/checkout"}, Spans: spans}},
+	}}}
+	b, err := proto.Marshal(req)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// benchBatch returns a GetRecords-sized batch of aggregated records, each filled up to
+// the producer's default aggregate size (51200 bytes), and its total data size.
+func benchBatch() ([]types.Record, int) {
+	f := consumer.Format{Signal: consumer.Traces, ContentType: consumer.ContentTypeProtobuf}
+	tags := otlpsample.Tags(f)
+	var recs []types.Record
+	total, n := 0, 0
+	for range 20 {
+		var a kpl.Aggregator
+		for {
+			data := benchTrace(n)
+			pk := fmt.Sprintf("%032x", n)
+			if a.Count() > 0 && a.SizeWith(pk, "", len(data), tags) > 51200 {
+				break
+			}
+			a.Add(pk, "", data, tags)
+			n++
+		}
+		rec := kinesisRecord(fmt.Sprint(len(recs)), a.PartitionKey(0), a.AppendTo(nil))
+		total += len(rec.Data)
+		recs = append(recs, rec)
+	}
+	return recs, total
+}
+
+// BenchmarkReadAggregated measures the reading side's throughput on aggregated OTLP
+// protobuf traces: deaggregation (with and without the MD5 check), no decompression,
+// proto.Unmarshal into the OTLP types. MB/s is of Kinesis record data per second of wall
+// time; cpu-MB/s per second of the process's CPU time (garbage collection included), the
+// figure for one core that moves little with the load of other processes.
+func BenchmarkReadAggregated(b *testing.B) {
+	recs, total := benchBatch()
+	for _, bc := range []struct {
+		name string
+		opts []consumer.Option
+	}{{"md5", nil}, {"nomd5", []consumer.Option{consumer.WithChecksum(false)}}} {
+		b.Run(bc.name, func(b *testing.B) {
+			r := newReader(b, nil, bc.opts...)
+			b.SetBytes(int64(total))
+			b.ReportAllocs()
+			cpu := cpuTime()
+			for b.Loop() {
+				batch := r.ReadRecords("shardId-000000000000", recs)
+				if len(batch.Errors) != 0 {
+					b.Fatal(batch.Err())
+				}
+			}
+			if cpu := cpuTime() - cpu; cpu > 0 {
+				// Bytes per CPU-second, all threads: the throughput of one core.
+				b.ReportMetric(float64(total)*float64(b.N)/cpu.Seconds()/1e6, "cpu-MB/s")
+			}
+		})
+	}
+}
