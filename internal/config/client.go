@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/internal/putrecords"
 	"github.com/otelkinesis/otelkinesis/internal/sdkhttp"
 )
 
@@ -91,6 +92,8 @@ func (c Config) KinesisClient(ctx context.Context) (*kinesis.Client, error) {
 			o.BaseEndpoint = aws.String(endpoint)
 		}
 		o.RetryMaxAttempts = 1
+		// PutRecords bodies written straight into a pooled buffer and hashed once.
+		putrecords.WithSerializer(o)
 	}), nil
 }
 
