@@ -1,0 +1,275 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/otelkinesis/otelkinesis/consumer"
+	"github.com/otelkinesis/otelkinesis/internal/otlphttp"
+)
+
+const forwardSummary = `Usage: otelkinesis forward --to URL [flags] STREAM
+
+Reads every shard of STREAM (a reshard's children after their parents) and sends the
+telemetry to an OTLP/HTTP receiver, as protobuf POSTed to URL/v1/traces, /v1/metrics
+and /v1/logs: the user records of each read are merged per signal into requests of at
+most --max-request-bytes. Failed requests are retried with exponential backoff on 429,
+502, 503, 504 and network errors, for up to --retry-for; any other answer stops forward.
+
+Delivery is at least once. After every read whose telemetry was all accepted, the
+shard's sequence number is saved in the --checkpoint file; a restart continues after it
+(shards without a checkpoint start at --from). A crash or a stop repeats at most what
+was read after the last checkpoint. Records that cannot be read are named on stderr,
+counted and skipped: they can never be delivered.
+
+Progress (records and bytes per second, lag per shard) goes to stderr every --progress.
+`
+
+type headerFlag map[string]string
+
+func (h headerFlag) String() string {
+	keys := make([]string, 0, len(h))
+	for k := range h {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return strings.Join(keys, ",")
+}
+
+func (h headerFlag) Set(v string) error {
+	k, val, ok := strings.Cut(v, "=")
+	if !ok || strings.TrimSpace(k) == "" {
+		return fmt.Errorf("%q: want name=value", v)
+	}
+	h[strings.TrimSpace(k)] = val
+	return nil
+}
+
+// forwardStats are forward's counters, read by the progress reporter.
+type forwardStats struct {
+	mu                  sync.Mutex
+	records, users      int64 // Kinesis records read, user records delivered
+	bytes               int64 // Kinesis record bytes read
+	requests, retries   int64
+	skipped, rejected   int64
+	lag                 map[string]time.Duration
+	lastRecs, lastBytes int64
+	last                time.Time
+}
+
+func runForward(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("forward", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c commonFlags
+	c.register(fs, "trim_horizon")
+	env, envErr := otlphttp.ConfigFromEnv(os.Getenv)
+	to := fs.String("to", env.Endpoint, "base `URL` of the OTLP/HTTP receiver, such as http://localhost:4318; default $OTEL_EXPORTER_OTLP_ENDPOINT")
+	headers := headerFlag{}
+	for k, v := range env.Headers {
+		headers[k] = v
+	}
+	fs.Var(headers, "header", "`name=value` header for every request (repeat the flag for more); default from $OTEL_EXPORTER_OTLP_HEADERS")
+	gzipFlag := fs.Bool("gzip", env.Gzip, "gzip request bodies; default true when $OTEL_EXPORTER_OTLP_COMPRESSION is gzip")
+	checkpoint := fs.String("checkpoint", "", "checkpoint `file`; default otelkinesis-STREAM.checkpoint in the current directory")
+	maxBytes := fs.Int("max-request-bytes", otlphttp.DefaultMaxBodyBytes, "largest request body before compression")
+	timeout := fs.Duration("request-timeout", otlphttp.DefaultTimeout, "deadline of each request to the receiver")
+	retryFor := fs.Duration("retry-for", otlphttp.DefaultMaxElapsed, "how long to retry one request before giving up (then forward stops, exit status 1)")
+	progress := fs.Duration("progress", 10*time.Second, "interval of progress lines on stderr; 0 for none")
+	follow := fs.Bool("follow", true, "keep waiting for new records; false stops once every shard is read to its end")
+	fs.Usage = usageFunc(fs, forwardSummary)
+	pos, code := parseFlags(fs, args)
+	if code >= 0 {
+		return code
+	}
+	fail := func(code int, err error) int {
+		fmt.Fprintf(stderr, "otelkinesis forward: %v\n", err)
+		return code
+	}
+	if envErr != nil {
+		return fail(exitUsage, envErr)
+	}
+	stream, err := c.check(pos)
+	if err != nil {
+		return fail(exitUsage, err)
+	}
+	from, err := parseFrom(c.from, time.Now())
+	if err != nil {
+		return fail(exitUsage, err)
+	}
+	dopts, err := c.decodeOptions()
+	if err != nil {
+		return fail(exitUsage, err)
+	}
+	if *to == "" && (env.TracesURL == "" || env.MetricsURL == "" || env.LogsURL == "") {
+		return fail(exitUsage, errors.New("--to: where to send? give the OTLP/HTTP receiver's base URL, such as http://localhost:4318"))
+	}
+	if *maxBytes < 1024 {
+		return fail(exitUsage, fmt.Errorf("--max-request-bytes %d: want at least 1024", *maxBytes))
+	}
+	stats := &forwardStats{lag: map[string]time.Duration{}, last: time.Now()}
+	var logMu sync.Mutex
+	logf := func(format string, a ...any) {
+		logMu.Lock()
+		defer logMu.Unlock()
+		fmt.Fprintf(stderr, "otelkinesis forward: "+format+"\n", a...)
+	}
+	sender, err := otlphttp.New(otlphttp.Config{
+		Endpoint: *to, TracesURL: env.TracesURL, MetricsURL: env.MetricsURL, LogsURL: env.LogsURL,
+		Headers: headers, Gzip: *gzipFlag, Timeout: *timeout, MaxElapsed: *retryFor,
+		OnRetry: func(s consumer.Signal, attempt int, wait time.Duration, err error) {
+			stats.mu.Lock()
+			stats.retries++
+			stats.mu.Unlock()
+			logf("%s request failed, retry in %v: %v", s, wait.Round(time.Millisecond), err)
+		},
+	})
+	if err != nil {
+		return fail(exitUsage, err)
+	}
+	defer sender.Close()
+	if *checkpoint == "" {
+		*checkpoint = "otelkinesis-" + regexp.MustCompile(`[^A-Za-z0-9_.-]`).ReplaceAllString(stream.name, "_") + ".checkpoint"
+	}
+	ckpt, err := loadCheckpoints(*checkpoint, stream)
+	if err != nil {
+		return fail(exitFailure, err)
+	}
+	client, err := c.kinesisClient(ctx, stream)
+	if err != nil {
+		return fail(exitFailure, err)
+	}
+	dec, err := consumer.NewDecoder(dopts...)
+	if err != nil {
+		return fail(exitUsage, err)
+	}
+	defer dec.Close()
+	reader, err := consumer.NewReader(dec)
+	if err != nil {
+		return fail(exitFailure, err)
+	}
+	abs, _ := filepath.Abs(*checkpoint)
+	logf("stream %s to %s, checkpoints in %s", stream, strings.TrimSuffix(sender.URL(consumer.Traces), "/v1/traces"), abs)
+
+	w := &walker{
+		api: client, stream: stream, from: from, follow: *follow, resume: ckpt.resume(),
+		callTimeout: c.callTimeout, poll: c.poll, limit: int32(c.limit),
+		warn:     logf,
+		finished: ckpt.finish,
+		caughtUp: func(shard string, behind time.Duration) {
+			stats.mu.Lock()
+			stats.lag[shard] = behind
+			stats.mu.Unlock()
+		},
+		handle: func(ctx context.Context, b batch) error {
+			size := 0
+			for _, r := range b.records {
+				size += len(r.Data) + len(aws.ToString(r.PartitionKey))
+			}
+			res := reader.ReadRecords(b.shard, b.records)
+			for _, e := range res.Errors {
+				logf("skipped: %v", e)
+			}
+			bodies, failed := otlphttp.Pack(res.Records, *maxBytes)
+			for i, err := range failed {
+				r := res.Records[i]
+				logf("skipped: shard %s, sequence number %s, sub-sequence %d: %v", r.Shard, r.SequenceNumber, r.SubSequenceNumber, err)
+			}
+			var rejected int64
+			for _, body := range bodies {
+				out, err := sender.Send(ctx, body.Signal, body.Data)
+				if err != nil {
+					return fmt.Errorf("shard %s: %w", b.shard, err)
+				}
+				if out.Rejected > 0 {
+					rejected += out.Rejected
+					logf("the receiver rejected %d %s items of shard %s: %s", out.Rejected, body.Signal, b.shard, out.RejectedMessage)
+				}
+			}
+			if err := ckpt.advance(b.shard, aws.ToString(b.records[len(b.records)-1].SequenceNumber)); err != nil {
+				return err
+			}
+			stats.mu.Lock()
+			stats.records += int64(len(b.records))
+			stats.bytes += int64(size)
+			stats.users += int64(len(res.Records) - len(failed))
+			stats.requests += int64(len(bodies))
+			stats.skipped += int64(len(res.Errors) + len(failed))
+			stats.rejected += rejected
+			stats.lag[b.shard] = b.behind
+			stats.mu.Unlock()
+			return nil
+		},
+	}
+
+	done := make(chan struct{})
+	var pwg sync.WaitGroup
+	if *progress > 0 {
+		pwg.Add(1)
+		go func() {
+			defer pwg.Done()
+			t := time.NewTicker(*progress)
+			defer t.Stop()
+			for {
+				select {
+				case <-done:
+					return
+				case <-t.C:
+					logf("%s", stats.progressLine())
+				}
+			}
+		}()
+	}
+	err = w.run(ctx)
+	close(done)
+	pwg.Wait()
+	stats.mu.Lock()
+	summary := fmt.Sprintf("read %d Kinesis records (%d bytes), delivered %d user records in %d requests (%d retries); %d skipped, %d rejected by the receiver",
+		stats.records, stats.bytes, stats.users, stats.requests, stats.retries, stats.skipped, stats.rejected)
+	skipped := stats.skipped
+	stats.mu.Unlock()
+	logf("%s", summary)
+	switch {
+	case err != nil:
+		return fail(exitFailure, fmt.Errorf("%w; the checkpoint holds what was delivered: run again to continue", err))
+	case skipped > 0:
+		return exitUndecoded
+	}
+	return exitOK
+}
+
+// progressLine says what happened since the last one.
+func (s *forwardStats) progressLine() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	secs := now.Sub(s.last).Seconds()
+	if secs <= 0 {
+		secs = 1
+	}
+	rate := float64(s.records-s.lastRecs) / secs
+	bps := float64(s.bytes-s.lastBytes) / secs
+	s.lastRecs, s.lastBytes, s.last = s.records, s.bytes, now
+	shards := make([]string, 0, len(s.lag))
+	for id := range s.lag {
+		shards = append(shards, id)
+	}
+	sort.Strings(shards)
+	lags := make([]string, len(shards))
+	for i, id := range shards {
+		lags[i] = fmt.Sprintf("%s %v", id, s.lag[id].Round(time.Second))
+	}
+	return fmt.Sprintf("%.0f records/s, %.1f KB/s; %d user records in %d requests so far (%d retries, %d skipped); lag: %s",
+		rate, bps/1000, s.users, s.requests, s.retries, s.skipped, strings.Join(lags, ", "))
+}
