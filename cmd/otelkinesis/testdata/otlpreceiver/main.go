@@ -70,8 +70,14 @@ func run(failFirst int64) error {
 	var tm ptrace.ProtoMarshaler
 	var mm pmetric.ProtoMarshaler
 	var lm plog.ProtoMarshaler
-	tc, _ := consumer.NewTraces(func(_ context.Context, td ptrace.Traces) error { b, err := tm.MarshalTraces(td); return emit("traces", b, err) })
-	mc, _ := consumer.NewMetrics(func(_ context.Context, md pmetric.Metrics) error { b, err := mm.MarshalMetrics(md); return emit("metrics", b, err) })
+	tc, _ := consumer.NewTraces(func(_ context.Context, td ptrace.Traces) error {
+		b, err := tm.MarshalTraces(td)
+		return emit("traces", b, err)
+	})
+	mc, _ := consumer.NewMetrics(func(_ context.Context, md pmetric.Metrics) error {
+		b, err := mm.MarshalMetrics(md)
+		return emit("metrics", b, err)
+	})
 	lc, _ := consumer.NewLogs(func(_ context.Context, ld plog.Logs) error { b, err := lm.MarshalLogs(ld); return emit("logs", b, err) })
 
 	f := otlpreceiver.NewFactory()
