@@ -265,16 +265,11 @@ func getBuffer(n int) *[]byte {
 		return b
 	}
 	// None, or one too small: that one is left to the garbage collector, and the new one
-	// is rounded up to a power of two, so that the pool settles on buffers that fit the
-	// largest requests.
-	size := 64 << 10
-	for size < n {
-		size <<= 1
-	}
-	if size > maxPooled && n <= maxPooled {
-		size = maxPooled
-	}
-	b := make([]byte, 0, max(size, n))
+	// is rounded up to a multiple of 256 KiB, so that the pool settles on buffers that fit
+	// the largest requests without holding much more than they need.
+	const step = 256 << 10
+	size := (n + step - 1) / step * step
+	b := make([]byte, 0, size)
 	return &b
 }
 
