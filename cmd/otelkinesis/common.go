@@ -129,6 +129,9 @@ func parseFrom(v string, now time.Time) (startPosition, error) {
 	}
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02"} {
 		if t, err := time.Parse(layout, v); err == nil {
+			if t.After(now) {
+				return startPosition{}, fmt.Errorf("--from %q is in the future (Kinesis refuses that): use latest for records to come", v)
+			}
 			return startPosition{kind: types.ShardIteratorTypeAtTimestamp, at: t}, nil
 		}
 	}

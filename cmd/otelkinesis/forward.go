@@ -89,7 +89,7 @@ func runForward(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	progress := fs.Duration("progress", 10*time.Second, "interval of progress lines on stderr; 0 for none")
 	follow := fs.Bool("follow", true, "keep waiting for new records; false stops once every shard is read to its end")
 	fs.Usage = usageFunc(fs, forwardSummary)
-	pos, code := parseFlags(fs, args)
+	pos, code := parseFlags(fs, args, stdout)
 	if code >= 0 {
 		return code
 	}

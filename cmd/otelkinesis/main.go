@@ -77,7 +77,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // anywhere on the line, so that flags may come after it. It returns the positional
 // argument ("" if none) and an exit code when the command must stop (help or a usage
 // error), else -1.
-func parseFlags(fs *flag.FlagSet, args []string) (string, int) {
+func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) (string, int) {
+	for _, a := range args {
+		if a == "-h" || a == "-help" || a == "--help" || a == "--h" {
+			fs.SetOutput(stdout) // asked for: help goes to stdout, for a pager
+		}
+	}
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"sort"
 	"sync"
-	"text/tabwriter"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -18,7 +17,8 @@ import (
 
 const statsSummary = `Usage: otelkinesis stats [flags] STREAM
 
-Reads STREAM over a window (--from to --until, by arrival time) and prints, per shard and
+Reads STREAM over a window (from --from to --until by arrival time, or to the end of
+each shard as it stands when stats reaches it) and prints, per shard and
 per signal: Kinesis records, user records, the aggregation ratio (user records per
 Kinesis record), bytes as Kinesis counts them (data plus partition key), PUT payload
 units (each record costs its size in 25 KiB units, rounded up: what a provisioned stream
@@ -169,10 +169,10 @@ func runStats(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.SetOutput(stderr)
 	var c commonFlags
 	c.register(fs, "trim_horizon")
-	until := fs.String("until", "", "end of the window: a time or a duration back from now; default now")
+	until := fs.String("until", "", "end of the window, by arrival time: a time or a duration back from now;\ndefault: whatever each shard holds when stats reads its end")
 	output := fs.String("output", "text", "text (a table) or json")
 	fs.Usage = usageFunc(fs, statsSummary)
-	pos, code := parseFlags(fs, args)
+	pos, code := parseFlags(fs, args, stdout)
 	if code >= 0 {
 		return code
 	}
@@ -182,7 +182,7 @@ func runStats(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err == nil {
 		from, err = parseFrom(c.from, now)
 	}
-	end := now
+	var end time.Time
 	if err == nil && *until != "" {
 		var p startPosition
 		if p, err = parseFrom(*until, now); err == nil && p.at.IsZero() {
@@ -267,10 +267,10 @@ func runStats(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		if err := enc.Encode(struct {
 			Stream      string     `json:"stream"`
 			From        string     `json:"from"`
-			Until       time.Time  `json:"until"`
+			Until       *time.Time `json:"until,omitempty"`
 			Rows        []statsRow `json:"rows"`
 			Undecodable int64      `json:"undecodable"`
-		}{stream.String(), from.String(), end.UTC(), rows, counter.undecodable}); err != nil {
+		}{stream.String(), from.String(), untilPtr(end), rows, counter.undecodable}); err != nil {
 			fmt.Fprintf(stderr, "otelkinesis stats: %v\n", err)
 			return exitFailure
 		}
@@ -284,17 +284,32 @@ func runStats(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	return exitOK
 }
 
+func untilPtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	t = t.UTC()
+	return &t
+}
+
 func writeStatsTable(w io.Writer, stream streamRef, from startPosition, end time.Time, rows []statsRow) {
-	fmt.Fprintf(w, "Stream %s, records that arrived from %s to %s\n\n", stream, from, end.UTC().Format(time.RFC3339))
+	to := "the end of each shard"
+	if !end.IsZero() {
+		to = end.UTC().Format(time.RFC3339)
+	}
+	fmt.Fprintf(w, "Stream %s, records from %s to %s\n\n", stream, from, to)
 	if len(rows) == 0 {
 		fmt.Fprintln(w, "No records.")
 		return
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "SHARD\tSIGNAL\tRECORDS\tUSER RECORDS\tAGGREGATION\tBYTES\tPUT UNITS\tCOMPRESSION\t")
+	width := len("all shards")
+	for _, r := range rows {
+		width = max(width, len(r.Shard))
+	}
+	fmt.Fprintf(w, "%-*s  %-10s  %8s  %12s  %11s  %10s  %9s  %11s\n", width, "SHARD", "SIGNAL", "RECORDS", "USER RECORDS",
+		"AGGREGATION", "BYTES", "PUT UNITS", "COMPRESSION")
 	for _, r := range rows {
 		units := fmt.Sprintf("%.1f", r.PutUnits)
-		bytes := fmt.Sprintf("%.0f", r.Bytes)
 		if r.Signal == "all" {
 			units = fmt.Sprintf("%.0f", r.PutUnits)
 		}
@@ -302,7 +317,7 @@ func writeStatsTable(w io.Writer, stream streamRef, from startPosition, end time
 		if r.PayloadBytes > 0 && r.DecodedBytes > 0 {
 			comp = fmt.Sprintf("%.2fx", r.CompressionRatio)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.1fx\t%s\t%s\t%s\t\n", r.Shard, r.Signal, r.Records, r.UserRecords, r.AggregationRatio, bytes, units, comp)
+		fmt.Fprintf(w, "%-*s  %-10s  %8d  %12d  %10.1fx  %10.0f  %9s  %11s\n", width, r.Shard, r.Signal, r.Records, r.UserRecords,
+			r.AggregationRatio, r.Bytes, units, comp)
 	}
-	tw.Flush()
 }

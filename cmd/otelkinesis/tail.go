@@ -32,7 +32,7 @@ func runTail(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	output := fs.String("output", "text", "text (readable lines) or json (one OTLP/JSON request per line)")
 	follow := fs.Bool("follow", true, "keep waiting for new records; false stops once every shard is read to its end")
 	fs.Usage = usageFunc(fs, tailSummary)
-	pos, code := parseFlags(fs, args)
+	pos, code := parseFlags(fs, args, stdout)
 	if code >= 0 {
 		return code
 	}

@@ -16,27 +16,33 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files")
 
+// putInfo is one Kinesis record a test put.
+type putInfo struct {
+	shard, pk string
+	data      []byte
+	samples   []sample
+}
+
 // reshardedStream makes a stream on peer holding a fixed input across a reshard: one
 // shard with three aggregated records (traces, mixed metrics and logs), split in two,
-// then a record on each child. It returns the stream and the shard names.
-func reshardedStream(t *testing.T, peer testpeers.Peer) (string, map[string]string) {
+// then a record on each child. It returns the stream, the shard names and what it put.
+func reshardedStream(t *testing.T, peer testpeers.Peer) (string, map[string]string, []putInfo) {
 	c := testpeers.Client(t, peer.Endpoint)
 	stream := testpeers.UniqueStreamName(t)
 	testpeers.CreateStream(t, c, stream, 1)
-	for _, rec := range [][]sample{
-		{{1, protoNone}, {2, withSignal(protoNone, consumer.Traces)}},
-		{{3, jsonGzip}, {4, protoZstd}},
-		{{5, withSignal(jsonGzip, consumer.Traces)}},
-	} {
-		data, pk := aggregate(t, "", rec...)
-		put(t, c, stream, data, pk, "")
+	var puts []putInfo
+	putSamples := func(ehk string, ss ...sample) {
+		data, pk := aggregate(t, ehk, ss...)
+		shard, _ := put(t, c, stream, data, pk, ehk)
+		puts = append(puts, putInfo{shard, pk, data, ss})
 	}
+	putSamples("", sample{1, protoNone}, sample{2, withSignal(protoNone, consumer.Traces)})
+	putSamples("", sample{3, jsonGzip}, sample{4, protoZstd})
+	putSamples("", sample{5, withSignal(jsonGzip, consumer.Traces)})
 	parent := splitInHalf(t, c, stream)
-	data, pk := aggregate(t, lowKey, sample{6, withSignal(protoZstd, consumer.Metrics)})
-	put(t, c, stream, data, pk, lowKey)
-	data, pk = aggregate(t, highKey, sample{7, protoZstd}, sample{8, protoNone})
-	put(t, c, stream, data, pk, highKey)
-	return stream, shardNames(t, c, stream, parent)
+	putSamples(lowKey, sample{6, withSignal(protoZstd, consumer.Metrics)})
+	putSamples(highKey, sample{7, protoZstd}, sample{8, protoNone})
+	return stream, shardNames(t, c, stream, parent), puts
 }
 
 func checkGolden(t *testing.T, name, got string) {
@@ -61,7 +67,7 @@ func checkGolden(t *testing.T, name, got string) {
 func TestTailThroughReshard(t *testing.T) {
 	for _, peer := range testpeers.Emulators(t) {
 		t.Run(peer.Name, func(t *testing.T) {
-			stream, names := reshardedStream(t, peer)
+			stream, names, _ := reshardedStream(t, peer)
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			code, out, errs := runCmd(t, ctx, "tail", "--endpoint", peer.Endpoint, "--from", "trim_horizon", "--follow=false",
