@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	"go.uber.org/goleak"
 	"google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/protobuf/proto"
 
