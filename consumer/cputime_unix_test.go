@@ -7,10 +7,10 @@ import (
 	"time"
 )
 
-// cpuTime returns the CPU time (user and system, all threads, so garbage collection
-// included) the process has used so far. On a shared machine it moves far less with
-// the load of other processes than wall time does.
-func cpuTime() time.Duration {
+// processCPU returns the CPU time (user and system) the process has used,
+// GC workers included: a benchmark divided by it is not skewed by other
+// processes on a busy machine.
+func processCPU() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0

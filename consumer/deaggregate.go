@@ -182,12 +182,17 @@ func (d *Deaggregator) AppendDeaggregated(dst []UserRecord, data []byte, partiti
 				Detail: fmt.Sprintf("trailer %x, digest of the %d protobuf bytes %x", data[len(data)-kpl.DigestSize:], len(pb), sum)}
 		}
 	}
-	p := parser{pb: pb, base: len(kpl.Magic), maxRecords: d.cfg.maxRecords}
-	if err := p.scan(); err != nil {
-		return dst, err
-	}
 	start := len(dst)
-	dst = p.build(dst)
+	p := parser{pb: pb, base: len(kpl.Magic), maxRecords: d.cfg.maxRecords}
+	if p.fastScan() {
+		dst = p.fastBuild(dst)
+	} else {
+		p = parser{pb: pb, base: len(kpl.Magic), maxRecords: d.cfg.maxRecords}
+		if err := p.scan(); err != nil {
+			return dst, err
+		}
+		dst = p.build(dst)
+	}
 	if d.cfg.checkRange {
 		if err := d.cfg.shard.check(dst[start:]); err != nil {
 			return dst, err
