@@ -492,23 +492,28 @@ func (a *arena) str(b []byte) string {
 	return unsafe.String(&a.buf[n], len(b))
 }
 
-// build decodes the message scan validated, appending its user records to
-// dst. Repeated fields keep the last value, as protobuf parsers do. It
-// checks what it relies on again, so that input changed by a data race
-// between the passes cannot make it loop or panic.
-func (p *parser) build(dst []UserRecord) []UserRecord {
-	ar := arena{buf: make([]byte, 0, p.strBytes)}
-	var pks, ehks []string
+// alloc makes the string arena and the empty tables and tag list, each at
+// the exact size the scan counted (nil when empty).
+func (p *parser) alloc() (ar arena, pks, ehks []string, tags []Tag) {
+	ar.buf = make([]byte, 0, p.strBytes)
 	if p.pks > 0 {
 		pks = make([]string, 0, p.pks)
 	}
 	if p.ehks > 0 {
 		ehks = make([]string, 0, p.ehks)
 	}
-	var tags []Tag
 	if p.tags > 0 {
 		tags = make([]Tag, 0, p.tags)
 	}
+	return ar, pks, ehks, tags
+}
+
+// build decodes the message scan validated, appending its user records to
+// dst. Repeated fields keep the last value, as protobuf parsers do. It
+// checks what it relies on again, so that input changed by a data race
+// between the passes cannot make it loop or panic.
+func (p *parser) build(dst []UserRecord) []UserRecord {
+	ar, pks, ehks, tags := p.alloc()
 	dst = slices.Grow(dst, p.records)
 	first := len(dst)
 	// Tables first: records may come before them in a valid message.

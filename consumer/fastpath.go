@@ -184,18 +184,7 @@ func (p *parser) fastScan() bool {
 
 // fastBuild is build for input fastScan accepted.
 func (p *parser) fastBuild(dst []UserRecord) []UserRecord {
-	ar := arena{buf: make([]byte, 0, p.strBytes)}
-	var pks, ehks []string
-	if p.pks > 0 {
-		pks = make([]string, 0, p.pks)
-	}
-	if p.ehks > 0 {
-		ehks = make([]string, 0, p.ehks)
-	}
-	var tags []Tag
-	if p.tags > 0 {
-		tags = make([]Tag, 0, p.tags)
-	}
+	ar, pks, ehks, tags := p.alloc()
 	dst = slices.Grow(dst, p.records)
 	b := p.pb
 	i := 0
