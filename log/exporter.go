@@ -2,8 +2,6 @@ package log
 
 import (
 	"context"
-	"fmt"
-	"sync"
 	"sync/atomic"
 
 	sdklog "go.opentelemetry.io/otel/sdk/log"
@@ -19,7 +17,7 @@ import (
 // share one producer; ForceFlush and Shutdown may be called at any time.
 type Exporter struct {
 	core     *exporter.Core
-	encoders sync.Pool // *otlpwire.LogEncoder
+	encoders *exporter.Pool[*otlpwire.LogEncoder]
 	shutdown atomic.Bool
 }
 
@@ -30,40 +28,22 @@ var _ sdklog.Exporter = (*Exporter)(nil)
 // trace ID is keyed by it, so a trace's logs land on the shard of its spans; the others
 // are keyed by their resource.
 func New(ctx context.Context, opts ...otelkinesis.Option) (*Exporter, error) {
-	cfg, err := config.Load(config.Logs, opts...)
+	core, err := exporter.Start(ctx, config.Logs, opts)
 	if err != nil {
 		return nil, err
 	}
-	core, err := exporter.New(ctx, cfg)
-	if err != nil {
-		return nil, err
-	}
-	encCfg := otlpwire.LogConfig{MaxRecordSize: core.MaxRecordData(), Encoding: otlpwire.Protobuf, Partitioning: otlpwire.PartitionByTraceID}
-	if cfg.Encoding == config.EncodingJSON {
-		encCfg.Encoding = otlpwire.JSON
-	}
-	switch {
-	case cfg.LogPartitionKey != nil:
-		fn := cfg.LogPartitionKey
+	encCfg := otlpwire.LogConfig{MaxRecordSize: core.MaxRecordData(), Encoding: core.WireEncoding(), Partitioning: core.WirePartitioning()}
+	if fn := core.Config().LogPartitionKey; fn != nil {
 		encCfg.Partitioning = otlpwire.PartitionByKey
 		encCfg.PartitionKey = func(r *sdklog.Record) string {
 			return exporter.CheckPartitionKey(fn(r), r.TraceID().String())
 		}
-	case cfg.PartitionBy == config.PartitionByResource:
-		encCfg.Partitioning = otlpwire.PartitionByResource
-	case cfg.PartitionBy == config.PartitionByRandom:
-		encCfg.Partitioning = otlpwire.PartitionRandom
 	}
-	if _, err := otlpwire.NewLogEncoder(encCfg); err != nil {
-		_ = core.Shutdown(ctx)
-		return nil, fmt.Errorf("otelkinesis: log exporter: %w", err)
+	encoders, err := exporter.NewPool(ctx, core, func() (*otlpwire.LogEncoder, error) { return otlpwire.NewLogEncoder(encCfg) })
+	if err != nil {
+		return nil, err
 	}
-	e := &Exporter{core: core}
-	e.encoders.New = func() any {
-		enc, _ := otlpwire.NewLogEncoder(encCfg) // checked above
-		return enc
-	}
-	return e, nil
+	return &Exporter{core: core, encoders: encoders}, nil
 }
 
 // WithPartitionKey partitions log records by the key fn returns for each, instead of by
@@ -89,7 +69,7 @@ func (e *Exporter) Export(ctx context.Context, records []sdklog.Record) error {
 	if len(records) == 0 {
 		return nil
 	}
-	enc := e.encoders.Get().(*otlpwire.LogEncoder)
+	enc := e.encoders.Get()
 	defer e.encoders.Put(enc)
 	res, err := enc.Encode(records, e.core.Emit(ctx))
 	o := exporter.Outcome{Items: len(records), Handed: res.LogRecords, Err: err}

@@ -4,10 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	stdlog "log"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -21,10 +18,10 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	collogspb "go.opentelemetry.io/proto/otlp/collector/logs/v1"
 	"go.uber.org/goleak"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/otelkinesis/otelkinesis"
 	"github.com/otelkinesis/otelkinesis/internal/benchendpoint"
+	"github.com/otelkinesis/otelkinesis/internal/exportertest"
 	"github.com/otelkinesis/otelkinesis/internal/testpeers"
 	"github.com/otelkinesis/otelkinesis/internal/teststream"
 	"github.com/otelkinesis/otelkinesis/kinesistest"
@@ -37,30 +34,6 @@ func TestMain(m *testing.M) {
 		goleak.IgnoreAnyFunction("net/http.(*persistConn).readLoop"),
 		goleak.IgnoreAnyFunction("net/http.(*persistConn).writeLoop"),
 	)
-}
-
-// officialSink keeps what otlploghttp sends to it.
-type officialSink struct {
-	srv  *httptest.Server
-	mu   sync.Mutex
-	reqs []*collogspb.ExportLogsServiceRequest
-}
-
-func newOfficialSink(t *testing.T) *officialSink {
-	s := &officialSink{}
-	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		req := &collogspb.ExportLogsServiceRequest{}
-		if err := proto.Unmarshal(body, req); err != nil {
-			t.Errorf("sink: %v", err)
-		}
-		s.mu.Lock()
-		s.reqs = append(s.reqs, req)
-		s.mu.Unlock()
-		w.Header().Set("Content-Type", "application/x-protobuf")
-	}))
-	t.Cleanup(s.srv.Close)
-	return s
 }
 
 // tee hands every batch to the official exporter (the oracle) and then to ours, with a
@@ -138,8 +111,8 @@ func roundTrip(t *testing.T, peer testpeers.Peer, enc otelkinesis.Encoding, comp
 	if err != nil {
 		t.Fatal(err)
 	}
-	sink := newOfficialSink(t)
-	official, err := otlploghttp.New(ctx, otlploghttp.WithEndpointURL(sink.srv.URL+"/v1/logs"))
+	sink := exportertest.NewSink(t, func() *collogspb.ExportLogsServiceRequest { return &collogspb.ExportLogsServiceRequest{} })
+	official, err := otlploghttp.New(ctx, otlploghttp.WithEndpointURL(sink.URL+"/v1/logs"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +125,7 @@ func roundTrip(t *testing.T, peer testpeers.Peer, enc otelkinesis.Encoding, comp
 	}
 
 	want := map[string]int{}
-	for _, r := range sink.reqs {
+	for _, r := range sink.Requests() {
 		for k, n := range teststream.Multiset(teststream.LogRecords(r)) {
 			want[k] += n
 		}
@@ -194,14 +167,7 @@ func roundTrip(t *testing.T, peer testpeers.Peer, enc otelkinesis.Encoding, comp
 
 func newTestExporter(t *testing.T, opts ...otelkinesis.Option) (*kinesistest.Server, *kinesislog.Exporter) {
 	t.Helper()
-	srv := kinesistest.NewServer()
-	t.Cleanup(srv.Close)
-	if _, err := srv.CreateStream("logs", 4); err != nil {
-		t.Fatal(err)
-	}
-	base := []otelkinesis.Option{otelkinesis.WithStreamName("logs"), otelkinesis.WithEndpoint(srv.URL()),
-		otelkinesis.WithAWSConfig(srv.AWSConfig()), otelkinesis.WithFlushInterval(10 * time.Millisecond),
-		otelkinesis.WithMaxBackoff(20 * time.Millisecond)}
+	srv, base := exportertest.Kinesis(t, "logs")
 	exp, err := kinesislog.New(context.Background(), append(base, opts...)...)
 	if err != nil {
 		t.Fatal(err)
@@ -318,37 +284,9 @@ func TestShutdownSemantics(t *testing.T) {
 // -race -count=20).
 func TestConcurrentSafe(t *testing.T) {
 	_, exp := newTestExporter(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
 	batch := records(20)
-	var wg sync.WaitGroup
-	for i := 0; i < 8; i++ {
-		wg.Add(3)
-		go func() {
-			defer wg.Done()
-			for j := 0; j < 10; j++ {
-				if err := exp.Export(ctx, batch); err != nil && !errors.Is(err, sdklog.ErrExporterShutdown) &&
-					!errors.Is(err, otelkinesis.ErrShutdown) {
-					t.Errorf("Export: %v", err)
-				}
-			}
-		}()
-		go func() {
-			defer wg.Done()
-			if err := exp.ForceFlush(ctx); err != nil {
-				t.Errorf("ForceFlush: %v", err)
-			}
-		}()
-		go func() {
-			defer wg.Done()
-			if i%4 == 3 {
-				if err := exp.Shutdown(ctx); err != nil {
-					t.Errorf("Shutdown: %v", err)
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	exportertest.ConcurrentSafe(t, func(ctx context.Context) error { return exp.Export(ctx, batch) }, exp.ForceFlush, exp.Shutdown,
+		sdklog.ErrExporterShutdown, otelkinesis.ErrShutdown)
 }
 
 // Wire the exporter into a LoggerProvider with a batch processor. The stream here is an

@@ -2,8 +2,6 @@ package metric
 
 import (
 	"context"
-	"fmt"
-	"sync"
 	"sync/atomic"
 
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -20,7 +18,7 @@ import (
 // share one producer; ForceFlush and Shutdown may be called at any time.
 type Exporter struct {
 	core        *exporter.Core
-	encoders    sync.Pool // *otlpwire.MetricEncoder
+	encoders    *exporter.Pool[*otlpwire.MetricEncoder]
 	temporality sdkmetric.TemporalitySelector
 	aggregation sdkmetric.AggregationSelector
 	shutdown    atomic.Bool
@@ -33,35 +31,21 @@ var _ sdkmetric.Exporter = (*Exporter)(nil)
 // resource's series stay on one shard, in order; trace_id, the shared default, means the
 // same for metrics) or at random.
 func New(ctx context.Context, opts ...otelkinesis.Option) (*Exporter, error) {
-	cfg, err := config.Load(config.Metrics, opts...)
+	core, err := exporter.Start(ctx, config.Metrics, opts)
 	if err != nil {
 		return nil, err
 	}
-	core, err := exporter.New(ctx, cfg)
+	encCfg := otlpwire.MetricConfig{MaxRecordSize: core.MaxRecordData(), Encoding: core.WireEncoding(), Partitioning: core.WirePartitioning()}
+	encoders, err := exporter.NewPool(ctx, core, func() (*otlpwire.MetricEncoder, error) { return otlpwire.NewMetricEncoder(encCfg) })
 	if err != nil {
 		return nil, err
 	}
-	encCfg := otlpwire.MetricConfig{MaxRecordSize: core.MaxRecordData(), Encoding: otlpwire.Protobuf, Partitioning: otlpwire.PartitionByResource}
-	if cfg.Encoding == config.EncodingJSON {
-		encCfg.Encoding = otlpwire.JSON
-	}
-	if cfg.PartitionBy == config.PartitionByRandom {
-		encCfg.Partitioning = otlpwire.PartitionRandom
-	}
-	if _, err := otlpwire.NewMetricEncoder(encCfg); err != nil {
-		_ = core.Shutdown(ctx)
-		return nil, fmt.Errorf("otelkinesis: metric exporter: %w", err)
-	}
-	e := &Exporter{core: core, temporality: cfg.Temporality, aggregation: cfg.Aggregation}
+	e := &Exporter{core: core, encoders: encoders, temporality: core.Config().Temporality, aggregation: core.Config().Aggregation}
 	if e.temporality == nil {
 		e.temporality = sdkmetric.DefaultTemporalitySelector
 	}
 	if e.aggregation == nil {
 		e.aggregation = sdkmetric.DefaultAggregationSelector
-	}
-	e.encoders.New = func() any {
-		enc, _ := otlpwire.NewMetricEncoder(encCfg) // checked above
-		return enc
 	}
 	return e, nil
 }
@@ -103,7 +87,7 @@ func (e *Exporter) Export(ctx context.Context, rm *metricdata.ResourceMetrics) e
 	if rm == nil {
 		return nil
 	}
-	enc := e.encoders.Get().(*otlpwire.MetricEncoder)
+	enc := e.encoders.Get()
 	defer e.encoders.Put(enc)
 	res, err := enc.Encode(rm, e.core.Emit(ctx))
 	o := exporter.Outcome{Items: countDataPoints(rm), Handed: res.DataPoints, Err: err}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 
 	"github.com/otelkinesis/otelkinesis"
 	"github.com/otelkinesis/otelkinesis/internal/benchendpoint"
+	"github.com/otelkinesis/otelkinesis/internal/exportertest"
 	"github.com/otelkinesis/otelkinesis/internal/testpeers"
 	"github.com/otelkinesis/otelkinesis/internal/teststream"
 	"github.com/otelkinesis/otelkinesis/kinesistest"
@@ -34,14 +34,7 @@ func TestMain(m *testing.M) {
 
 func newTestExporter(t *testing.T, opts ...otelkinesis.Option) (*kinesistest.Server, *kinesismetric.Exporter) {
 	t.Helper()
-	srv := kinesistest.NewServer()
-	t.Cleanup(srv.Close)
-	if _, err := srv.CreateStream("metrics", 4); err != nil {
-		t.Fatal(err)
-	}
-	base := []otelkinesis.Option{otelkinesis.WithStreamName("metrics"), otelkinesis.WithEndpoint(srv.URL()),
-		otelkinesis.WithAWSConfig(srv.AWSConfig()), otelkinesis.WithFlushInterval(10 * time.Millisecond),
-		otelkinesis.WithMaxBackoff(20 * time.Millisecond)}
+	srv, base := exportertest.Kinesis(t, "metrics")
 	exp, err := kinesismetric.New(context.Background(), append(base, opts...)...)
 	if err != nil {
 		t.Fatal(err)
@@ -163,36 +156,9 @@ func TestSelectors(t *testing.T) {
 // -race -count=20).
 func TestConcurrentSafe(t *testing.T) {
 	_, exp := newTestExporter(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	var wg sync.WaitGroup
-	for i := 0; i < 8; i++ {
-		wg.Add(3)
-		go func() {
-			defer wg.Done()
-			for j := 0; j < 10; j++ {
-				if err := exp.Export(ctx, gauges(20)); err != nil && !errors.Is(err, sdkmetric.ErrExporterShutdown) &&
-					!errors.Is(err, otelkinesis.ErrShutdown) {
-					t.Errorf("Export: %v", err)
-				}
-			}
-		}()
-		go func() {
-			defer wg.Done()
-			if err := exp.ForceFlush(ctx); err != nil {
-				t.Errorf("ForceFlush: %v", err)
-			}
-		}()
-		go func() {
-			defer wg.Done()
-			if i%4 == 3 {
-				if err := exp.Shutdown(ctx); err != nil && !errors.Is(err, sdkmetric.ErrExporterShutdown) {
-					t.Errorf("Shutdown: %v", err)
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	batch := gauges(20)
+	exportertest.ConcurrentSafe(t, func(ctx context.Context) error { return exp.Export(ctx, batch) }, exp.ForceFlush, exp.Shutdown,
+		sdkmetric.ErrExporterShutdown, otelkinesis.ErrShutdown)
 }
 
 // Wire the exporter into a MeterProvider with a periodic reader. The stream here is an

@@ -3,10 +3,6 @@ package metric_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,37 +14,13 @@ import (
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	colmetricpb "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/otelkinesis/otelkinesis"
+	"github.com/otelkinesis/otelkinesis/internal/exportertest"
 	"github.com/otelkinesis/otelkinesis/internal/testpeers"
 	"github.com/otelkinesis/otelkinesis/internal/teststream"
 	kinesismetric "github.com/otelkinesis/otelkinesis/metric"
 )
-
-// officialSink is a loopback OTLP/HTTP server that keeps what otlpmetrichttp sends.
-type officialSink struct {
-	srv  *httptest.Server
-	mu   sync.Mutex
-	reqs []*colmetricpb.ExportMetricsServiceRequest
-}
-
-func newOfficialSink(t *testing.T) *officialSink {
-	s := &officialSink{}
-	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		req := &colmetricpb.ExportMetricsServiceRequest{}
-		if err := proto.Unmarshal(body, req); err != nil {
-			t.Errorf("sink: %v", err)
-		}
-		s.mu.Lock()
-		s.reqs = append(s.reqs, req)
-		s.mu.Unlock()
-		w.Header().Set("Content-Type", "application/x-protobuf")
-	}))
-	t.Cleanup(s.srv.Close)
-	return s
-}
 
 // tee hands every ResourceMetrics to the official exporter first (the oracle), then to
 // ours, while the SDK's data is still valid. Both get a context the reader cannot cancel:
@@ -142,8 +114,8 @@ func roundTrip(t *testing.T, peer testpeers.Peer, sel sdkmetric.TemporalitySelec
 	if err != nil {
 		t.Fatal(err)
 	}
-	sink := newOfficialSink(t)
-	official, err := otlpmetrichttp.New(ctx, otlpmetrichttp.WithEndpointURL(sink.srv.URL+"/v1/metrics"),
+	sink := exportertest.NewSink(t, func() *colmetricpb.ExportMetricsServiceRequest { return &colmetricpb.ExportMetricsServiceRequest{} })
+	official, err := otlpmetrichttp.New(ctx, otlpmetrichttp.WithEndpointURL(sink.URL+"/v1/metrics"),
 		otlpmetrichttp.WithTemporalitySelector(sel))
 	if err != nil {
 		t.Fatal(err)
@@ -159,7 +131,7 @@ func roundTrip(t *testing.T, peer testpeers.Peer, sel sdkmetric.TemporalitySelec
 	}
 
 	want := map[string]int{}
-	for _, r := range sink.reqs {
+	for _, r := range sink.Requests() {
 		for k, n := range teststream.Multiset(teststream.DataPoints(r)) {
 			want[k] += n
 		}
@@ -185,7 +157,7 @@ func roundTrip(t *testing.T, peer testpeers.Peer, sel sdkmetric.TemporalitySelec
 	if len(want) == 0 {
 		t.Fatal("the official exporter saw no data points")
 	}
-	if !hasExemplarWithTrace(sink.reqs) {
+	if !hasExemplarWithTrace(sink.Requests()) {
 		t.Fatal("no exemplar with a trace ID: the test does not cover exemplars")
 	}
 	missing, extra := 0, 0

@@ -2,8 +2,6 @@ package trace
 
 import (
 	"context"
-	"fmt"
-	"sync"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
@@ -22,7 +20,7 @@ var ErrShutdown = exporter.ErrShutdown
 // called at any time, from any goroutine.
 type Exporter struct {
 	core     *exporter.Core
-	encoders sync.Pool // *otlpwire.TraceEncoder
+	encoders *exporter.Pool[*otlpwire.TraceEncoder]
 }
 
 var _ sdktrace.SpanExporter = (*Exporter)(nil)
@@ -31,44 +29,22 @@ var _ sdktrace.SpanExporter = (*Exporter)(nil)
 // (OTEL_EXPORTER_KINESIS_TRACES_* first). It checks the settings, that the stream exists
 // and reads its shard map, unless a producer is shared with [otelkinesis.WithProducer].
 func New(ctx context.Context, opts ...otelkinesis.Option) (*Exporter, error) {
-	cfg, err := config.Load(config.Traces, opts...)
+	core, err := exporter.Start(ctx, config.Traces, opts)
 	if err != nil {
 		return nil, err
 	}
-	core, err := exporter.New(ctx, cfg)
-	if err != nil {
-		return nil, err
-	}
-	encCfg := otlpwire.TraceConfig{
-		MaxRecordSize: core.MaxRecordData(),
-		Encoding:      otlpwire.Protobuf,
-		Partitioning:  otlpwire.PartitionByTraceID,
-	}
-	if cfg.Encoding == config.EncodingJSON {
-		encCfg.Encoding = otlpwire.JSON
-	}
-	switch {
-	case cfg.SpanPartitionKey != nil:
-		fn := cfg.SpanPartitionKey
+	encCfg := otlpwire.TraceConfig{MaxRecordSize: core.MaxRecordData(), Encoding: core.WireEncoding(), Partitioning: core.WirePartitioning()}
+	if fn := core.Config().SpanPartitionKey; fn != nil {
 		encCfg.Partitioning = otlpwire.PartitionByKey
 		encCfg.PartitionKey = func(s sdktrace.ReadOnlySpan) string {
 			return exporter.CheckPartitionKey(fn(s), s.SpanContext().TraceID().String())
 		}
-	case cfg.PartitionBy == config.PartitionByResource:
-		encCfg.Partitioning = otlpwire.PartitionByResource
-	case cfg.PartitionBy == config.PartitionByRandom:
-		encCfg.Partitioning = otlpwire.PartitionRandom
 	}
-	if _, err := otlpwire.NewTraceEncoder(encCfg); err != nil {
-		_ = core.Shutdown(ctx)
-		return nil, fmt.Errorf("otelkinesis: trace exporter: %w", err)
+	encoders, err := exporter.NewPool(ctx, core, func() (*otlpwire.TraceEncoder, error) { return otlpwire.NewTraceEncoder(encCfg) })
+	if err != nil {
+		return nil, err
 	}
-	e := &Exporter{core: core}
-	e.encoders.New = func() any {
-		enc, _ := otlpwire.NewTraceEncoder(encCfg) // checked above
-		return enc
-	}
-	return e, nil
+	return &Exporter{core: core, encoders: encoders}, nil
 }
 
 // WithPartitionKey partitions spans by the key fn returns for each span, instead of by
@@ -95,7 +71,7 @@ func (e *Exporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpa
 	if len(spans) == 0 {
 		return nil
 	}
-	enc := e.encoders.Get().(*otlpwire.TraceEncoder)
+	enc := e.encoders.Get()
 	defer e.encoders.Put(enc)
 
 	res, err := enc.Encode(spans, e.core.Emit(ctx))

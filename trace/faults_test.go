@@ -12,6 +12,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/otelkinesis/otelkinesis"
+	"github.com/otelkinesis/otelkinesis/internal/exportertest"
 	"github.com/otelkinesis/otelkinesis/internal/testpeers"
 	"github.com/otelkinesis/otelkinesis/internal/teststream"
 	"github.com/otelkinesis/otelkinesis/kinesistest"
@@ -22,16 +23,8 @@ import (
 // short backoffs.
 func newFaultyExporter(t *testing.T, opts ...otelkinesis.Option) (*kinesistest.Server, *kinesistrace.Exporter, string) {
 	t.Helper()
-	srv := kinesistest.NewServer()
-	t.Cleanup(srv.Close)
-	stream := "traces"
-	if _, err := srv.CreateStream(stream, 4); err != nil {
-		t.Fatal(err)
-	}
-	base := []otelkinesis.Option{
-		otelkinesis.WithStreamName(stream), otelkinesis.WithAWSConfig(srv.AWSConfig()), otelkinesis.WithEndpoint(srv.URL()),
-		otelkinesis.WithFlushInterval(10 * time.Millisecond), otelkinesis.WithMaxBackoff(20 * time.Millisecond),
-	}
+	const stream = "traces"
+	srv, base := exportertest.Kinesis(t, stream)
 	exp, err := kinesistrace.New(context.Background(), append(base, opts...)...)
 	if err != nil {
 		t.Fatal(err)
@@ -178,36 +171,9 @@ func TestExportHonoursContext(t *testing.T) {
 // Run with -race -count=20 to shake out ordering bugs.
 func TestConcurrentSafe(t *testing.T) {
 	_, exp, _ := newFaultyExporter(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	var wg sync.WaitGroup
-	for i := 0; i < 8; i++ {
-		wg.Add(3)
-		go func() {
-			defer wg.Done()
-			for j := 0; j < 20; j++ {
-				err := exp.ExportSpans(ctx, tracetestSpans(10))
-				if err != nil && !errors.Is(err, kinesistrace.ErrShutdown) {
-					t.Errorf("ExportSpans: %v", err)
-				}
-			}
-		}()
-		go func() {
-			defer wg.Done()
-			if err := exp.ForceFlush(ctx); err != nil {
-				t.Errorf("ForceFlush: %v", err)
-			}
-		}()
-		go func() {
-			defer wg.Done()
-			if i%4 == 3 {
-				if err := exp.Shutdown(ctx); err != nil {
-					t.Errorf("Shutdown: %v", err)
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	batch := tracetestSpans(10)
+	exportertest.ConcurrentSafe(t, func(ctx context.Context) error { return exp.ExportSpans(ctx, batch) }, exp.ForceFlush, exp.Shutdown,
+		kinesistrace.ErrShutdown)
 }
 
 // tracetestSpans returns n ended spans of one trace.
