@@ -286,12 +286,33 @@ func unmarshalTelemetry(f Format, data []byte) (Telemetry, error) {
 	if f.ContentType == ContentTypeJSON {
 		err = unmarshalOTLPJSON(data, msg)
 	} else {
-		err = proto.Unmarshal(data, msg)
+		err = unmarshalProto(data, &t)
 	}
 	if err != nil {
 		return Telemetry{Format: f}, fmt.Errorf("%s %s: %w", f.Signal, f.ContentType, err)
 	}
 	return t, nil
+}
+
+// unmarshalProto decodes OTLP protobuf into t's message: traces and logs through the
+// fast decoder of fastotlp.go when it can, everything else (and whatever the fast decoder
+// gives up on) through proto.Unmarshal.
+func unmarshalProto(data []byte, t *Telemetry) error {
+	switch {
+	case t.Traces != nil:
+		if fastUnmarshalTraces(data, t.Traces) == nil {
+			return nil
+		}
+		t.Traces = &coltracepb.ExportTraceServiceRequest{}
+		return proto.Unmarshal(data, t.Traces)
+	case t.Logs != nil:
+		if fastUnmarshalLogs(data, t.Logs) == nil {
+			return nil
+		}
+		t.Logs = &collogspb.ExportLogsServiceRequest{}
+		return proto.Unmarshal(data, t.Logs)
+	}
+	return proto.Unmarshal(data, t.Message())
 }
 
 // describe names a user record in errors: its sequence and sub-sequence numbers when
