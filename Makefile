@@ -2,7 +2,7 @@
 #
 #   make demo     telemetry into a local Kinesis (kinesalite) and back out; no AWS account
 #   make test     go vet + every test (race detector on) against real Kinesis peers
-#   make bench    the benchmark suites, -count=10, results under bench/results/
+#   make bench    the benchmark suites, -count=10, results under bench/results/, charts in bench/charts/
 #   make fuzz     each fuzz target for FUZZTIME (default 20s)
 #   make lint     gofmt and go vet
 #   make peers-up / peers-down   run the Kinesis peers by hand (then: . .peers/dev/env)
@@ -18,7 +18,7 @@ BENCH ?= .
 # Packages of the library module, and the separate benchmark/cross-check module.
 MODULES := . bench
 
-.PHONY: all test demo bench fuzz lint peers peers-up peers-down clean
+.PHONY: all test demo bench bench-charts fuzz lint peers peers-up peers-down clean
 
 all: test
 
@@ -45,17 +45,33 @@ demo: peers
 	. "$$dir/env"; \
 	$(GO) run ./examples/demo -endpoint "$$OTELKINESIS_KINESALITE_ENDPOINT"
 
+# The library's own benchmarks, then the side-by-side suite of bench/ (span export against
+# otlptracehttp and the Collector's awskinesisexporter, aggregation peers, shard capacity,
+# memory, trace locality), raw output under bench/results/ (benchstat reads it), then
+# bench-charts. BENCHCOUNT runs of each CPU benchmark; the capacity and memory ones are
+# single long runs, repeated CAPCOUNT and MEMCOUNT times.
+CAPCOUNT ?= 5
+MEMCOUNT ?= 3
 bench: peers
 	@set -uo pipefail; dir=.peers/bench; mkdir -p bench/results; \
 	trap '$(PEERS) down '"$$dir" EXIT INT TERM; \
 	$(PEERS) up "$$dir" || exit 1; . "$$dir/env"; \
-	for m in $(MODULES); do \
-	  [ -f "$$m/go.mod" ] || continue; \
-	  out=bench/results/$$(echo $$m | tr ./ _x).txt; \
-	  echo "== go test -bench $(BENCH) -count=$(BENCHCOUNT) ($$m) > $$out"; \
-	  (cd "$$m" && $(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count=$(BENCHCOUNT) -timeout 60m ./...) | tee "$$out" || exit 1; \
-	done; \
-	echo "Compare runs with: go run golang.org/x/perf/cmd/benchstat@latest bench/results/*.txt"
+	run() { out=bench/results/$$1.txt; shift; echo "== $$* > $$out"; "$$@" | tee "$$out" || exit 1; }; \
+	run library $(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count=$(BENCHCOUNT) -timeout 60m ./...; \
+	cd bench; \
+	run peers $(GO) test -run '^$$' -bench 'SpanExport|Aggregate|Deaggregate' -benchmem -count=$(BENCHCOUNT) -timeout 60m .; \
+	run capacity $(GO) test -run '^$$' -bench ShardCapacity -benchtime=1x -count=$(CAPCOUNT) -timeout 30m .; \
+	run memory $(GO) test -run '^$$' -bench Memory -benchtime=1x -count=$(MEMCOUNT) -timeout 30m .; \
+	run locality $(GO) test -run TestTraceLocality -v -count=1 .; \
+	cd ..; $(MAKE) --no-print-directory bench-charts
+
+# Charts (SVG) and tables of bench/results/*.txt into bench/charts/, which BENCHMARKS.md
+# shows, and a benchstat summary of each result file beside it.
+bench-charts:
+	@set -euo pipefail; cd bench; \
+	for f in results/*.txt; do case $$f in *.stat.txt) continue;; esac; \
+	  $(GO) run golang.org/x/perf/cmd/benchstat@latest "$$f" > "$${f%.txt}.stat.txt" || true; done; \
+	$(GO) run ./cmd/benchreport -out charts $$(ls results/*.txt | grep -v '\.stat\.txt$$')
 
 # Runs every Fuzz target of the library module for FUZZTIME each.
 fuzz:
