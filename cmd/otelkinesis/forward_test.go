@@ -65,7 +65,7 @@ func buildReceiver(t *testing.T) string {
 		receiverBin = filepath.Join(dir, "otlpreceiver")
 		cmd := exec.Command("go", "build", "-o", receiverBin, ".")
 		cmd.Dir = filepath.Join("testdata", "otlpreceiver")
-		cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=readonly")
+		cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=readonly -buildvcs=false")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			receiverErr = fmt.Errorf("building the OTLP receiver: %v\n%s", err, out)
 		}
