@@ -38,20 +38,25 @@ test: peers
 	  echo "== go test -race ($$m)"; (cd "$$m" && $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...) || exit 1; \
 	done
 
+# The front door: a service ships traces, metrics and logs through otelkinesis into a
+# local kinesalite; the demo reads them back; `otelkinesis tail` and `stats` show them;
+# then the trace-context propagation scenario runs. Stops kinesalite on every exit path.
 demo: peers
 	@set -uo pipefail; dir=.peers/demo; \
 	trap '$(PEERS) down '"$$dir" EXIT INT TERM; \
 	$(PEERS) up "$$dir" kinesalite >/dev/null || exit 1; \
-	. "$$dir/env"; \
-	$(GO) run ./examples/demo -endpoint "$$OTELKINESIS_KINESALITE_ENDPOINT"
+	. "$$dir/env"; ep="$$OTELKINESIS_KINESALITE_ENDPOINT"; \
+	$(GO) build -o "$$dir/otelkinesis" ./cmd/otelkinesis || exit 1; \
+	echo "== the checkout service: traces, metrics and logs through otelkinesis"; \
+	$(GO) run ./examples/demo -endpoint "$$ep" -stream otelkinesis-demo -show 0 || exit 1; \
+	echo; echo "== otelkinesis tail --from trim_horizon --follow=false otelkinesis-demo   (first 24 lines)"; \
+	"$$dir/otelkinesis" tail --endpoint "$$ep" --from trim_horizon --follow=false otelkinesis-demo >"$$dir/tail.txt" || exit 1; \
+	head -n 24 "$$dir/tail.txt"; echo "   ... $$(wc -l <"$$dir/tail.txt") lines in all"; \
+	echo; echo "== otelkinesis stats --from trim_horizon otelkinesis-demo"; \
+	"$$dir/otelkinesis" stats --endpoint "$$ep" --from trim_horizon otelkinesis-demo || exit 1; \
+	echo; echo "== trace context across Kinesis, business partition keys kept (examples/propagation)"; \
+	$(GO) run ./examples/propagation -endpoint "$$ep" -events 40 -groups 4 || exit 1
 
-# The library's own benchmarks, then the side-by-side suite of bench/ (span export against
-# otlptracehttp and the Collector's awskinesisexporter, aggregation peers, shard capacity,
-# memory, trace locality), raw output under bench/results/ (benchstat reads it), then
-# bench-charts. BENCHCOUNT runs of each CPU benchmark; the capacity and memory ones are
-# single long runs, repeated CAPCOUNT and MEMCOUNT times.
-CAPCOUNT ?= 5
-MEMCOUNT ?= 3
 bench: peers
 	@set -uo pipefail; dir=.peers/bench; mkdir -p bench/results; \
 	trap '$(PEERS) down '"$$dir" EXIT INT TERM; \

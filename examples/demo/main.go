@@ -345,7 +345,9 @@ func readBack(ctx context.Context, w io.Writer, client *kinesis.Client, stream s
 	fmt.Fprintln(w)
 	for i, id := range order {
 		if i == show {
-			fmt.Fprintf(w, "... and %d more traces\n\n", len(order)-show)
+			if show > 0 {
+				fmt.Fprintf(w, "... and %d more traces\n\n", len(order)-show)
+			}
 			break
 		}
 		printTree(w, traces[id])
