@@ -71,11 +71,14 @@ bench: peers
 	cd ..; $(MAKE) --no-print-directory bench-charts
 
 # Charts (SVG) and tables of bench/results/*.txt into bench/charts/, which BENCHMARKS.md
-# shows, and a benchstat summary of each result file beside it.
+# shows, with a copy of the raw output and a benchstat summary of each file in
+# bench/charts/data/.
 bench-charts:
-	@set -euo pipefail; cd bench; \
-	for f in results/*.txt; do case $$f in *.stat.txt) continue;; esac; \
-	  $(GO) run golang.org/x/perf/cmd/benchstat@latest "$$f" > "$${f%.txt}.stat.txt" || true; done; \
+	@set -euo pipefail; cd bench; mkdir -p charts/data; \
+	for f in $$(ls results/*.txt | grep -v '\.stat\.txt$$'); do \
+	  cp "$$f" charts/data/; \
+	  $(GO) run golang.org/x/perf/cmd/benchstat@latest "$$f" > "charts/data/$$(basename "$${f%.txt}").stat.txt" || true; \
+	done; \
 	$(GO) run ./cmd/benchreport -out charts $$(ls results/*.txt | grep -v '\.stat\.txt$$')
 
 # Runs every Fuzz target of the library module for FUZZTIME each.
