@@ -3,6 +3,7 @@ package consumer
 import (
 	"bytes"
 	"slices"
+	"unsafe"
 
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -111,6 +112,9 @@ func readFastRecord(b []byte) (r fastRecord, ok bool) {
 // needs and reports false for anything the general parser must read.
 func (p *parser) fastScan() bool {
 	b := p.pb
+	if len(b) >= 1<<31 { // spans hold 32-bit offsets
+		return false
+	}
 	i := 0
 	for i < len(b) && (b[i] == keyPKTable || b[i] == keyEHKTable) {
 		isPK := b[i] == keyPKTable
@@ -182,9 +186,41 @@ func (p *parser) fastScan() bool {
 	return true
 }
 
+// spanTable is a string table kept as offsets into the arena (offset << 32
+// | length): it holds no pointers, so filling it costs no GC write barriers
+// and the GC never scans it.
+type spanTable []uint64
+
+// add copies v into the arena and appends its span. An entry that does not
+// fit (only if the input changed since the scan) reads back as "".
+func (t spanTable) add(ar *arena, v []byte) spanTable {
+	if len(v) == 0 || len(v) > cap(ar.buf)-len(ar.buf) {
+		return append(t, 0)
+	}
+	off := len(ar.buf)
+	ar.buf = append(ar.buf, v...)
+	return append(t, uint64(off)<<32|uint64(len(v)))
+}
+
+// get returns entry i as a string sharing the arena's memory.
+func (t spanTable) get(ar *arena, i uint64) string {
+	s := t[i]
+	off, n := int(s>>32), int(uint32(s))
+	if n == 0 {
+		return ""
+	}
+	return unsafe.String(&ar.buf[off], n)
+}
+
 // fastBuild is build for input fastScan accepted.
 func (p *parser) fastBuild(dst []UserRecord) []UserRecord {
-	ar, pks, ehks, tags := p.alloc()
+	ar := arena{buf: make([]byte, 0, p.strBytes)}
+	var tags []Tag
+	if p.tags > 0 {
+		tags = make([]Tag, 0, p.tags)
+	}
+	spans := make([]uint64, p.pks+p.ehks)
+	pks, ehks := spanTable(spans[:0:p.pks]), spanTable(spans[p.pks:p.pks])
 	dst = slices.Grow(dst, p.records)
 	b := p.pb
 	i := 0
@@ -192,9 +228,9 @@ func (p *parser) fastBuild(dst []UserRecord) []UserRecord {
 		isPK := b[i] == keyPKTable
 		v, next, _ := bytesAt(b, i+1)
 		if isPK {
-			pks = append(pks, ar.str(v))
+			pks = pks.add(&ar, v)
 		} else {
-			ehks = append(ehks, ar.str(v))
+			ehks = ehks.add(&ar, v)
 		}
 		i = next
 	}
@@ -210,10 +246,10 @@ func (p *parser) fastBuild(dst []UserRecord) []UserRecord {
 		if !ok || r.pk >= uint64(len(pks)) || (r.hasEHK && r.ehk >= uint64(len(ehks))) {
 			break
 		}
-		dst = append(dst, UserRecord{PartitionKey: pks[r.pk], Data: r.data, SubSequenceNumber: sub, Aggregated: true})
+		dst = append(dst, UserRecord{PartitionKey: pks.get(&ar, r.pk), Data: r.data, SubSequenceNumber: sub, Aggregated: true})
 		u := &dst[len(dst)-1]
 		if r.hasEHK {
-			u.ExplicitHashKey = ehks[r.ehk]
+			u.ExplicitHashKey = ehks.get(&ar, r.ehk)
 		}
 		if len(r.tags) == 0 {
 			prev = nil
