@@ -2,7 +2,8 @@ package consumer
 
 import (
 	"bytes"
-	"encoding/json"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -329,20 +330,76 @@ func describe(r UserRecord) string {
 var idFields = map[string]bool{"traceId": true, "spanId": true, "parentSpanId": true}
 
 // unmarshalOTLPJSON reads the OTLP/JSON mapping into msg: protojson's mapping with trace
-// and span IDs in hex instead of base64.
+// and span IDs in hex instead of base64. The IDs are rewritten in one pass over the bytes,
+// without building a JSON tree, then protojson reads the result.
 func unmarshalOTLPJSON(data []byte, msg proto.Message) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return err
-	}
-	if err := convertIDs(v, hexToBase64); err != nil {
-		return err
-	}
-	fixed, err := json.Marshal(v)
+	fixed, err := hexIDsToBase64(data)
 	if err != nil {
 		return err
 	}
 	return protojson.UnmarshalOptions{DiscardUnknown: true}.Unmarshal(fixed, msg)
+}
+
+// hexIDsToBase64 copies the JSON text data, rewriting the string value of every member
+// named in idFields from hex to base64. It tells keys from values by the colon that
+// follows a key, and skips escaped quotes inside strings; text it cannot follow is copied
+// as it is, for protojson to refuse with its own error.
+func hexIDsToBase64(data []byte) ([]byte, error) {
+	out := make([]byte, 0, len(data)+len(data)/8)
+	skipSpace := func(i int) int {
+		for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
+			i++
+		}
+		return i
+	}
+	// stringEnd returns the index of the quote closing the string opened at i.
+	stringEnd := func(i int) int {
+		for j := i + 1; j < len(data); j++ {
+			switch data[j] {
+			case '\\':
+				j++
+			case '"':
+				return j
+			}
+		}
+		return len(data)
+	}
+	for i := 0; i < len(data); {
+		if data[i] != '"' {
+			out = append(out, data[i])
+			i++
+			continue
+		}
+		end := stringEnd(i)
+		if end == len(data) {
+			return append(out, data[i:]...), nil
+		}
+		key := data[i+1 : end]
+		out = append(out, data[i:end+1]...)
+		i = end + 1
+		colon := skipSpace(i)
+		if colon == len(data) || data[colon] != ':' || !idFields[string(key)] {
+			continue
+		}
+		val := skipSpace(colon + 1)
+		out = append(out, data[i:val]...)
+		i = val
+		if val == len(data) || data[val] != '"' {
+			continue
+		}
+		vend := stringEnd(val)
+		if vend == len(data) {
+			continue
+		}
+		hexID := data[val+1 : vend]
+		raw := make([]byte, hex.DecodedLen(len(hexID)))
+		if _, err := hex.Decode(raw, hexID); err != nil {
+			return nil, fmt.Errorf("%s %q: not hex", key, hexID)
+		}
+		out = append(out, '"')
+		out = base64.StdEncoding.AppendEncode(out, raw)
+		out = append(out, '"')
+		i = vend + 1
+	}
+	return out, nil
 }

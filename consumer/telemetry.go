@@ -68,15 +68,6 @@ func base64ToHex(s string) (string, error) {
 	return hex.EncodeToString(raw), nil
 }
 
-// hexToBase64 turns OTLP/JSON's hex ID into what protojson reads.
-func hexToBase64(s string) (string, error) {
-	raw, err := hex.DecodeString(s)
-	if err != nil {
-		return "", fmt.Errorf("not hex")
-	}
-	return base64.StdEncoding.EncodeToString(raw), nil
-}
-
 // convertIDs rewrites, in place, every ID member of a decoded JSON tree with conv.
 func convertIDs(v any, conv func(string) (string, error)) error {
 	switch x := v.(type) {
