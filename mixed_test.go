@@ -52,7 +52,7 @@ func mixed(t *testing.T, peer testpeers.Peer) {
 	testpeers.CreateStream(t, client, stream, 2)
 
 	producer, err := otelkinesis.NewProducer(ctx, otelkinesis.WithStreamName(stream), otelkinesis.WithKinesisClient(client),
-		otelkinesis.WithFlushInterval(20*time.Millisecond))
+		otelkinesis.WithFlushInterval(20*time.Millisecond), otelkinesis.WithRequestTimeout(2*time.Minute))
 	if err != nil {
 		t.Fatal(err)
 	}

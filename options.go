@@ -184,6 +184,13 @@ func WithMaxBackoff(d time.Duration) Option {
 	return option(func(c *config.Config) { c.Producer.MaxBackoff = d })
 }
 
+// WithRequestTimeout bounds each PutRecords, ListShards and DescribeStreamSummary call; a
+// request that times out is retried (its records may then be stored twice, and are counted
+// as possible duplicates). Default 30s, range 1ms to 1h.
+func WithRequestTimeout(d time.Duration) Option {
+	return option(func(c *config.Config) { c.Producer.RequestTimeout = d })
+}
+
 // WithRateLimit sets the per-shard rate limit in percent of a shard's write capacity
 // (1000 records/s and 1 MiB/s). Default 100, range 1 to 1000.
 func WithRateLimit(percent int) Option {

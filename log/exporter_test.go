@@ -107,7 +107,8 @@ func roundTrip(t *testing.T, peer testpeers.Peer, enc otelkinesis.Encoding, comp
 	stream := testpeers.UniqueStreamName(t)
 	testpeers.CreateStream(t, client, stream, 2)
 	exp, err := kinesislog.New(ctx, otelkinesis.WithStreamName(stream), otelkinesis.WithKinesisClient(client),
-		otelkinesis.WithEncoding(enc), otelkinesis.WithCompression(comp), otelkinesis.WithFlushInterval(20*time.Millisecond))
+		otelkinesis.WithEncoding(enc), otelkinesis.WithCompression(comp), otelkinesis.WithFlushInterval(20*time.Millisecond),
+		otelkinesis.WithRequestTimeout(2*time.Minute))
 	if err != nil {
 		t.Fatal(err)
 	}

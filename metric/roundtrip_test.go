@@ -110,7 +110,8 @@ func roundTrip(t *testing.T, peer testpeers.Peer, sel sdkmetric.TemporalitySelec
 
 	exp, err := kinesismetric.New(ctx, otelkinesis.WithStreamName(stream), otelkinesis.WithKinesisClient(client),
 		otelkinesis.WithEncoding(enc), otelkinesis.WithCompression(otelkinesis.CompressionGzip),
-		otelkinesis.WithFlushInterval(20*time.Millisecond), kinesismetric.WithTemporalitySelector(sel))
+		otelkinesis.WithFlushInterval(20*time.Millisecond), otelkinesis.WithRequestTimeout(2*time.Minute),
+		kinesismetric.WithTemporalitySelector(sel))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -168,7 +168,10 @@ func roundTrip(t *testing.T, peer testpeers.Peer, enc otelkinesis.Encoding, comp
 	testpeers.CreateStream(t, client, stream, 2)
 
 	exp, err := kinesistrace.New(ctx, otelkinesis.WithStreamName(stream), otelkinesis.WithKinesisClient(client),
-		otelkinesis.WithEncoding(enc), otelkinesis.WithCompression(comp), otelkinesis.WithFlushInterval(20*time.Millisecond))
+		otelkinesis.WithEncoding(enc), otelkinesis.WithCompression(comp), otelkinesis.WithFlushInterval(20*time.Millisecond),
+		// The emulators are slow with large requests on a busy machine: smaller requests and a
+		// longer timeout keep a slow answer from being retried (and its records stored twice).
+		otelkinesis.WithBatchSize(1<<20), otelkinesis.WithRequestTimeout(2*time.Minute))
 	if err != nil {
 		t.Fatal(err)
 	}
