@@ -5,15 +5,18 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"net/http"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	"github.com/otelkinesis/otelkinesis/consumer"
 	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/internal/sdkhttp"
 	"github.com/otelkinesis/otelkinesis/internal/testpeers"
 )
 
@@ -27,7 +30,13 @@ func TestThroughEmulators(t *testing.T) {
 		t.Run(p.Name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 			defer cancel()
-			c := testpeers.Client(t, p.Endpoint)
+			// testpeers.Client, without keep-alive: idle connections would
+			// outlive the test and fail this package's goleak check.
+			cfg := testpeers.Config(p.Endpoint)
+			cfg.HTTPClient = sdkhttp.Wrap(awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+				tr.DisableKeepAlives = true
+			}))
+			c := kinesis.NewFromConfig(cfg)
 			stream := testpeers.UniqueStreamName(t)
 			testpeers.CreateStream(t, c, stream, 3)
 			shards, err := testpeers.ListShards(ctx, c, stream)
