@@ -52,11 +52,12 @@ func emulatorTargets(t *testing.T) []target {
 		{
 			name: "kinesis-local", endpoint: testpeers.KinesisLocal(t).Endpoint,
 			differs: map[string]string{
-				"501 entries refused":        "accepts more than 500 entries",
-				"257-character key refused":  "answers InvalidArgumentException, not ValidationException",
-				"empty key refused":          "answers InvalidArgumentException, not ValidationException",
-				"record over 1 MiB refused":  "accepts records over the stream's record limit",
-				"request over 5 MiB refused": "does not limit the request size",
+				"501 entries refused":           "accepts more than 500 entries",
+				"257-character key refused":     "answers InvalidArgumentException, not ValidationException",
+				"257 UTF-16 code units refused": "answers InvalidArgumentException, not ValidationException",
+				"empty key refused":             "answers InvalidArgumentException, not ValidationException",
+				"record over 1 MiB refused":     "accepts records over the stream's record limit",
+				"request over 5 MiB refused":    "does not limit the request size",
 			},
 		},
 	}
@@ -320,6 +321,14 @@ func TestConformanceLimits(t *testing.T) {
 		})
 		t.Run("257-character key refused", func(t *testing.T) {
 			check(t, put(entry(strings.Repeat("k", 257), 1)), "ValidationException")
+		})
+		t.Run("256 UTF-16 code units accepted", func(t *testing.T) {
+			if err := put(entry(strings.Repeat("😀", 128), 1)); err != nil { // 128 characters, 256 code units
+				t.Fatal(err)
+			}
+		})
+		t.Run("257 UTF-16 code units refused", func(t *testing.T) {
+			check(t, put(entry(strings.Repeat("😀", 128)+"k", 1)), "ValidationException")
 		})
 		t.Run("empty key refused", func(t *testing.T) {
 			check(t, put(entry("", 1)), "ValidationException")

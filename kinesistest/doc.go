@@ -69,7 +69,7 @@
 //
 // Requests are validated as Kinesis validates them, with Kinesis's error types:
 // ValidationException for model constraints (more than 500 PutRecords entries, a
-// partition key outside 1 to 256 Unicode characters, an ExplicitHashKey not matching
+// partition key outside 1 to 256 characters (counted in UTF-16 code units, as Kinesis does), an ExplicitHashKey not matching
 // 0|([1-9]\d{0,38}), a record's data larger than the stream's MaxRecordSizeInKiB, a
 // malformed stream name...), InvalidArgumentException for an ExplicitHashKey above
 // 2^128-1 and for a PutRecords request whose data and partition keys exceed the request

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/otelkinesis/otelkinesis/internal/kpl"
 )
@@ -120,7 +119,7 @@ func entriesValue(n int) string {
 func (e *putEntry) validate(v *validator, prefix string) {
 	v.notNull(e.PartitionKey != nil, prefix+"partitionKey")
 	if e.PartitionKey != nil {
-		v.length(*e.PartitionKey, utf8.RuneCountInString(*e.PartitionKey), prefix+"partitionKey", 1, maxPartitionKeyChars)
+		v.length(*e.PartitionKey, kpl.PartitionKeyLen(*e.PartitionKey), prefix+"partitionKey", 1, maxPartitionKeyChars)
 	}
 	v.pattern(e.ExplicitHashKey, prefix+"explicitHashKey", hashKeyRegex, hashKeyPattern.MatchString)
 	v.notNull(e.Data != nil, prefix+"data")

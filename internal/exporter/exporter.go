@@ -25,9 +25,10 @@ import (
 // ErrShutdown is returned by Put after Shutdown.
 var ErrShutdown = errors.New("otelkinesis: exporter is shut down")
 
-// longestKey is the partition key the record size budget is computed for: 256 characters
-// of 4 bytes each, the most a Kinesis partition key can take, so any key fits the budget.
-var longestKey = strings.Repeat("\U0010FFFF", kpl.MaxPartitionKeyLen)
+// longestKey is the partition key the record size budget is computed for: 256 UTF-16
+// code units of 3 UTF-8 bytes each, the most bytes a Kinesis partition key can take, so
+// any valid key fits the budget.
+var longestKey = strings.Repeat("\u65e5", kpl.MaxPartitionKeyLen)
 
 // Core is the signal-independent half of an exporter. It is safe for concurrent use.
 type Core struct {
@@ -211,17 +212,18 @@ func (c *Core) Finish(ctx context.Context, o Outcome, unit string) error {
 
 var badKeyOnce sync.Once
 
-// CheckPartitionKey returns key if Kinesis accepts it as a partition key (1 to 256
-// Unicode characters) and fallback otherwise, reporting the first refused key through
+// CheckPartitionKey returns key if Kinesis accepts it as a partition key (valid UTF-8, 1
+// to 256 characters counted in UTF-16 code units) and fallback otherwise, reporting the first refused key through
 // otel.Handle. Caller-supplied partition functions go through it, so that one bad key
 // costs neither its records nor the rest of the batch.
 func CheckPartitionKey(key, fallback string) string {
-	if n := utf8.RuneCountInString(key); n >= 1 && n <= kpl.MaxPartitionKeyLen {
+	n := kpl.PartitionKeyLen(key)
+	if n >= 1 && n <= kpl.MaxPartitionKeyLen && utf8.ValidString(key) {
 		return key
 	}
 	badKeyOnce.Do(func() {
-		otel.Handle(fmt.Errorf("otelkinesis: partition key function returned a key of %d characters (allowed 1 to %d); using %q instead (reported once)",
-			utf8.RuneCountInString(key), kpl.MaxPartitionKeyLen, fallback))
+		otel.Handle(fmt.Errorf("otelkinesis: partition key function returned a key of %d characters (allowed 1 to %d, valid UTF-8); using %q instead (reported once)",
+			n, kpl.MaxPartitionKeyLen, fallback))
 	})
 	return fallback
 }

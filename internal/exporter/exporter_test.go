@@ -75,6 +75,9 @@ func TestCheckPartitionKey(t *testing.T) {
 		"":                            "fallback",
 		strings.Repeat("k", 257):      "fallback",
 		strings.Repeat("\u65e5", 257): "fallback",
+		strings.Repeat("😀", 128):      strings.Repeat("😀", 128),
+		strings.Repeat("😀", 129):      "fallback", // 129 runes, 258 UTF-16 code units
+		"bad\xffutf8":                 "fallback",
 	} {
 		if got := CheckPartitionKey(key, "fallback"); got != want {
 			t.Errorf("CheckPartitionKey(%d runes) = %.20q, want %.20q", len([]rune(key)), got, want)

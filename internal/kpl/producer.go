@@ -461,15 +461,31 @@ func (p *Producer) askRefresh() {
 // checkPartitionKey checks what Kinesis requires of a partition key: 1 to 256
 // Unicode characters. Invalid UTF-8 is refused too: the JSON protocol would
 // replace it, and Kinesis would hash another key than the producer did.
+// PartitionKeyLen returns the length of pk as Kinesis counts it against the 256-character
+// limit: in UTF-16 code units, so a character outside the Basic Multilingual Plane (an
+// emoji) counts twice. Both emulators count so, and refuse a key of 256 runes that is
+// longer in UTF-16 with a ValidationException that fails the whole PutRecords request.
+func PartitionKeyLen(pk string) int {
+	n := 0
+	for _, r := range pk {
+		if r > 0xFFFF {
+			n += 2
+		} else {
+			n++
+		}
+	}
+	return n
+}
+
 func checkPartitionKey(pk string) error {
 	switch {
 	case pk == "":
 		return fmt.Errorf("kpl: partition key is empty: %w", ErrInvalidRecord)
 	case !utf8.ValidString(pk):
 		return fmt.Errorf("kpl: partition key is not valid UTF-8: %w", ErrInvalidRecord)
-	case len(pk) > MaxPartitionKeyLen && utf8.RuneCountInString(pk) > MaxPartitionKeyLen:
-		return fmt.Errorf("kpl: partition key has %d characters, at most %d allowed: %w",
-			utf8.RuneCountInString(pk), MaxPartitionKeyLen, ErrInvalidRecord)
+	case len(pk) > MaxPartitionKeyLen && PartitionKeyLen(pk) > MaxPartitionKeyLen:
+		return fmt.Errorf("kpl: partition key has %d characters (UTF-16 code units), at most %d allowed: %w",
+			PartitionKeyLen(pk), MaxPartitionKeyLen, ErrInvalidRecord)
 	}
 	return nil
 }
