@@ -3,7 +3,6 @@ package propagation
 import (
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/otelkinesis/otelkinesis/internal/kpl"
 )
@@ -145,7 +144,7 @@ func checkWrap(businessKey, traceparent string) error {
 	if businessKey == "" {
 		return fmt.Errorf("wrap partition key: empty business key: %w", ErrKeyTooLong)
 	}
-	if n := utf16Len(businessKey); n > MaxWrappedBusinessKeyLength {
+	if n := kpl.PartitionKeyLen(businessKey); n > MaxWrappedBusinessKeyLength {
 		return fmt.Errorf("wrap partition key %s: %d characters, at most %d leave room for the traceparent: %w",
 			quoteShort(businessKey), n, MaxWrappedBusinessKeyLength, ErrKeyTooLong)
 	}
@@ -181,27 +180,4 @@ func LooksWrapped(partitionKey string) bool {
 		strings.HasPrefix(partitionKey, keyPrefix) &&
 		partitionKey[keyOverhead-1] == keySeparator &&
 		traceparentSyntax(partitionKey[len(keyPrefix):keyOverhead-1])
-}
-
-// utf16Len counts s in UTF-16 code units: the length JavaScript reports, and
-// the upper bound of the characters Kinesis counts. Invalid UTF-8 bytes count
-// one each (they travel as U+FFFD).
-func utf16Len(s string) int {
-	n := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			i++
-			n++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		i += size
-		if r >= 0x10000 {
-			n += 2
-		} else {
-			n++
-		}
-	}
-	return n
 }

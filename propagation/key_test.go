@@ -59,8 +59,8 @@ func TestWrapKeyLimits(t *testing.T) {
 		if !errors.Is(err, tc.err) {
 			t.Errorf("%s: err = %v, want %v", tc.name, err, tc.err)
 		}
-		if err == nil && utf16Len(pk) > MaxPartitionKeyLength {
-			t.Errorf("%s: wrapped key of %d UTF-16 units", tc.name, utf16Len(pk))
+		if err == nil && kpl.PartitionKeyLen(pk) > MaxPartitionKeyLength {
+			t.Errorf("%s: wrapped key of %d UTF-16 units", tc.name, kpl.PartitionKeyLen(pk))
 		}
 	}
 	for _, bad := range []string{"00-xyz", strings.ToUpper(testTraceparent), testTraceparent + "-"} {

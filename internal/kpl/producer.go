@@ -467,7 +467,14 @@ func (p *Producer) askRefresh() {
 // longer in UTF-16 with a ValidationException that fails the whole PutRecords request.
 func PartitionKeyLen(pk string) int {
 	n := 0
-	for _, r := range pk {
+	for i := 0; i < len(pk); {
+		if pk[i] < utf8.RuneSelf {
+			i++
+			n++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(pk[i:])
+		i += size
 		if r > 0xFFFF {
 			n += 2
 		} else {
