@@ -57,18 +57,24 @@ demo: peers
 	echo; echo "== trace context across Kinesis, business partition keys kept (examples/propagation)"; \
 	$(GO) run ./examples/propagation -endpoint "$$ep" -events 40 -groups 4 || exit 1
 
+# The library's own benchmarks, then the side-by-side suite of bench/ (span export against
+# otlptracehttp and the Collector's awskinesisexporter, per-byte work, aggregation peers,
+# shard capacity, memory, trace locality), raw output under bench/results/ (benchstat reads
+# it), then bench-charts. BENCHCOUNT runs of each CPU benchmark; the capacity and memory
+# ones are single long runs, repeated CAPCOUNT and MEMCOUNT times.
+CAPCOUNT ?= 5
+MEMCOUNT ?= 3
 bench: peers
-	@set -uo pipefail; dir=.peers/bench; mkdir -p bench/results; \
-	trap '$(PEERS) down '"$$dir" EXIT INT TERM; \
+	@set -uo pipefail; root=$$(pwd); dir=.peers/bench; mkdir -p bench/results; \
+	trap 'cd "$$root" && $(PEERS) down '"$$dir" EXIT INT TERM; \
 	$(PEERS) up "$$dir" || exit 1; . "$$dir/env"; \
-	run() { out=bench/results/$$1.txt; shift; echo "== $$* > $$out"; "$$@" | tee "$$out" || exit 1; }; \
+	run() { out=$$root/bench/results/$$1.txt; shift; echo "== $$* > $$out"; "$$@" | tee "$$out" || exit 1; }; \
 	run library $(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count=$(BENCHCOUNT) -timeout 60m ./...; \
-	cd bench; \
-	run peers $(GO) test -run '^$$' -bench 'SpanExport|Aggregate|Deaggregate' -benchmem -count=$(BENCHCOUNT) -timeout 60m .; \
-	run capacity $(GO) test -run '^$$' -bench ShardCapacity -benchtime=1x -count=$(CAPCOUNT) -timeout 30m .; \
-	run memory $(GO) test -run '^$$' -bench Memory -benchtime=1x -count=$(MEMCOUNT) -timeout 30m .; \
-	run locality $(GO) test -run TestTraceLocality -v -count=1 .; \
-	cd ..; $(MAKE) --no-print-directory bench-charts
+	run peers $(GO) -C bench test -run '^$$' -bench 'SpanExport|PerByteWork|Aggregate|Deaggregate' -benchmem -count=$(BENCHCOUNT) -timeout 60m .; \
+	run capacity $(GO) -C bench test -run '^$$' -bench ShardCapacity -benchtime=1x -count=$(CAPCOUNT) -timeout 30m .; \
+	run memory $(GO) -C bench test -run '^$$' -bench Memory -benchtime=1x -count=$(MEMCOUNT) -timeout 30m .; \
+	run locality $(GO) -C bench test -run TestTraceLocality -v -count=1 .; \
+	$(MAKE) --no-print-directory bench-charts
 
 # Charts (SVG) and tables of bench/results/*.txt into bench/charts/, which BENCHMARKS.md
 # shows, with a copy of the raw output and a benchstat summary of each file in
