@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"go.uber.org/goleak"
+
 	"github.com/otelkinesis/otelkinesis/kinesistest"
 )
 
@@ -35,7 +37,10 @@ func TestMain(m *testing.M) {
 		serveEndpoint(kind)
 		return
 	}
-	os.Exit(m.Run())
+	// Idle keep-alive connections of the HTTP clients may outlive a test by a moment.
+	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"),
+		goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"),
+		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"))
 }
 
 // endpointStats is what an endpoint process counts, read through its control channel.
