@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	oteltrace "go.opentelemetry.io/otel/trace"
 
 	"github.com/otelkinesis/otelkinesis"
 	"github.com/otelkinesis/otelkinesis/internal/exportertest"
@@ -187,4 +189,45 @@ func tracetestSpans(n int) []sdktrace.ReadOnlySpan {
 	}
 	root.End()
 	return rec.rec.Ended()
+}
+
+// TestOversizeSpanDropped: on a stream whose records may hold 1 MiB, a span of 1.2 MB is
+// dropped and named (trace ID, span ID, size, limit) in ExportSpans' error, while the
+// other spans of the batch are delivered.
+func TestOversizeSpanDropped(t *testing.T) {
+	srv := kinesistest.NewServer()
+	t.Cleanup(srv.Close)
+	if _, err := srv.CreateStream("small", 2, kinesistest.WithMaxRecordSizeKiB(1024)); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	exp, err := kinesistrace.New(ctx, otelkinesis.WithStreamName("small"), otelkinesis.WithEndpoint(srv.URL()),
+		otelkinesis.WithAWSConfig(srv.AWSConfig()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := newRecorderProvider()
+	tr := rec.tp.Tracer("t")
+	_, big := tr.Start(ctx, "big", oteltrace.WithAttributes(attribute.String("blob", strings.Repeat("x", 1_200_000))))
+	big.End()
+	for i := 0; i < 5; i++ {
+		_, s := tr.Start(ctx, "small")
+		s.End()
+	}
+	spans := rec.rec.Ended()
+	err = exp.ExportSpans(ctx, spans)
+	bigCtx := big.SpanContext()
+	if err == nil || !strings.Contains(err.Error(), bigCtx.TraceID().String()) || !strings.Contains(err.Error(), bigCtx.SpanID().String()) {
+		t.Fatalf("ExportSpans = %v, want the big span named", err)
+	}
+	if err := exp.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	seen := readSpans(t, srv, "small")
+	if len(seen) != 5 {
+		t.Fatalf("read %d spans, want the 5 small ones", len(seen))
+	}
+	if _, ok := seen[bigCtx.TraceID().String()+"/"+bigCtx.SpanID().String()]; ok {
+		t.Fatal("the oversize span arrived")
+	}
 }
