@@ -71,7 +71,7 @@ func (e *Exporter) Export(ctx context.Context, records []sdklog.Record) error {
 	}
 	enc := e.encoders.Get()
 	defer e.encoders.Put(enc)
-	res, err := enc.Encode(records, e.core.Emit(ctx))
+	res, err := enc.Encode(records, e.core.Emit(ctx, enc.RecordLogs))
 	o := exporter.Outcome{Items: len(records), Handed: res.LogRecords, Err: err}
 	for _, d := range res.Dropped {
 		o.TooLarge = append(o.TooLarge, d)

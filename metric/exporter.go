@@ -89,7 +89,7 @@ func (e *Exporter) Export(ctx context.Context, rm *metricdata.ResourceMetrics) e
 	}
 	enc := e.encoders.Get()
 	defer e.encoders.Put(enc)
-	res, err := enc.Encode(rm, e.core.Emit(ctx))
+	res, err := enc.Encode(rm, e.core.Emit(ctx, enc.RecordDataPoints))
 	o := exporter.Outcome{Items: countDataPoints(rm), Handed: res.DataPoints, Err: err}
 	for _, d := range res.Dropped {
 		o.TooLarge = append(o.TooLarge, d)

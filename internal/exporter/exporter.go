@@ -125,17 +125,18 @@ func (c *Core) MaxRecordData() int { return c.maxData }
 func (c *Core) Stopped() bool { return c.stopped.Load() }
 
 // Put compresses data as configured and hands it to the producer under partitionKey with
-// the signal's tags. data may be reused once Put returns.
-func (c *Core) Put(ctx context.Context, partitionKey string, data []byte) error {
+// the signal's tags, as a user record holding items spans, data points or log records (so
+// that a later drop is reported in those units). data may be reused once Put returns.
+func (c *Core) Put(ctx context.Context, partitionKey string, data []byte, items int) error {
 	if c.stopped.Load() {
 		return ErrShutdown
 	}
 	var err error
 	if c.comp == nil {
-		err = c.producer.Put(ctx, partitionKey, "", data, c.tags)
+		err = c.producer.PutItems(ctx, partitionKey, "", data, c.tags, items)
 	} else {
 		buf := c.comp.compress(data)
-		err = c.producer.Put(ctx, partitionKey, "", buf.b, c.tags)
+		err = c.producer.PutItems(ctx, partitionKey, "", buf.b, c.tags, items)
 		c.comp.release(buf)
 	}
 	if errors.Is(err, kpl.ErrShutdown) {
@@ -168,9 +169,10 @@ func (c *Core) CountDropped(ctx context.Context, n int, reason string) {
 }
 
 // Emit returns the function the encoders hand each encoded user record to: it puts the
-// record to the producer within ctx.
-func (c *Core) Emit(ctx context.Context) func(partitionKey string, data []byte) error {
-	return func(partitionKey string, data []byte) error { return c.Put(ctx, partitionKey, data) }
+// record to the producer within ctx, with the item count items reports for it (the
+// encoder's RecordSpans, RecordDataPoints or RecordLogs).
+func (c *Core) Emit(ctx context.Context, items func() int) func(partitionKey string, data []byte) error {
+	return func(partitionKey string, data []byte) error { return c.Put(ctx, partitionKey, data, items()) }
 }
 
 // Outcome is what one export call's encoding did, in items of the signal (spans, data

@@ -72,6 +72,10 @@ type DropError struct {
 	// (data, keys and tags).
 	Records int
 	Bytes   int64
+	// Items is the sum of the item counts the dropped user records were put
+	// with (PutItems): the spans, data points or log records they held. A
+	// user record put with Put counts as one item.
+	Items int64
 	// Attempts is how many times the records were sent.
 	Attempts int
 	// Err is the last error, if any.
@@ -80,8 +84,8 @@ type DropError struct {
 
 // Error says how many user records of which stream were dropped and why.
 func (e *DropError) Error() string {
-	msg := fmt.Sprintf("kpl: stream %q: dropped %d user records (%d bytes) after %d attempts: %s",
-		e.Stream, e.Records, e.Bytes, e.Attempts, e.Reason)
+	msg := fmt.Sprintf("kpl: stream %q: dropped %d user records (%d bytes, %d telemetry items) after %d attempts: %s",
+		e.Stream, e.Records, e.Bytes, e.Items, e.Attempts, e.Reason)
 	if e.Err != nil {
 		msg += ": " + e.Err.Error()
 	}
@@ -254,6 +258,18 @@ func (p *Producer) describe(ctx context.Context) (int, error) {
 //
 // With aggregation off, tags are not sent.
 func (p *Producer) Put(ctx context.Context, partitionKey, explicitHashKey string, data []byte, tags []Tag) error {
+	return p.PutItems(ctx, partitionKey, explicitHashKey, data, tags, 1)
+}
+
+// PutItems is Put for a user record that holds items telemetry items (spans, data
+// points, log records): if the record is dropped, its DropError counts them in Items,
+// so that a drop can be reported in the caller's units. items below 1 count as 1.
+func (p *Producer) PutItems(ctx context.Context, partitionKey, explicitHashKey string, data []byte, tags []Tag, items int) error {
+	if items < 1 {
+		items = 1
+	} else if items > 1<<31-1 {
+		items = 1<<31 - 1
+	}
 	if err := checkPartitionKey(partitionKey); err != nil {
 		return err
 	}
@@ -306,7 +322,7 @@ func (p *Producer) Put(ctx context.Context, partitionKey, explicitHashKey string
 		p.mu.Lock()
 		p.st.roomWaiters--
 	}
-	p.addLocked(h, partitionKey, explicitHashKey, data, tags, size, alone)
+	p.addLocked(h, partitionKey, explicitHashKey, data, tags, size, alone, int32(items))
 	p.mu.Unlock()
 	return nil
 }

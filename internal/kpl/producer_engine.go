@@ -18,7 +18,7 @@ import (
 
 // addLocked takes an admitted user record into the backlog and its shard's
 // aggregates. alone is its Kinesis size on its own.
-func (p *Producer) addLocked(h HashKey, pk, ehk string, data []byte, tags []Tag, size int64, alone int) {
+func (p *Producer) addLocked(h HashKey, pk, ehk string, data []byte, tags []Tag, size int64, alone int, items int32) {
 	st := &p.st
 	ep := st.current()
 	ep.pending++
@@ -34,6 +34,7 @@ func (p *Producer) addLocked(h HashKey, pk, ehk string, data []byte, tags []Tag,
 		r.pk, r.ehk = pk, ehk
 		r.size = len(data) + len(pk)
 		r.users, r.userBytes = 1, size
+		r.weights, r.items = append(r.weights[:0], items), int64(items)
 		r.lo, r.hi = h, h
 		r.shard, r.epoch = s, ep.epoch
 		p.enqueueLocked(r, false)
@@ -41,7 +42,7 @@ func (p *Producer) addLocked(h HashKey, pk, ehk string, data []byte, tags []Tag,
 	}
 	if alone > p.aggMax {
 		b := p.getBin()
-		b.add(h, pk, ehk, data, tags, size)
+		b.add(h, pk, ehk, data, tags, size, items)
 		p.enqueueLocked(p.recordFromBin(b, s, ep.epoch), false)
 		return
 	}
@@ -71,7 +72,7 @@ func (p *Producer) addLocked(h HashKey, pk, ehk string, data []byte, tags []Tag,
 		best = len(s.bins) - 1
 	}
 	b := s.bins[best]
-	b.add(h, pk, ehk, data, tags, size)
+	b.add(h, pk, ehk, data, tags, size, items)
 	if int64(b.agg.Count()) >= p.cfg.AggregateBatchCount {
 		p.sealLocked(s, best)
 	}
@@ -129,6 +130,11 @@ func (p *Producer) recordFromBin(b *bin, s *shard, epoch uint64) *record {
 	r.size = len(r.data) + len(r.pk)
 	r.users = b.agg.Count()
 	r.userBytes = b.userBytes
+	r.weights = append(r.weights[:0], b.weights...)
+	r.items = 0
+	for _, w := range b.weights {
+		r.items += int64(w)
+	}
 	r.lo, r.hi = b.lo, b.hi
 	r.shard, r.epoch = s, epoch
 	p.putBin(b)
@@ -557,7 +563,13 @@ func (p *Producer) splitLocked(r *record, retry bool) {
 		pt.b = nil
 	}
 	var bad error
+	i := 0 // the user record's position, for its weight
 	err := walkAggregate(r.data, func(pk, ehk string, data []byte, tags []Tag) {
+		w := int32(1)
+		if i < len(r.weights) {
+			w = r.weights[i]
+		}
+		i++
 		h := HashPartitionKey(pk)
 		if ehk != "" {
 			var err error
@@ -583,7 +595,7 @@ func (p *Producer) splitLocked(r *record, retry bool) {
 		if pt.b == nil {
 			pt.b = p.getBin()
 		}
-		pt.b.add(h, pk, ehk, data, tags, userSize(pk, ehk, len(data), tags))
+		pt.b.add(h, pk, ehk, data, tags, userSize(pk, ehk, len(data), tags), w)
 	})
 	if err == nil {
 		err = bad
@@ -620,7 +632,7 @@ func (p *Producer) finishLocked(r *record) {
 // dropLocked ends a record given up on and notes the drop for report.
 func (p *Producer) dropLocked(r *record, reason DropReason, err error, notes *[]*DropError) {
 	st := &p.st
-	d := &DropError{Stream: p.stream, Reason: reason, Records: r.users, Bytes: r.userBytes, Attempts: r.attempts, Err: err}
+	d := &DropError{Stream: p.stream, Reason: reason, Records: r.users, Bytes: r.userBytes, Items: r.items, Attempts: r.attempts, Err: err}
 	st.stats.UserRecordsDropped += int64(r.users)
 	st.stats.UserBytesDropped += r.userBytes
 	c := st.dropsByReason[reason]
@@ -829,7 +841,7 @@ func (p *Producer) freeRecordLocked(r *record) {
 		buf := r.data[:0]
 		p.bufs.Put(&buf)
 	}
-	*r = record{heapIdx: -1}
+	*r = record{heapIdx: -1, weights: r.weights[:0]} // keep the weights' room
 	if len(p.st.freeRecs) < 8192 {
 		p.st.freeRecs = append(p.st.freeRecs, r)
 	}
@@ -860,6 +872,7 @@ func (p *Producer) getBin() *bin {
 func (p *Producer) putBin(b *bin) {
 	b.agg.Reset()
 	b.userBytes = 0
+	b.weights = b.weights[:0]
 	p.binsP.Put(b)
 }
 

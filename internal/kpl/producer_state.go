@@ -23,9 +23,10 @@ type bin struct {
 	first     HashKey // hash key of the first user record: the outer ExplicitHashKey
 	lo, hi    HashKey // smallest and largest hash key inside
 	userBytes int64
+	weights   []int32 // each user record's item count, in order (see PutItems)
 }
 
-func (b *bin) add(h HashKey, pk, ehk string, data []byte, tags []Tag, size int64) {
+func (b *bin) add(h HashKey, pk, ehk string, data []byte, tags []Tag, size int64, items int32) {
 	if b.agg.Count() == 0 {
 		b.pkLen, b.first, b.lo, b.hi = len(pk), h, h, h
 	} else {
@@ -38,6 +39,7 @@ func (b *bin) add(h HashKey, pk, ehk string, data []byte, tags []Tag, size int64
 	}
 	b.agg.Add(pk, ehk, data, tags)
 	b.userBytes += size
+	b.weights = append(b.weights, items)
 }
 
 // size is the Kinesis size of the aggregate now: data plus partition key.
@@ -48,10 +50,12 @@ func (b *bin) size() int { return b.agg.Size() + b.pkLen }
 type record struct {
 	data      []byte
 	pk        string
-	ehk       string // "" for none
-	size      int    // len(data) + len(pk), as Kinesis counts it
-	users     int    // user records inside
-	userBytes int64  // their backlog size
+	ehk       string  // "" for none
+	size      int     // len(data) + len(pk), as Kinesis counts it
+	users     int     // user records inside
+	userBytes int64   // their backlog size
+	weights   []int32 // each user record's item count, in order
+	items     int64   // the sum of weights
 	lo, hi    HashKey
 	shard     *shard // predicted shard
 	attempts  int    // times sent
@@ -329,6 +333,7 @@ next:
 			if l.Reason == d.Reason {
 				l.Records += d.Records
 				l.Bytes += d.Bytes
+				l.Items += d.Items
 				l.Attempts = max(l.Attempts, d.Attempts)
 				continue next
 			}
