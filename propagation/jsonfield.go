@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/otelkinesis/otelkinesis/internal/jsonstr"
 )
 
 // DefaultJSONField is the name of the top-level member that carries context
@@ -48,15 +50,15 @@ func InsertJSONField(dst []byte, field string, headers []Tag, payload []byte) ([
 	}
 	dst = grow(dst, n)
 	dst = append(dst, payload[:open+1]...)
-	dst = appendJSONString(dst, field)
+	dst = jsonstr.Append(dst, field)
 	dst = append(dst, ':', '{')
 	for i, t := range headers {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendJSONString(dst, t.Key)
+		dst = jsonstr.Append(dst, t.Key)
 		dst = append(dst, ':')
-		dst = appendJSONString(dst, t.Value)
+		dst = jsonstr.Append(dst, t.Value)
 	}
 	dst = append(dst, '}')
 	rest := payload[open+1:]
@@ -316,44 +318,6 @@ func hex4(raw []byte, i int) (rune, bool) {
 		r = r<<4 | rune(c)
 	}
 	return r, true
-}
-
-// appendJSONString appends s as a JSON string. Control characters, quotes and
-// backslashes are escaped; invalid UTF-8 bytes become U+FFFD.
-func appendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			dst = append(dst, c)
-			i++
-			continue
-		}
-		if c < utf8.RuneSelf {
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, "\ufffd"...)
-		} else {
-			dst = append(dst, s[i:i+size]...)
-		}
-		i += size
-	}
-	return append(dst, '"')
 }
 
 func isJSONSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }

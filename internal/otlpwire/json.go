@@ -4,11 +4,12 @@ import (
 	"encoding/base64"
 	"math"
 	"strconv"
-	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/instrumentation"
 	"go.opentelemetry.io/otel/sdk/resource"
+
+	"github.com/otelkinesis/otelkinesis/internal/jsonstr"
 )
 
 // The OTLP/JSON writers below follow the OTLP specification's JSON mapping,
@@ -24,64 +25,12 @@ import (
 // in their object: every writer here that appends a member checks whether
 // the byte before is '{' (see appendJSONName).
 
-// jsonSafe marks the ASCII bytes a JSON string holds unescaped.
-var jsonSafe = func() (t [utf8.RuneSelf]bool) {
-	for c := ' '; c < utf8.RuneSelf; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
-
 const hexDigits = "0123456789abcdef"
 
-// AppendJSONString appends s as a quoted JSON string. It escapes '"', '\'
-// and control characters (\b, \f, \n, \r, \t or \u00XX) and writes each
-// byte that is not part of valid UTF-8 as U+FFFD, as the protobuf writers
-// do.
-func AppendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if jsonSafe[c] {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, w := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && w == 1 {
-			b = append(b, s[start:i]...)
-			b = utf8.AppendRune(b, utf8.RuneError)
-			i++
-			start = i
-			continue
-		}
-		i += w
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
+// AppendJSONString appends s as a quoted JSON string (see jsonstr.Append): '"', '\' and
+// control characters escaped, each byte that is not part of valid UTF-8 written as
+// U+FFFD, as the protobuf writers do.
+func AppendJSONString(b []byte, s string) []byte { return jsonstr.Append(b, s) }
 
 // appendJSONName appends the member name name (plain ASCII, never needing
 // escapes) and its colon, preceded by a comma unless it opens its object.
