@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,6 +15,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/otelkinesis/otelkinesis/internal/benchendpoint"
 	"github.com/otelkinesis/otelkinesis/kinesistest"
 )
 
@@ -174,50 +174,22 @@ func (c countWriter) Write(p []byte) (int, error) {
 }
 
 // endpoint is a running endpoint process.
-type endpoint struct {
-	URL   string
-	stdin io.WriteCloser
-	out   *bufio.Reader
-}
+type endpoint struct{ *benchendpoint.Child }
 
 // startEndpoint runs an endpoint of kind in a child process; it stops when the benchmark
 // ends.
 func startEndpoint(tb testing.TB, kind string) *endpoint {
 	tb.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), endpointEnv+"="+kind)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		_ = stdin.Close()
-		_ = cmd.Wait()
-	})
-	e := &endpoint{stdin: stdin, out: bufio.NewReader(stdout)}
-	line, err := e.out.ReadString('\n')
-	if err != nil {
-		tb.Fatalf("endpoint process: %v", err)
-	}
-	e.URL = strings.TrimSpace(line)
-	return e
+	return &endpoint{benchendpoint.StartChild(tb, endpointEnv+"="+kind)}
 }
 
 // Stats asks the endpoint process for its counters.
 func (e *endpoint) Stats(tb testing.TB) endpointStats {
 	tb.Helper()
-	if _, err := io.WriteString(e.stdin, "stats\n"); err != nil {
+	if _, err := io.WriteString(e.In, "stats\n"); err != nil {
 		tb.Fatal(err)
 	}
-	line, err := e.out.ReadBytes('\n')
+	line, err := e.Out.ReadBytes('\n')
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -81,8 +81,28 @@ func MaybeServe() {
 // when the test or benchmark ends.
 func Start(tb testing.TB, kind string) string {
 	tb.Helper()
+	return StartChild(tb, env+"="+kind).URL
+}
+
+// Child is an endpoint served by the test binary in a child process.
+type Child struct {
+	// URL is the first line the child printed: the endpoint's URL.
+	URL string
+	// In is the child's standard input: closing it stops the child.
+	In io.WriteCloser
+	// Out reads the rest of the child's standard output, for endpoints that answer
+	// questions over stdin and stdout (such as a benchmark's counters).
+	Out *bufio.Reader
+}
+
+// StartChild re-executes the test binary with the extra environment variable setting
+// (NAME=VALUE), which its TestMain must turn into serving an endpoint that prints its URL
+// on the first line and serves until its stdin closes. The child stops when the test or
+// benchmark ends.
+func StartChild(tb testing.TB, setting string) *Child {
+	tb.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), env+"="+kind)
+	cmd.Env = append(os.Environ(), setting)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		tb.Fatal(err)
@@ -99,9 +119,11 @@ func Start(tb testing.TB, kind string) string {
 		_ = stdin.Close()
 		_ = cmd.Wait()
 	})
-	line, err := bufio.NewReader(stdout).ReadString('\n')
+	c := &Child{In: stdin, Out: bufio.NewReader(stdout)}
+	line, err := c.Out.ReadString('\n')
 	if err != nil {
-		tb.Fatalf("benchendpoint: %s endpoint process: %v", kind, err)
+		tb.Fatalf("benchendpoint: endpoint process (%s): %v", setting, err)
 	}
-	return strings.TrimSpace(line)
+	c.URL = strings.TrimSpace(line)
+	return c
 }
