@@ -1,0 +1,63 @@
+package kpl
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/aws/smithy-go"
+)
+
+// TestShardMapSnapshot checks that the snapshot predicts the shard the
+// producer routes each key to, stays as it was when the producer reads a
+// new map, and is empty without a map.
+func TestShardMapSnapshot(t *testing.T) {
+	f := newFakeKinesis("s", 4)
+	p := newTestProducer(t, f, testConfig("s"))
+	m := p.ShardMap()
+	if m.Len() != 4 {
+		t.Fatalf("Len %d, want 4", m.Len())
+	}
+	for i := range 200 {
+		h := HashPartitionKey(fmt.Sprint("key-", i))
+		s := m.Shard(h)
+		if s < 0 || s >= m.Len() || !m.Range(s).Contains(h) {
+			t.Fatalf("key %d: shard %d does not hold its hash key", i, s)
+		}
+		p.mu.Lock()
+		want := p.shardForLocked(h).id
+		p.mu.Unlock()
+		if m.ShardID(s) != want {
+			t.Fatalf("key %d: snapshot says %s, the producer routes to %s", i, m.ShardID(s), want)
+		}
+	}
+
+	f.split(f.shards[0].rng.Start)
+	p.askRefresh()
+	for p.ShardMap().Len() != 5 {
+		time.Sleep(time.Millisecond)
+	}
+	if m.Len() != 4 || m.ShardID(0) != "shardId-000000000000" {
+		t.Errorf("the old snapshot changed: %d shards, first %s", m.Len(), m.ShardID(0))
+	}
+
+	var zero ShardMap
+	if zero.Len() != 0 || zero.Shard(MaxHashKey) != -1 {
+		t.Errorf("zero ShardMap: Len %d, Shard %d", zero.Len(), zero.Shard(MaxHashKey))
+	}
+}
+
+func TestShardMapFallback(t *testing.T) {
+	f := newFakeKinesis("s", 2)
+	f.listErr = func(int) error {
+		return apiError("AccessDeniedException", "no kinesis:ListShards", smithy.FaultClient)
+	}
+	restore := setErrorHandler(func(error) {})
+	defer restore()
+	cfg := testConfig("s")
+	cfg.ShardMapRefresh = time.Hour
+	p := newTestProducer(t, f, cfg)
+	if m := p.ShardMap(); m.Len() != 0 || m.Shard(HashKey{}) != -1 {
+		t.Fatalf("without a map: Len %d, Shard %d", m.Len(), m.Shard(HashKey{}))
+	}
+}
