@@ -142,8 +142,10 @@ func oracle(t *testing.T, spans []sdktrace.ReadOnlySpan) map[string]placedSpan {
 	return out
 }
 
-// TestRoundTrip exports 10,000 spans through a TracerProvider into kinesalite and
-// kinesis-local, in every encoding and compression, reads the stream back and checks
+// TestRoundTrip exports spans through a TracerProvider into kinesalite and kinesis-local,
+// in every encoding and compression (10,000 spans for otlp_proto without compression,
+// 2,000 for the others: enough for several aggregates and requests each, while keeping
+// the single-threaded emulators from dominating make test), reads the stream back and checks
 // that every span arrived exactly once, equal field by field to what otlptrace makes of
 // it, under the right resource and scope, each trace whole on one shard, each user record
 // keyed by its one trace ID and tagged as it should be.
@@ -153,7 +155,11 @@ func TestRoundTrip(t *testing.T) {
 			for _, comp := range []otelkinesis.Compression{otelkinesis.CompressionNone, otelkinesis.CompressionGzip, otelkinesis.CompressionZstd} {
 				t.Run(fmt.Sprintf("%s/%s/%s", peer.Name, enc, comp), func(t *testing.T) {
 					t.Parallel()
-					roundTrip(t, peer, enc, comp, 10000)
+					n := 2000
+					if enc == otelkinesis.EncodingProto && comp == otelkinesis.CompressionNone {
+						n = 10000
+					}
+					roundTrip(t, peer, enc, comp, n)
 				})
 			}
 		}
