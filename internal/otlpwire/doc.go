@@ -3,7 +3,8 @@
 // intermediate go.opentelemetry.io/proto/otlp messages that otlptrace's
 // transform and proto.Marshal go through. It also splits a batch into
 // self-contained export requests that fit a record size limit, partitioned
-// for Kinesis (by trace ID, resource, random, or a caller's key).
+// for Kinesis (by trace ID, resource, random, a caller's key, or the traces
+// bound for one shard together).
 //
 // # Traces
 //

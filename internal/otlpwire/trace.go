@@ -2,8 +2,10 @@ package otlpwire
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
@@ -33,9 +35,21 @@ const (
 	// PartitionByKey groups spans by the string TraceConfig.PartitionKey
 	// returns for each; records are keyed by that string.
 	PartitionByKey
+	// PartitionByShard keeps every trace on the shard its trace ID maps to,
+	// as PartitionByTraceID does, but puts all the traces of a batch bound
+	// for one shard in one record (split to the record size limit), grouped
+	// under shared resource and scope containers. TraceConfig.Shards tells
+	// which shard each trace ID's partition key maps to (its 32 lowercase hex
+	// digits hashed with MD5, as Kinesis routes). Each record is keyed by the
+	// trace ID of its first span, so it lands on that shard; the key names
+	// only that one of its traces, and a reader finds the others in the
+	// data. Larger records compress better and fill PUT payload units
+	// better. A batch for which the mapper knows no shard map is partitioned
+	// exactly as PartitionByTraceID does.
+	PartitionByShard
 )
 
-// String returns "trace_id", "resource", "random" or "key".
+// String returns "trace_id", "resource", "random", "key" or "shard".
 func (p Partitioning) String() string {
 	switch p {
 	case PartitionByTraceID:
@@ -46,6 +60,8 @@ func (p Partitioning) String() string {
 		return "random"
 	case PartitionByKey:
 		return "key"
+	case PartitionByShard:
+		return "shard"
 	}
 	return fmt.Sprintf("Partitioning(%d)", uint8(p))
 }
@@ -64,6 +80,10 @@ type TraceConfig struct {
 	// PartitionKey returns a span's partition key; required with
 	// PartitionByKey, unused otherwise. It is called once per span.
 	PartitionKey func(sdktrace.ReadOnlySpan) string
+	// Shards predicts the shard of a partition key; required with
+	// PartitionByShard, unused otherwise. Its ShardMap is called once per
+	// Encode call.
+	Shards ShardMapper
 }
 
 // DroppedSpan describes a span that was not written because a record holding
@@ -109,6 +129,8 @@ type TraceEncoder struct {
 	b       builder
 	keys    keyGroups    // PartitionByKey
 	resKeys resourceKeys // PartitionByResource
+	shards  shardGroups  // PartitionByShard
+	mode    Partitioning // the partitioning of the batch being encoded
 	dropped []DroppedSpan
 	spans   int // spans in the record being emitted
 }
@@ -116,7 +138,14 @@ type TraceEncoder struct {
 // NewTraceEncoder returns an encoder for cfg, or an error naming the setting
 // that is out of range.
 func NewTraceEncoder(cfg TraceConfig) (*TraceEncoder, error) {
-	limit, err := checkEncoderConfig(cfg.Encoding, cfg.MaxRecordSize, cfg.Partitioning, cfg.PartitionKey != nil)
+	p := cfg.Partitioning
+	if p == PartitionByShard {
+		if cfg.Shards == nil {
+			return nil, errors.New("otlpwire: partitioning by shard needs a ShardMapper (TraceConfig.Shards)")
+		}
+		p = PartitionByTraceID // checked alike
+	}
+	limit, err := checkEncoderConfig(cfg.Encoding, cfg.MaxRecordSize, p, cfg.PartitionKey != nil)
 	if err != nil {
 		return nil, err
 	}
@@ -173,6 +202,9 @@ func (e *TraceEncoder) drop(s sdktrace.ReadOnlySpan, size int) {
 // first, and hands it to fn.
 func (e *TraceEncoder) emit(res *TraceResult, size, first int, fn EmitFunc) error {
 	e.spans = len(e.b.rec)
+	if e.mode == PartitionByShard {
+		first = int(e.b.rec[0]) // the record's own first span: one partition holds many traces
+	}
 	if err := emitRecord(&e.b, size, e.key(&e.b.items[first]), "spans", fn); err != nil {
 		return err
 	}
@@ -181,15 +213,18 @@ func (e *TraceEncoder) emit(res *TraceResult, size, first int, fn EmitFunc) erro
 	return nil
 }
 
-// key returns the partition key of the partition whose first item is it.
+// key returns the partition key of the partition (with PartitionByShard,
+// the record) whose first item is it.
 func (e *TraceEncoder) key(it *item) string {
-	switch e.cfg.Partitioning {
+	switch e.mode {
 	case PartitionByResource:
 		return e.resKeys.of(&e.b, it.res)
 	case PartitionRandom:
 		return randomPartitionKey()
 	case PartitionByKey:
 		return e.keys.list[it.group]
+	case PartitionByShard:
+		return e.shards.key(it)
 	}
 	return traceIDKey(it)
 }
@@ -213,9 +248,17 @@ func (e *TraceEncoder) load(spans []sdktrace.ReadOnlySpan, partition bool) {
 	if !partition {
 		mode = PartitionRandom
 	}
-	if mode == PartitionByKey {
+	switch mode {
+	case PartitionByKey:
 		e.keys.reset()
+	case PartitionByShard:
+		if view := e.cfg.Shards.ShardMap(); view != nil {
+			e.shards.reset(view, len(spans))
+		} else {
+			mode = PartitionByTraceID // no shard map known: each trace alone, safe on any layout
+		}
 	}
+	e.mode = mode
 	for i, s := range spans {
 		if s == nil || i > math.MaxInt32 {
 			continue
@@ -238,8 +281,15 @@ func (e *TraceEncoder) load(spans []sdktrace.ReadOnlySpan, partition bool) {
 			it.group = res
 		case PartitionByKey:
 			it.group = e.keys.group(e.cfg.PartitionKey(s))
+		case PartitionByShard:
+			it.group = e.shards.group(it.idx, s.SpanContext().TraceID())
 		}
 		b.items = append(b.items, it)
+	}
+	if mode == PartitionByShard {
+		e.shards.release()
+		slices.SortFunc(b.items, e.shards.compare)
+		return
 	}
 	b.sort()
 }
