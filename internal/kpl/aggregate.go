@@ -2,9 +2,8 @@ package kpl
 
 import (
 	"crypto/md5"
-	"hash/maphash"
+	"math/bits"
 	"slices"
-	"unsafe"
 
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -55,141 +54,8 @@ type Aggregator struct {
 	pk      keyTable // partition_key_table
 	ehk     keyTable // explicit_hash_key_table
 	records []byte   // encoded records entries
-	recPK   []uint32 // partition key index of each user record
+	count   int      // user records in records
 	tags    tagCache
-}
-
-// keyTable is one deduplicated string table of an AggregatedRecord, with
-// its own open-addressing index. It remembers its last lookup, so the Add
-// that follows a SizeWith for the same key neither hashes nor probes again.
-type keyTable struct {
-	enc   []byte   // encoded table entries, each with its field tag
-	keys  []string // the entries, by index
-	slots []slot   // index into keys by hash; length a power of two, at most half full
-	seed  maphash.Seed
-	last  uint32 // index of the entry found or added last
-
-	memo memo // the last hashed lookup
-}
-
-// slot is one entry of keyTable's index. idx is the index in keys plus one
-// (0 = empty); check holds the hash's top bits, to skip most string compares.
-type slot struct{ idx, check uint32 }
-
-// memo is the outcome of a hashed lookup. It stays true while the table holds
-// the same number of keys, since keys are only ever added.
-type memo struct {
-	key   string
-	n     int // len(keys)+1 when looked up; 0 = no lookup
-	hash  uint64
-	index uint32 // if found
-	found bool
-	at    int // the empty slot where key goes, if not found; -1 while the table is empty
-}
-
-// sameString reports whether a and b are the same string in memory, a
-// check that costs no byte comparison.
-func sameString(a, b string) bool {
-	return len(a) == len(b) && (len(a) == 0 || unsafe.StringData(a) == unsafe.StringData(b))
-}
-
-// find looks k up and leaves the outcome in t.memo: its index if found,
-// else the slot where it would go.
-func (t *keyTable) find(k string) *memo {
-	m := &t.memo
-	if m.n == len(t.keys)+1 && sameString(m.key, k) {
-		return m
-	}
-	m.key, m.n = k, len(t.keys)+1
-	if len(t.keys) == 0 {
-		// Nothing to find, and nothing to allocate: SizeWith on an empty
-		// aggregator stays free. commit finds the slot.
-		m.found, m.at = false, -1
-		return m
-	}
-	// Runs of one key are common (one key per batch); skip hashing for them.
-	if sameString(t.keys[t.last], k) {
-		m.index, m.found = t.last, true
-		return m
-	}
-	h := maphash.String(t.seed, k)
-	m.hash = h
-	mask := len(t.slots) - 1
-	check := uint32(h >> 32)
-	for i := int(h) & mask; ; i = (i + 1) & mask {
-		s := t.slots[i]
-		if s.idx == 0 {
-			m.at, m.found = i, false
-			return m
-		}
-		if s.check == check && t.keys[s.idx-1] == k {
-			m.index, m.found = s.idx-1, true
-			return m
-		}
-	}
-}
-
-// commit makes the key looked up last by find (m == &t.memo, for key k)
-// the table's current entry, adding it if it is new, and returns its index.
-func (t *keyTable) commit(tag byte, k string, m *memo) uint32 {
-	if m.found {
-		t.last = m.index
-		return m.index
-	}
-	if m.at < 0 { // the table is empty
-		if len(t.slots) == 0 {
-			t.seed = maphash.MakeSeed()
-			t.slots = make([]slot, 16)
-		}
-		m.hash = maphash.String(t.seed, k)
-		m.at = int(m.hash) & (len(t.slots) - 1)
-	}
-	i := uint32(len(t.keys))
-	t.keys = append(t.keys, k)
-	t.slots[m.at] = slot{idx: i + 1, check: uint32(m.hash >> 32)}
-	if 2*len(t.keys) > len(t.slots) {
-		t.grow()
-	}
-	t.enc = append(t.enc, tag)
-	t.enc = appendVarint(t.enc, uint64(len(k)))
-	t.enc = append(t.enc, k...)
-	t.last = i
-	return i
-}
-
-// lookup returns k's index after adding it, and how many bytes adding it
-// would add to the table (0 if it is there).
-func (t *keyTable) lookup(k string) (m *memo, index uint32, grow int) {
-	m = t.find(k)
-	if m.found {
-		return m, m.index, 0
-	}
-	return m, uint32(len(t.keys)), 1 + sizeBytes(len(k))
-}
-
-// grow doubles the index and reinserts every key.
-func (t *keyTable) grow() {
-	t.slots = make([]slot, 2*len(t.slots))
-	mask := len(t.slots) - 1
-	for j, k := range t.keys {
-		h := maphash.String(t.seed, k)
-		i := int(h) & mask
-		for t.slots[i].idx != 0 {
-			i = (i + 1) & mask
-		}
-		t.slots[i] = slot{idx: uint32(j) + 1, check: uint32(h >> 32)}
-	}
-}
-
-// reset empties the table, keeping its buffers and dropping its references
-// to the caller's strings.
-func (t *keyTable) reset() {
-	t.enc = t.enc[:0]
-	clear(t.keys)
-	t.keys = t.keys[:0]
-	clear(t.slots)
-	t.last = 0
-	t.memo = memo{}
 }
 
 // Reset empties the aggregator, keeping its buffers for reuse.
@@ -197,12 +63,12 @@ func (a *Aggregator) Reset() {
 	a.pk.reset()
 	a.ehk.reset()
 	a.records = a.records[:0]
-	a.recPK = a.recPK[:0]
+	a.count = 0
 	a.tags.reset()
 }
 
 // Count returns the number of user records added since the last Reset.
-func (a *Aggregator) Count() int { return len(a.recPK) }
+func (a *Aggregator) Count() int { return a.count }
 
 // Size returns the exact number of bytes AppendTo would write now: magic,
 // protobuf message and digest. An empty aggregator's size is 20.
@@ -214,12 +80,17 @@ func (a *Aggregator) Size() int {
 // Add(partitionKey, explicitHashKey, data, tags) with len(data) == dataLen.
 // It does not change the aggregator's contents.
 func (a *Aggregator) SizeWith(partitionKey, explicitHashKey string, dataLen int, tags []Tag) int {
-	_, pki, grow := a.pk.lookup(partitionKey)
-	n := a.Size() + grow
+	n := a.Size()
+	pki, isNew := a.pk.lookup(tagPartitionKeyTable, partitionKey, false)
+	if isNew {
+		n += 1 + sizeBytes(len(partitionKey))
+	}
 	var ehki uint32
 	if explicitHashKey != "" {
-		_, ehki, grow = a.ehk.lookup(explicitHashKey)
-		n += grow
+		ehki, isNew = a.ehk.lookup(tagExplicitHashKeyTable, explicitHashKey, false)
+		if isNew {
+			n += 1 + sizeBytes(len(explicitHashKey))
+		}
 	}
 	body := recordLen(pki, explicitHashKey != "", ehki, dataLen, a.tags.size(tags))
 	return n + 1 + varintLen(uint64(body)) + body
@@ -245,28 +116,36 @@ func (a *Aggregator) AddIfFits(partitionKey, explicitHashKey string, data []byte
 
 // add is Add, and AddIfFits when limit >= 0.
 func (a *Aggregator) add(partitionKey, explicitHashKey string, data []byte, tags []Tag, limit int) bool {
-	pm, pki, grow := a.pk.lookup(partitionKey)
+	// Keys go in first, and come out again if the record does not fit: that
+	// happens once per aggregate, and saves a second lookup per record.
+	pki, pkAdded := a.pk.lookup(tagPartitionKeyTable, partitionKey, true)
 	hasEHK := explicitHashKey != ""
-	var em *memo
 	var ehki uint32
+	var ehkAdded bool
 	if hasEHK {
-		var egrow int
-		em, ehki, egrow = a.ehk.lookup(explicitHashKey)
-		grow += egrow
+		ehki, ehkAdded = a.ehk.lookup(tagExplicitHashKeyTable, explicitHashKey, true)
 	}
-	tagBlock := a.tags.encode(tags)
+	var tagBlock []byte
+	if len(tags) > 0 {
+		tagBlock = a.tags.encode(tags)
+	}
 	body := recordLen(pki, hasEHK, ehki, len(data), len(tagBlock))
 	total := 1 + varintLen(uint64(body)) + body
-	if limit >= 0 && a.Size()+grow+total > limit {
+	n := len(a.records)
+	if limit >= 0 && overhead+len(a.pk.enc)+len(a.ehk.enc)+n+total > limit {
+		if pkAdded {
+			a.pk.unput()
+		}
+		if ehkAdded {
+			a.ehk.unput()
+		}
 		return false
 	}
-	a.pk.commit(tagPartitionKeyTable, partitionKey, pm)
-	if hasEHK {
-		a.ehk.commit(tagExplicitHashKeyTable, explicitHashKey, em)
-	}
 	// Grow once, then write in place: cheaper than a dozen appends.
-	n := len(a.records)
-	a.records = slices.Grow(a.records, total)[:n+total]
+	if cap(a.records)-n < total {
+		a.records = slices.Grow(a.records, total)
+	}
+	a.records = a.records[:n+total]
 	b := a.records[n:]
 	b[0] = tagRecords
 	i := 1 + putVarint(b[1:], uint64(body))
@@ -279,8 +158,10 @@ func (a *Aggregator) add(partitionKey, explicitHashKey string, data []byte, tags
 	b[i] = tagData
 	i += 1 + putVarint(b[i+1:], uint64(len(data)))
 	i += copy(b[i:], data)
-	copy(b[i:], tagBlock)
-	a.recPK = append(a.recPK, pki)
+	if len(tagBlock) > 0 {
+		copy(b[i:], tagBlock)
+	}
+	a.count++
 	return true
 }
 
@@ -370,8 +251,19 @@ func (a *Aggregator) AppendTo(dst []byte) []byte {
 
 // PartitionKey returns the partition key of the i-th user record added since
 // the last Reset (0 <= i < Count()), as a caller needs for the outer Kinesis
-// record.
-func (a *Aggregator) PartitionKey(i int) string { return a.pk.keys[a.recPK[i]] }
+// record. The first user record's key is the table's first entry; a later
+// one's is found by walking the records, so it takes time in i.
+func (a *Aggregator) PartitionKey(i int) string {
+	b := a.records
+	for ; i > 0; i-- {
+		n, k := protowire.ConsumeVarint(b[1:])
+		b = b[1+k+int(n):]
+	}
+	// b starts with a records entry: tag, length, then partition_key_index.
+	_, k := protowire.ConsumeVarint(b[1:])
+	pki, _ := protowire.ConsumeVarint(b[2+k:])
+	return a.pk.keys[pki]
+}
 
 // recordLen returns the encoded length of a Record message body whose tags
 // encode to tagsLen bytes.
@@ -402,15 +294,22 @@ func appendVarint(b []byte, v uint64) []byte {
 
 // varintLen returns the size of v as a protobuf varint.
 func varintLen(v uint64) int {
-	if v < 0x80 {
-		return 1
-	}
-	return protowire.SizeVarint(v)
+	return int((9*uint32(bits.Len64(v)) + 64) / 64)
 }
 
 // putVarint writes v as a protobuf varint at the start of b, which must have
 // room, and returns the number of bytes written.
 func putVarint(b []byte, v uint64) int {
+	if v < 0x80 {
+		b[0] = byte(v)
+		return 1
+	}
+	if v < 0x4000 {
+		_ = b[1]
+		b[0] = byte(v) | 0x80
+		b[1] = byte(v >> 7)
+		return 2
+	}
 	i := 0
 	for v >= 0x80 {
 		b[i] = byte(v) | 0x80
