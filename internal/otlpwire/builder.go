@@ -2,6 +2,7 @@ package otlpwire
 
 import (
 	"cmp"
+	"math/bits"
 	"slices"
 	"strconv"
 
@@ -114,6 +115,9 @@ type builder struct {
 	lastScope  scopeKey
 	lastScIdx  int32
 
+	parts partitions // sort's scratch
+	spare []item     // sort's scratch: the other items buffer
+
 	rec []int32 // items of the record being packed
 	out []byte  // the record being written
 }
@@ -221,9 +225,102 @@ func (b *builder) encodeContainer(children, schemaURL string, schemaField int, p
 	return c
 }
 
-// sort orders the items by partition, resource, scope and input order.
+// sort orders the items by partition, resource, scope and input order (compareItems).
+// Rather than comparison-sorting the items, it numbers the partitions in a hash table,
+// sorts only the distinct partitions, and moves each item straight to its partition's
+// place, keeping the input order within a partition; a partition whose items then are
+// not in resource and scope order (resources or scopes interleaved in the input) is
+// sorted on its own.
 func (b *builder) sort() {
-	slices.SortFunc(b.items, compareItems)
+	items := b.items
+	if len(items) < 2 || slices.IsSortedFunc(items, compareItems) {
+		return
+	}
+	ps := &b.parts
+	ps.number(items)
+	// Where each partition's items start once the partitions are in order.
+	slices.SortFunc(ps.order, func(x, y int32) int {
+		a, c := &items[ps.first[x]], &items[ps.first[y]]
+		if r := cmp.Compare(a.hi, c.hi); r != 0 {
+			return r
+		}
+		if r := cmp.Compare(a.lo, c.lo); r != 0 {
+			return r
+		}
+		return cmp.Compare(a.group, c.group)
+	})
+	at := 0
+	for _, p := range ps.order {
+		at, ps.count[p] = at+int(ps.count[p]), int32(at)
+	}
+	sorted := slices.Grow(b.spare[:0], len(items))[:len(items)]
+	for i := range items {
+		p := ps.of[i]
+		sorted[ps.count[p]] = items[i]
+		ps.count[p]++
+	}
+	b.items, b.spare = sorted, items
+	for start := 0; start < len(sorted); {
+		end := start + 1
+		for end < len(sorted) && samePartition(&sorted[start], &sorted[end]) {
+			end++
+		}
+		if part := sorted[start:end]; !slices.IsSortedFunc(part, compareItems) {
+			slices.SortFunc(part, compareItems)
+		}
+		start = end
+	}
+}
+
+// partitions numbers the partitions of a batch's items (builder.sort). Its slices are
+// scratch reused from one batch to the next.
+type partitions struct {
+	slots []partSlot // open-addressing hash table of the partitions
+	first []int32    // partition → its first item
+	count []int32    // partition → its item count, then where its items go
+	order []int32    // partition numbers, to be sorted
+	of    []int32    // item → its partition
+}
+
+// partSlot is a slot of partitions.slots.
+type partSlot struct {
+	hi, lo uint64
+	group  int32
+	part   int32 // partition number + 1; 0 marks a free slot
+}
+
+// number numbers the partitions of items in order of first appearance.
+func (ps *partitions) number(items []item) {
+	size := 1 << bits.Len(uint(2*len(items)-1)) // a power of two, at least twice the items
+	if cap(ps.slots) < size {
+		ps.slots = make([]partSlot, size)
+	} else {
+		ps.slots = ps.slots[:size]
+		clear(ps.slots)
+	}
+	mask := uint64(size - 1)
+	ps.first, ps.count, ps.order, ps.of = ps.first[:0], ps.count[:0], ps.order[:0], ps.of[:0]
+	for i := range items {
+		it := &items[i]
+		h := (it.hi ^ bits.RotateLeft64(it.lo, 31) ^ uint64(uint32(it.group))) * 0x9e3779b97f4a7c15
+		j := h >> 32 & mask
+		for {
+			s := &ps.slots[j]
+			if s.part == 0 {
+				s.hi, s.lo, s.group = it.hi, it.lo, it.group
+				ps.first = append(ps.first, int32(i))
+				ps.count = append(ps.count, 0)
+				ps.order = append(ps.order, int32(len(ps.order)))
+				s.part = int32(len(ps.first))
+			}
+			if s.hi == it.hi && s.lo == it.lo && s.group == it.group {
+				ps.of = append(ps.of, s.part-1)
+				ps.count[s.part-1]++
+				break
+			}
+			j = (j + 1) & mask
+		}
+	}
 }
 
 // frame is what a child of n bytes adds to its parent: a one-byte tag (all

@@ -70,6 +70,9 @@ func AppendKeyValues(b []byte, field int, kvs []attribute.KeyValue) []byte {
 // the repeated KeyValue field numbered field. A nil or empty set writes
 // nothing.
 func AppendAttributeSet(b []byte, field int, set *attribute.Set) []byte {
+	if kvs, ok := attrsOf(set); ok {
+		return AppendKeyValues(b, field, kvs)
+	}
 	n := set.Len()
 	for i := 0; i < n; i++ {
 		kv, _ := set.Get(i)
@@ -88,35 +91,42 @@ func AppendKeyValue(b []byte, kv attribute.KeyValue) []byte {
 func appendKeyValueField(b []byte, field int, kv *attribute.KeyValue) []byte {
 	key := string(kv.Key)
 	kl := len(key)
-	// Fast paths: a one-byte tag and KeyValue, AnyValue and string lengths
-	// that all fit one byte, so the whole field is written in one go.
-	switch kv.Value.Type() {
-	case attribute.STRING:
-		s := kv.Value.AsString()
-		sl := len(s)
-		if field < 16 && kl+sl <= 121 && utf8.ValidString(key) && utf8.ValidString(s) {
+	// Fast paths: a one-byte tag, a non-empty key and KeyValue, AnyValue and string
+	// lengths that all fit one byte, so the whole field is written in one go; then one
+	// pass checks that the strings are ASCII (else valid UTF-8).
+	if field < 16 && kl > 0 {
+		start := len(b)
+		switch kv.Value.Type() {
+		case attribute.STRING:
+			s := kv.Value.AsString()
+			sl := len(s)
+			if kl+sl > 121 {
+				break
+			}
 			// KeyValue{key: 2+kl, value: 2 + AnyValue{string_value: 2+sl}}
-			kvn := 4 + sl
-			if kl > 0 {
-				b = append(b, byte(field)<<3|wireBytes, byte(kvn+2+kl), kvKey<<3|wireBytes, byte(kl))
-				b = append(b, key...)
-			} else {
-				b = append(b, byte(field)<<3|wireBytes, byte(kvn))
-			}
+			b = append(b, byte(field)<<3|wireBytes, byte(6+kl+sl), kvKey<<3|wireBytes, byte(kl))
+			b = append(b, key...)
 			b = append(b, kvValue<<3|wireBytes, byte(2+sl), anyString<<3|wireBytes, byte(sl))
-			return append(b, s...)
-		}
-	case attribute.INT64, attribute.BOOL, attribute.FLOAT64:
-		if field < 16 && kl <= 112 && utf8.ValidString(key) {
-			av := sizeScalarAnyValue(kv.Value)
-			if kl > 0 {
-				b = append(b, byte(field)<<3|wireBytes, byte(2+av+2+kl), kvKey<<3|wireBytes, byte(kl))
-				b = append(b, key...)
-			} else {
-				b = append(b, byte(field)<<3|wireBytes, byte(2+av))
+			b = append(b, s...)
+			// Every byte written besides the strings is below 0x80.
+			if isASCII(b[start:]) || utf8.ValidString(key) && utf8.ValidString(s) {
+				return b
 			}
-			b = append(b, kvValue<<3|wireBytes, byte(av))
-			return appendScalarAnyValue(b, kv.Value)
+			b = b[:start]
+		case attribute.INT64, attribute.BOOL, attribute.FLOAT64:
+			if kl > 112 {
+				break
+			}
+			var scratch [11]byte // the longest scalar AnyValue: a 10-byte varint and its tag
+			av := appendScalarAnyValue(scratch[:0], kv.Value)
+			b = append(b, byte(field)<<3|wireBytes, byte(4+len(av)+kl), kvKey<<3|wireBytes, byte(kl))
+			b = append(b, key...)
+			b = append(b, kvValue<<3|wireBytes, byte(len(av)))
+			b = append(b, av...)
+			if isASCII(b[start+4:start+4+kl]) || utf8.ValidString(key) {
+				return b
+			}
+			b = b[:start]
 		}
 	}
 	b, m := OpenLen(b, field)

@@ -3,6 +3,7 @@ package otlpwire
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 
@@ -302,25 +303,41 @@ func TestKeyValuesAllocations(t *testing.T) {
 }
 
 // TestKeyValueLengthBoundaries walks key and value lengths across the
-// one-byte length limits the fast paths rely on.
+// one-byte length limits the fast paths rely on, with ASCII, other valid
+// UTF-8 and invalid bytes at either end of the strings (the fast paths check
+// for ASCII after writing, 8 bytes at a time).
 func TestKeyValueLengthBoundaries(t *testing.T) {
 	values := []attribute.Value{
-		attribute.BoolValue(true), attribute.Int64Value(0), attribute.Int64Value(-1), attribute.Int64Value(1 << 40),
-		attribute.Float64Value(2.5), attribute.Value{},
+		attribute.BoolValue(true), attribute.BoolValue(false), attribute.Int64Value(0), attribute.Int64Value(-1),
+		attribute.Int64Value(1 << 40), attribute.Int64Value(math.MinInt64), attribute.Float64Value(2.5), attribute.Value{},
 	}
-	for _, sl := range []int{0, 1, 60, 115, 116, 117, 118, 119, 120, 121, 122, 123, 124, 125, 126, 127, 128, 200} {
-		values = append(values, attribute.StringValue(strings.Repeat("v", sl)))
+	// s of n bytes: ASCII, or ending (or starting) with a 2-byte character or an invalid byte.
+	texts := func(c string, n int) []string {
+		out := []string{strings.Repeat(c, n)}
+		if n >= 1 {
+			out = append(out, strings.Repeat(c, n-1)+"\xff", "\x80"+strings.Repeat(c, n-1))
+		}
+		if n >= 2 {
+			out = append(out, strings.Repeat(c, n-2)+"é", "é"+strings.Repeat(c, n-2))
+		}
+		return out
+	}
+	for _, sl := range []int{0, 1, 7, 8, 9, 60, 115, 116, 117, 118, 119, 120, 121, 122, 123, 124, 125, 126, 127, 128, 200} {
+		for _, s := range texts("v", sl) {
+			values = append(values, attribute.StringValue(s))
+		}
 	}
 	for kl := 0; kl <= 130; kl++ {
-		key := attribute.Key(strings.Repeat("k", kl))
-		for _, v := range values {
-			kvs := []attribute.KeyValue{{Key: key, Value: v}}
-			for _, field := range []int{1, 15, 16, 300} {
-				got := AppendKeyValues(nil, field, kvs)
-				want := protowire.AppendBytes(protowire.AppendTag(nil, protowire.Number(field), protowire.BytesType),
-					mustMarshal(t, refKeyValues(kvs)[0]))
-				if !bytes.Equal(got, want) {
-					t.Fatalf("key %d bytes, value %v, field %d:\n got %x\nwant %x", kl, v.Emit(), field, got, want)
+		for _, key := range texts("k", kl) {
+			for _, v := range values {
+				kvs := []attribute.KeyValue{{Key: attribute.Key(key), Value: v}}
+				for _, field := range []int{1, 15, 16, 300} {
+					got := AppendKeyValues(nil, field, kvs)
+					want := protowire.AppendBytes(protowire.AppendTag(nil, protowire.Number(field), protowire.BytesType),
+						mustMarshal(t, refKeyValues(kvs)[0]))
+					if !bytes.Equal(got, want) {
+						t.Fatalf("key %q, value %q, field %d:\n got %x\nwant %x", key, v.Emit(), field, got, want)
+					}
 				}
 			}
 		}

@@ -128,6 +128,9 @@ func AppendJSONKeyValues(b []byte, name string, kvs []attribute.KeyValue) []byte
 // AppendJSONAttributeSet appends `"name":[...]`, the KeyValue objects of
 // set in its order, unless set is nil or empty.
 func AppendJSONAttributeSet(b []byte, name string, set *attribute.Set) []byte {
+	if kvs, ok := attrsOf(set); ok {
+		return AppendJSONKeyValues(b, name, kvs)
+	}
 	n := set.Len()
 	if n == 0 {
 		return b

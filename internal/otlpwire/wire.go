@@ -1,6 +1,7 @@
 package otlpwire
 
 import (
+	"encoding/binary"
 	"math"
 	"math/bits"
 	"unicode/utf8"
@@ -187,6 +188,23 @@ func sizeStringFieldAlways(field int, s string) int {
 		n = sanitizedLen(s)
 	}
 	return SizeLenField(field, n)
+}
+
+// isASCII reports whether every byte of p is below 0x80, reading 8 bytes at a time.
+func isASCII(p []byte) bool {
+	n := len(p)
+	if n < 8 {
+		var acc byte
+		for _, c := range p {
+			acc |= c
+		}
+		return acc < utf8.RuneSelf
+	}
+	acc := binary.LittleEndian.Uint64(p[n-8:])
+	for i := 0; i+8 <= n; i += 8 {
+		acc |= binary.LittleEndian.Uint64(p[i:])
+	}
+	return acc&0x8080808080808080 == 0
 }
 
 // sanitizedLen is len(string([]rune(s))) without allocating.
