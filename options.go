@@ -53,6 +53,21 @@ const (
 	PartitionByResource = config.PartitionByResource
 	// PartitionByRandom: random keys, spreading records evenly over the shards.
 	PartitionByRandom = config.PartitionByRandom
+	// PartitionByShard, for traces: each trace stays whole on the shard its trace ID maps
+	// to, as with PartitionByTraceID, but all the traces of one export call bound for the
+	// same shard (per the producer's shard map: the MD5 of the trace-ID key falls in the
+	// shard's hash key range) share one user record, split to the record size limit as
+	// usual, and the record is keyed by the trace ID of one of them, so it lands on that
+	// shard. Larger user records compress better and fill PUT payload units better
+	// than one trace each. The trade-off: a record's partition key names only one of its
+	// traces; a consumer that routes or filters by partition key must read the data to
+	// find the others (each span carries its trace ID). While the producer has no shard
+	// map (ListShards refused or failing) it behaves exactly as PartitionByTraceID. After
+	// a reshard, until the producer reads the new map (at once when a record lands on a
+	// shard it did not predict), a record may hold a trace the new map puts on another
+	// shard, and those of its spans land on the record's shard. Metrics and logs are
+	// partitioned as with PartitionByTraceID.
+	PartitionByShard = config.PartitionByShard
 )
 
 func option(f func(*config.Config)) Option { return config.OptionFunc(f) }
@@ -115,8 +130,9 @@ func WithCompression(comp Compression) Option {
 	return option(func(c *config.Config) { c.Compression = comp })
 }
 
-// WithPartitionBy sets the partitioning scheme. Environment:
-// OTEL_EXPORTER_KINESIS_PARTITION_BY. Default trace_id.
+// WithPartitionBy sets the partitioning scheme: trace_id, resource, random or shard (see
+// the constants). Environment: OTEL_EXPORTER_KINESIS_PARTITION_BY (and the _TRACES_,
+// _METRICS_, _LOGS_ forms). Default trace_id.
 func WithPartitionBy(p PartitionBy) Option {
 	return option(func(c *config.Config) { c.PartitionBy = p })
 }

@@ -33,7 +33,8 @@ func New(ctx context.Context, opts ...otelkinesis.Option) (*Exporter, error) {
 	if err != nil {
 		return nil, err
 	}
-	encCfg := otlpwire.TraceConfig{MaxRecordSize: core.MaxRecordData(), Encoding: core.WireEncoding(), Partitioning: core.WirePartitioning()}
+	encCfg := otlpwire.TraceConfig{MaxRecordSize: core.MaxRecordData(), Encoding: core.WireEncoding()}
+	encCfg.Partitioning, encCfg.Shards = core.TracePartitioning()
 	if fn := core.Config().SpanPartitionKey; fn != nil {
 		encCfg.Partitioning = otlpwire.PartitionByKey
 		encCfg.PartitionKey = func(s sdktrace.ReadOnlySpan) string {

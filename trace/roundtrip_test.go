@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace"
@@ -150,6 +151,12 @@ func oracle(t *testing.T, spans []sdktrace.ReadOnlySpan) map[string]placedSpan {
 // it, under the right resource and scope, each trace whole on one shard, each user record
 // keyed by its one trace ID and tagged as it should be.
 func TestRoundTrip(t *testing.T) {
+	eachFormat(t, roundTrip)
+}
+
+// eachFormat runs test in parallel subtests for each emulator, encoding and compression,
+// with the span count TestRoundTrip describes.
+func eachFormat(t *testing.T, test func(t *testing.T, peer testpeers.Peer, enc otelkinesis.Encoding, comp otelkinesis.Compression, n int)) {
 	for _, peer := range testpeers.Emulators(t) {
 		for _, enc := range []otelkinesis.Encoding{otelkinesis.EncodingProto, otelkinesis.EncodingJSON} {
 			for _, comp := range []otelkinesis.Compression{otelkinesis.CompressionNone, otelkinesis.CompressionGzip, otelkinesis.CompressionZstd} {
@@ -159,7 +166,7 @@ func TestRoundTrip(t *testing.T) {
 					if enc == otelkinesis.EncodingProto && comp == otelkinesis.CompressionNone {
 						n = 10000
 					}
-					roundTrip(t, peer, enc, comp, n)
+					test(t, peer, enc, comp, n)
 				})
 			}
 		}
@@ -169,25 +176,7 @@ func TestRoundTrip(t *testing.T) {
 func roundTrip(t *testing.T, peer testpeers.Peer, enc otelkinesis.Encoding, comp otelkinesis.Compression, n int) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	client := testpeers.Client(t, peer.Endpoint)
-	stream := testpeers.UniqueStreamName(t)
-	testpeers.CreateStream(t, client, stream, 2)
-
-	exp, err := kinesistrace.New(ctx, otelkinesis.WithStreamName(stream), otelkinesis.WithKinesisClient(client),
-		otelkinesis.WithEncoding(enc), otelkinesis.WithCompression(comp), otelkinesis.WithFlushInterval(20*time.Millisecond),
-		// The emulators are slow with large requests on a busy machine: smaller requests and a
-		// longer timeout keep a slow answer from being retried (and its records stored twice).
-		otelkinesis.WithBatchSize(1<<20), otelkinesis.WithRequestTimeout(2*time.Minute))
-	if err != nil {
-		t.Fatal(err)
-	}
-	spans := makeSpans(t, exp, n)
-	if err := exp.Shutdown(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if len(spans) != n {
-		t.Fatalf("recorded %d spans, want %d", len(spans), n)
-	}
+	client, stream, spans := exportThrough(t, ctx, peer, 2, n, otelkinesis.WithEncoding(enc), otelkinesis.WithCompression(comp))
 	want := oracle(t, spans)
 
 	recs, err := teststream.Read(ctx, client, stream)
@@ -196,8 +185,7 @@ func roundTrip(t *testing.T, peer testpeers.Peer, enc otelkinesis.Encoding, comp
 	}
 	got := map[string]placedSpan{}
 	shardOfTrace := map[string]string{}
-	wantContentType := map[otelkinesis.Encoding]string{otelkinesis.EncodingProto: "application/x-protobuf", otelkinesis.EncodingJSON: "application/json"}[enc]
-	wantEncoding := map[otelkinesis.Compression]string{otelkinesis.CompressionNone: "", otelkinesis.CompressionGzip: "gzip", otelkinesis.CompressionZstd: "zstd"}[comp]
+	wantContentType, wantEncoding := contentTypes[enc], contentEncodings[comp]
 	for _, r := range recs {
 		f := r.Telemetry.Format
 		if f.Signal != "traces" || f.ContentType != wantContentType || f.ContentEncoding != wantEncoding {
@@ -208,14 +196,7 @@ func roundTrip(t *testing.T, peer testpeers.Peer, enc otelkinesis.Encoding, comp
 		}
 		before := len(got)
 		flatten(t, r.Telemetry.Traces.ResourceSpans, got)
-		traces := map[string]bool{}
-		for _, rs := range r.Telemetry.Traces.ResourceSpans {
-			for _, ss := range rs.ScopeSpans {
-				for _, sp := range ss.Spans {
-					traces[hex.EncodeToString(sp.TraceId)] = true
-				}
-			}
-		}
+		traces := traceIDs(r.Telemetry.Traces.ResourceSpans)
 		if len(traces) != 1 || !traces[r.PartitionKey] {
 			t.Errorf("user record keyed %q holds traces %v, want exactly that one", r.PartitionKey, traces)
 		}
@@ -227,15 +208,49 @@ func roundTrip(t *testing.T, peer testpeers.Peer, enc otelkinesis.Encoding, comp
 		}
 		shardOfTrace[r.PartitionKey] = r.Shard
 	}
-	if len(got) != len(want) {
-		t.Errorf("read %d distinct spans, want %d", len(got), len(want))
-	}
 	shards := map[string]bool{}
 	for _, s := range shardOfTrace {
 		shards[s] = true
 	}
 	if len(shards) != 2 {
 		t.Errorf("traces landed on %d shards, want both", len(shards))
+	}
+	compareSpans(t, got, want)
+	t.Logf("%d spans in %d user records over %d traces", len(got), len(recs), len(shardOfTrace))
+}
+
+// exportThrough creates a stream of the given shards on peer, exports n spans into it
+// through TracerProviders (makeSpans) and an exporter with opts, shuts the exporter down,
+// and returns the client, the stream's name and the spans.
+func exportThrough(t *testing.T, ctx context.Context, peer testpeers.Peer, shards int32, n int, opts ...otelkinesis.Option) (*kinesis.Client, string, []sdktrace.ReadOnlySpan) {
+	t.Helper()
+	client := testpeers.Client(t, peer.Endpoint)
+	stream := testpeers.UniqueStreamName(t)
+	testpeers.CreateStream(t, client, stream, shards)
+	exp, err := kinesistrace.New(ctx, append([]otelkinesis.Option{otelkinesis.WithStreamName(stream), otelkinesis.WithKinesisClient(client),
+		otelkinesis.WithFlushInterval(20 * time.Millisecond),
+		// The emulators are slow with large requests on a busy machine: smaller requests and a
+		// longer timeout keep a slow answer from being retried (and its records stored twice).
+		otelkinesis.WithBatchSize(1 << 20), otelkinesis.WithRequestTimeout(2 * time.Minute)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spans := makeSpans(t, exp, n)
+	if err := exp.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(spans) != n {
+		t.Fatalf("recorded %d spans, want %d", len(spans), n)
+	}
+	return client, stream, spans
+}
+
+// compareSpans checks that got holds every span of want, and nothing else, each equal to
+// its counterpart field by field, under an equal resource and scope.
+func compareSpans(t *testing.T, got, want map[string]placedSpan) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Errorf("read %d distinct spans, want %d", len(got), len(want))
 	}
 	bad := 0
 	for k, w := range want {
@@ -251,5 +266,4 @@ func roundTrip(t *testing.T, peer testpeers.Peer, enc otelkinesis.Encoding, comp
 			t.Fatal("too many differences")
 		}
 	}
-	t.Logf("%d spans in %d user records over %d traces", len(got), len(recs), len(shardOfTrace))
 }

@@ -75,6 +75,12 @@ const (
 	PartitionByResource PartitionBy = "resource"
 	// PartitionByRandom keys each record randomly, spreading load evenly over shards.
 	PartitionByRandom PartitionBy = "random"
+	// PartitionByShard keeps each trace whole on the shard its trace ID maps to, as
+	// PartitionByTraceID does, but puts all the traces of one export call bound for the same
+	// shard (per the producer's shard map) in one user record, keyed by one of them. Only
+	// the trace exporter groups so; without a shard map it behaves as PartitionByTraceID,
+	// and the metric and log exporters partition as with PartitionByTraceID.
+	PartitionByShard PartitionBy = "shard"
 )
 
 // EnvPrefix starts every environment variable the exporters read.
@@ -277,9 +283,10 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("otelkinesis: compression %q: allowed %q, %q or %q", c.Compression, CompressionNone, CompressionGzip, CompressionZstd))
 	}
 	switch c.PartitionBy {
-	case PartitionByTraceID, PartitionByResource, PartitionByRandom:
+	case PartitionByTraceID, PartitionByResource, PartitionByRandom, PartitionByShard:
 	default:
-		errs = append(errs, fmt.Errorf("otelkinesis: partition_by %q: allowed %q, %q or %q", c.PartitionBy, PartitionByTraceID, PartitionByResource, PartitionByRandom))
+		errs = append(errs, fmt.Errorf("otelkinesis: partition_by %q: allowed %q, %q, %q or %q", c.PartitionBy,
+			PartitionByTraceID, PartitionByResource, PartitionByRandom, PartitionByShard))
 	}
 	if c.ExternalID != "" && c.RoleARN == "" {
 		errs = append(errs, errors.New("otelkinesis: external_id is set but role_arn is not: the external ID goes with a role to assume"))

@@ -64,20 +64,21 @@ func TestEnvPrecedence(t *testing.T) {
 	t.Setenv("OTEL_EXPORTER_KINESIS_MAX_RETRIES", "3")
 	t.Setenv("OTEL_EXPORTER_KINESIS_FLUSH_INTERVAL", "250")
 	t.Setenv("OTEL_EXPORTER_KINESIS_METRICS_FLUSH_INTERVAL", "2s")
+	t.Setenv("OTEL_EXPORTER_KINESIS_TRACES_PARTITION_BY", "Shard")
 
 	tr, err := Load(Traces)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if tr.Producer.StreamName != "traces" || tr.Compression != CompressionGzip || tr.Producer.MaxRetries != 3 ||
-		tr.Producer.FlushInterval != 250*time.Millisecond {
+		tr.Producer.FlushInterval != 250*time.Millisecond || tr.PartitionBy != PartitionByShard {
 		t.Errorf("traces: %+v %+v", tr, tr.Producer)
 	}
 	lg, err := Load(Logs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if lg.Producer.StreamName != "shared" || lg.Compression != CompressionZstd {
+	if lg.Producer.StreamName != "shared" || lg.Compression != CompressionZstd || lg.PartitionBy != PartitionByTraceID {
 		t.Errorf("logs: stream %q compression %q", lg.Producer.StreamName, lg.Compression)
 	}
 	mt, err := Load(Metrics, OptionFunc(func(c *Config) { c.Producer.StreamName = "code" }))
@@ -98,7 +99,7 @@ func TestInvalidSettings(t *testing.T) {
 	}{
 		{"ENCODING", "otlp_xml", []string{"encoding", "otlp_xml", "otlp_proto"}},
 		{"COMPRESSION", "lz4", []string{"compression", "lz4", "zstd"}},
-		{"PARTITION_BY", "span_id", []string{"partition_by", "span_id", "trace_id"}},
+		{"PARTITION_BY", "span_id", []string{"partition_by", "span_id", "trace_id", "shard"}},
 		{"AGGREGATE_BATCH_COUNT", "0", []string{"aggregate_batch_count", "0", "1 to 4294967295"}},
 		{"AGGREGATE_BATCH_SIZE", "x", []string{"OTEL_EXPORTER_KINESIS_AGGREGATE_BATCH_SIZE", `"x"`, "whole number"}},
 		{"AGGREGATE_BATCH_SIZE", "20000000", []string{"aggregate_batch_size", "20000000", "1 to 10485760"}},
