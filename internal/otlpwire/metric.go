@@ -1,9 +1,11 @@
 package otlpwire
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
+	"unsafe"
 
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 )
@@ -370,30 +372,43 @@ func appendHistogramPoint[N int64 | float64](b []byte, dp *metricdata.HistogramD
 	b = AppendFixed64Field(b, histTime, unixNano(dp.Time))
 	b = AppendFixed64Field(b, histCount, dp.Count)
 	b = AppendDoubleFieldAlways(b, histSum, float64(dp.Sum))
-	if n := len(dp.BucketCounts); n > 0 {
-		b = grow(b, SizeLenField(histBucketCounts, 8*n))
-		b = AppendLenHeader(b, histBucketCounts, 8*n)
-		for _, c := range dp.BucketCounts {
-			b = appendFixed64(b, c)
-		}
-	}
-	if n := len(dp.Bounds); n > 0 {
-		b = grow(b, SizeLenField(histBounds, 8*n))
-		b = AppendLenHeader(b, histBounds, 8*n)
-		for _, x := range dp.Bounds {
-			b = appendFixed64(b, math.Float64bits(x))
-		}
-	}
+	b = appendPackedFixed64(b, histBucketCounts, dp.BucketCounts)
+	b = appendPackedFixed64(b, histBounds, dp.Bounds)
 	b = appendExemplars(b, histExemplars, dp.Exemplars)
 	b = AppendAttributeSet(b, histAttributes, &dp.Attributes)
 	b = appendExtremum(b, histMin, dp.Min)
 	return appendExtremum(b, histMax, dp.Max)
 }
 
-// appendFixed64 appends v little-endian, with no tag (packed elements).
-func appendFixed64(b []byte, v uint64) []byte {
-	return append(b, byte(v), byte(v>>8), byte(v>>16), byte(v>>24),
-		byte(v>>32), byte(v>>40), byte(v>>48), byte(v>>56))
+// nativeLittleEndian reports whether the machine stores numbers little-endian, as
+// protobuf's fixed64 and double fields are: then a []uint64 or []float64 in memory is
+// its own packed encoding.
+var nativeLittleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
+
+// appendPackedFixed64 appends vs as the packed repeated fixed64 or double field
+// numbered field, unless vs is empty.
+func appendPackedFixed64[T uint64 | float64](b []byte, field int, vs []T) []byte {
+	n := len(vs)
+	if n == 0 {
+		return b
+	}
+	b = AppendLenHeader(b, field, 8*n)
+	if nativeLittleEndian {
+		return append(b, unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(vs))), 8*n)...)
+	}
+	b = grow(b, 8*n)
+	for _, v := range vs {
+		b = binary.LittleEndian.AppendUint64(b, fixed64Bits(v))
+	}
+	return b
+}
+
+// fixed64Bits is the fixed64 encoding of v: itself, or the IEEE 754 bits of a float64.
+func fixed64Bits[T uint64 | float64](v T) uint64 {
+	if f, ok := any(v).(float64); ok {
+		return math.Float64bits(f)
+	}
+	return uint64(v)
 }
 
 // zigzag32 is the sint32 encoding of v.
@@ -425,7 +440,11 @@ func appendExpHistogramPoint[N int64 | float64](b []byte, dp *metricdata.Exponen
 func appendBuckets(b []byte, field int, bk *metricdata.ExponentialBucket) []byte {
 	counts := 0
 	for _, c := range bk.Counts {
-		counts += SizeVarint(c)
+		if c < 0x80 {
+			counts++
+		} else {
+			counts += SizeVarint(c)
+		}
 	}
 	n := 0
 	if bk.Offset != 0 {
@@ -439,8 +458,17 @@ func appendBuckets(b []byte, field int, bk *metricdata.ExponentialBucket) []byte
 	b = AppendVarintField(b, bucketsOffset, zigzag32(bk.Offset))
 	if counts > 0 {
 		b = AppendLenHeader(b, bucketsCounts, counts)
+		// Room was made above: write the varints in place.
+		i := len(b)
+		b = b[:i+counts]
 		for _, c := range bk.Counts {
-			b = AppendVarint(b, c)
+			for c >= 0x80 {
+				b[i] = byte(c) | 0x80
+				c >>= 7
+				i++
+			}
+			b[i] = byte(c)
+			i++
 		}
 	}
 	return b

@@ -577,3 +577,19 @@ func TestAppendMetricMatchesOTLPMetricHTTP(t *testing.T) {
 		t.Errorf("unsupported metric: %x", got)
 	}
 }
+
+// TestPackedFixed64Portable: the byte-by-byte path big-endian machines take for packed
+// bucket counts and bounds writes what the in-memory copy writes on this one.
+func TestPackedFixed64Portable(t *testing.T) {
+	var native [][]byte
+	for _, m := range mtAllKinds() {
+		native = append(native, AppendMetric(nil, &m))
+	}
+	defer func(le bool) { nativeLittleEndian = le }(nativeLittleEndian)
+	nativeLittleEndian = false
+	for i, m := range mtAllKinds() {
+		if got := AppendMetric(nil, &m); !bytes.Equal(got, native[i]) {
+			t.Errorf("metric %q: byte by byte %x, copied %x", m.Name, got, native[i])
+		}
+	}
+}

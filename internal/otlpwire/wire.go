@@ -200,9 +200,13 @@ func isASCII(p []byte) bool {
 		}
 		return acc < utf8.RuneSelf
 	}
-	acc := binary.LittleEndian.Uint64(p[n-8:])
-	for i := 0; i+8 <= n; i += 8 {
-		acc |= binary.LittleEndian.Uint64(p[i:])
+	acc := binary.LittleEndian.Uint64(p[n-8:]) // the last 8, overlapping the loop's
+	for len(p) >= 16 {
+		acc |= binary.LittleEndian.Uint64(p) | binary.LittleEndian.Uint64(p[8:])
+		p = p[16:]
+	}
+	if len(p) >= 8 {
+		acc |= binary.LittleEndian.Uint64(p)
 	}
 	return acc&0x8080808080808080 == 0
 }
