@@ -1,6 +1,7 @@
 package otlpwire
 
 import (
+	"encoding/binary"
 	"math"
 	"time"
 
@@ -125,27 +126,13 @@ func appendTraceStateText(b []byte, ts trace.TraceState) []byte {
 // field otlptrace's transform sets, in field-number order (so the bytes equal
 // proto.Marshal's for the same message). A link's trace state is not
 // written, as otlptrace does not write it.
+//
+// Each ReadOnlySpan method of the SDK's spans copies the whole span record
+// (its methods have value receivers), so each is called once.
 func AppendSpan(b []byte, s sdktrace.ReadOnlySpan) []byte {
 	sc := s.SpanContext()
-	tid, sid := sc.TraceID(), sc.SpanID()
-	b = grow(b, 64)
-	b = append(b, spanTraceID<<3|wireBytes, 16)
-	b = append(b, tid[:]...)
-	b = append(b, spanSpanID<<3|wireBytes, 8)
-	b = append(b, sid[:]...)
-	if ts := sc.TraceState(); ts.Len() > 0 {
-		b = AppendLenHeader(b, spanTraceState, traceStateLen(ts))
-		b = appendTraceStateText(b, ts)
-	}
 	parent := s.Parent()
-	if psid := parent.SpanID(); psid.IsValid() {
-		b = append(b, spanParentSpanID<<3|wireBytes, 8)
-		b = append(b, psid[:]...)
-	}
-	b = AppendStringField(b, spanName, s.Name())
-	b = AppendVarintField(b, spanKind, spanKindOf(s.SpanKind()))
-	b = AppendFixed64Field(b, spanStart, unixNano(s.StartTime()))
-	b = AppendFixed64Field(b, spanEnd, unixNano(s.EndTime()))
+	b = appendSpanHead(b, &sc, &parent, s.Name(), s.SpanKind(), s.StartTime(), s.EndTime())
 	b = AppendKeyValues(b, spanAttributes, s.Attributes())
 	b = AppendVarintField(b, spanDroppedAttrs, clampCount(s.DroppedAttributes()))
 	events := s.Events()
@@ -154,7 +141,7 @@ func AppendSpan(b []byte, s sdktrace.ReadOnlySpan) []byte {
 		var m int
 		b, m = OpenLen(b, spanEvents)
 		b = AppendFixed64Field(b, eventTime, unixNano(ev.Time))
-		b = AppendStringField(b, eventName, ev.Name)
+		b = appendShortStringField(b, eventName, ev.Name)
 		b = AppendKeyValues(b, eventAttributes, ev.Attributes)
 		b = AppendVarintField(b, eventDroppedAttrs, clampCount(ev.DroppedAttributeCount))
 		b = CloseLen(b, m)
@@ -163,27 +150,101 @@ func AppendSpan(b []byte, s sdktrace.ReadOnlySpan) []byte {
 	links := s.Links()
 	for i := range links {
 		l := &links[i]
-		ltid, lsid := l.SpanContext.TraceID(), l.SpanContext.SpanID()
 		var m int
 		b, m = OpenLen(b, spanLinks)
-		b = append(b, linkTraceID<<3|wireBytes, 16)
-		b = append(b, ltid[:]...)
-		b = append(b, linkSpanID<<3|wireBytes, 8)
-		b = append(b, lsid[:]...)
+		b = appendIDs(b, linkTraceID, &l.SpanContext)
 		b = AppendKeyValues(b, linkAttributes, l.Attributes)
 		b = AppendVarintField(b, linkDroppedAttrs, clampCount(l.DroppedAttributeCount))
-		b = AppendFixed32Field(b, linkFlags, spanFlagsOf(l.SpanContext.TraceFlags(), l.SpanContext.IsRemote()))
+		b = appendFlags(b, linkFlags, spanFlagsOf(l.SpanContext.TraceFlags(), l.SpanContext.IsRemote()))
 		b = CloseLen(b, m)
 	}
 	b = AppendVarintField(b, spanDroppedLinks, clampCount(s.DroppedLinks()))
 	// The status is always present, even when unset.
 	st := s.Status()
-	var m int
-	b, m = OpenLen(b, spanStatus)
-	b = AppendStringField(b, statusMessage, st.Description)
-	b = AppendVarintField(b, statusCode, statusCodeOf(st.Code))
-	b = CloseLen(b, m)
-	return AppendFixed32Field(b, spanFlags, spanFlagsOf(sc.TraceFlags(), parent.IsRemote()))
+	code := statusCodeOf(st.Code)
+	if st.Description == "" {
+		if code == 0 {
+			b = append(b, spanStatus<<3|wireBytes, 0)
+		} else {
+			b = append(b, spanStatus<<3|wireBytes, 2, statusCode<<3|wireVarint, byte(code))
+		}
+	} else {
+		var m int
+		b, m = OpenLen(b, spanStatus)
+		b = AppendStringField(b, statusMessage, st.Description)
+		b = AppendVarintField(b, statusCode, code)
+		b = CloseLen(b, m)
+	}
+	// Span.flags is field 16: a two-byte tag.
+	f := spanFlagsOf(sc.TraceFlags(), parent.IsRemote())
+	return append(b, spanFlags<<3|wireFixed32|0x80, spanFlags>>4, byte(f), byte(f>>8), byte(f>>16), byte(f>>24))
+}
+
+// appendSpanHead appends the Span fields numbered 1 to 8: trace and span ID,
+// trace state, parent span ID, name, kind, start and end time.
+func appendSpanHead(b []byte, sc, parent *trace.SpanContext, name string, kind trace.SpanKind, start, end time.Time) []byte {
+	b = appendIDs(b, spanTraceID, sc)
+	if ts := sc.TraceState(); ts.Len() > 0 {
+		b = AppendLenHeader(b, spanTraceState, traceStateLen(ts))
+		b = appendTraceStateText(b, ts)
+	}
+	if psid := parent.SpanID(); psid.IsValid() {
+		b = append(b, spanParentSpanID<<3|wireBytes, 8)
+		b = append(b, psid[:]...)
+	}
+	b = appendShortStringField(b, spanName, name)
+	if k := spanKindOf(kind); k != 0 {
+		b = append(b, spanKind<<3|wireVarint, byte(k))
+	}
+	b = appendTime(b, spanStart, unixNano(start))
+	return appendTime(b, spanEnd, unixNano(end))
+}
+
+// appendIDs appends the trace ID and span ID of sc as the bytes fields
+// numbered field and field+1 (Span and Span.Link number them alike).
+func appendIDs(b []byte, field int, sc *trace.SpanContext) []byte {
+	tid, sid := sc.TraceID(), sc.SpanID()
+	b = append(b, byte(field)<<3|wireBytes, 16)
+	b = append(b, tid[:]...)
+	b = append(b, byte(field+1)<<3|wireBytes, 8)
+	return append(b, sid[:]...)
+}
+
+// appendTime appends a fixed64 timestamp field numbered below 16 unless t is
+// 0.
+func appendTime(b []byte, field int, t uint64) []byte {
+	if t == 0 {
+		return b
+	}
+	return binary.LittleEndian.AppendUint64(append(b, byte(field)<<3|wireFixed64), t)
+}
+
+// appendFlags appends a fixed32 flags field numbered below 16 unless f is 0.
+func appendFlags(b []byte, field int, f uint32) []byte {
+	if f == 0 {
+		return b
+	}
+	return binary.LittleEndian.AppendUint32(append(b, byte(field)<<3|wireFixed32), f)
+}
+
+// appendShortStringField is AppendStringField for a field numbered below
+// 16, faster for the short ASCII strings names are: it writes first and
+// checks the bytes written, and only for anything else (long, or not ASCII)
+// takes AppendStringField's way.
+func appendShortStringField(b []byte, field int, s string) []byte {
+	if len(s) >= 0x80 {
+		return AppendStringField(b, field, s)
+	}
+	if s == "" {
+		return b
+	}
+	start := len(b)
+	b = append(b, byte(field)<<3|wireBytes, byte(len(s)))
+	b = append(b, s...)
+	if isASCII(b[start+2:]) {
+		return b
+	}
+	return AppendStringField(b[:start], field, s)
 }
 
 // AppendSpanJSON appends the OTLP/JSON Span object for s: the same fields as
