@@ -217,7 +217,7 @@ func appendBase64(dst, src []byte) []byte {
 		copy(grown, dst)
 		dst = grown
 	}
-	base64.StdEncoding.Encode(dst[len(dst):len(dst)+n], src)
+	encodeBase64(dst[len(dst):len(dst)+n], src)
 	return dst[:len(dst)+n]
 }
 
