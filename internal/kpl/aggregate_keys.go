@@ -12,25 +12,28 @@ import (
 // (partition_key_table or explicit_hash_key_table), with its own
 // open-addressing index over the entries.
 type keyTable struct {
-	enc   []byte   // encoded table entries, each with its field tag
-	keys  []string // the entries, by index
-	slots []slot   // index into keys by hash; length a power of two, at most half full
-	seed  uint64
-	last  uint32 // index of the entry found or added last
+	enc    []byte   // encoded table entries, each with its field tag
+	keys   []string // the entries, by index
+	slots  []slot   // index into keys by hash; length a power of two, at most half full
+	seed   uint64
+	last   uint32 // index of the entry found or added last
+	lastAt int    // the slot of the entry added last
 
 	// The last lookup of a missing key that did not add it (SizeWith), for
 	// the Add that usually follows with the same key. It holds while the
 	// table has memoN-1 keys: a table only grows until reset, and unput
 	// restores the index exactly. memoN == 0: none.
-	memoKey   string
-	memoN     int
-	memoAt    int    // the empty slot where memoKey goes
-	memoCheck uint32 // its slot check
+	memoKey  string
+	memoN    int
+	memoAt   int    // the empty slot where memoKey goes
+	memoHash uint32 // its hash
 }
 
-// slot is one entry of keyTable's index. idx is the index in keys plus one
-// (0 = empty); check holds the hash's top bits, to skip most string compares.
-type slot struct{ idx, check uint32 }
+// slot is one entry of keyTable's index: idx is the index in keys plus one
+// (0 = empty), hash the low 32 bits of the key's hash. They place the key
+// in a larger index without hashing it again, and skip most string
+// compares.
+type slot struct{ idx, hash uint32 }
 
 // sameString reports whether a and b are the same string in memory, a
 // check that costs no byte comparison.
@@ -41,8 +44,9 @@ func sameString(a, b string) bool {
 // lookup returns k's index in the table and whether k is new there. With
 // add, a new k is added, with field tag tag, and unput takes it back;
 // without, the table is left as it is (and an empty one allocates nothing).
-// Find and insert are one function, not two calls, because this runs once
-// per user record and Go spills every live register around a call.
+// Find and insert are one function, and the hash of the usual key lengths
+// is inlined, because this runs once per user record and Go spills every
+// live register around a call.
 func (t *keyTable) lookup(tag byte, k string, add bool) (index uint32, isNew bool) {
 	n := len(t.keys)
 	if n == 0 {
@@ -59,30 +63,38 @@ func (t *keyTable) lookup(tag byte, k string, add bool) (index uint32, isNew boo
 		return t.last, false
 	}
 	var at int
-	var check uint32
+	var h uint32
 	if t.memoN == n+1 && sameString(t.memoKey, k) {
-		at, check = t.memoAt, t.memoCheck
+		at, h = t.memoAt, t.memoHash
 	} else {
-		h := keyHash(k, t.seed)
+		if m := len(k); m >= 16 && m <= 32 {
+			// keyHash for trace IDs, UUIDs and the like, inlined: the
+			// first and the last 16 bytes.
+			b := unsafe.Slice(unsafe.StringData(k), m)
+			x := mix(binary.LittleEndian.Uint64(b)^hashK0, binary.LittleEndian.Uint64(b[8:])^t.seed)
+			h = uint32(mix(binary.LittleEndian.Uint64(b[m-16:])^hashK1^uint64(m), binary.LittleEndian.Uint64(b[m-8:])^x))
+		} else {
+			h = uint32(keyHash(k, t.seed))
+		}
 		mask := len(t.slots) - 1
-		check = uint32(h >> 32)
 		for at = int(h) & mask; ; at = (at + 1) & mask {
 			s := t.slots[at]
 			if s.idx == 0 {
 				break
 			}
-			if s.check == check && t.keys[s.idx-1] == k {
+			if s.hash == h && t.keys[s.idx-1] == k {
 				t.last = s.idx - 1
 				return t.last, false
 			}
 		}
 	}
 	if !add {
-		t.memoKey, t.memoN, t.memoAt, t.memoCheck = k, n+1, at, check
+		t.memoKey, t.memoN, t.memoAt, t.memoHash = k, n+1, at, h
 		return uint32(n), true
 	}
 	t.keys = append(t.keys, k)
-	t.slots[at] = slot{idx: uint32(n) + 1, check: check}
+	t.slots[at] = slot{idx: uint32(n) + 1, hash: h}
+	t.lastAt = at
 	if 2*len(t.keys) > len(t.slots) {
 		t.grow()
 	}
@@ -99,36 +111,46 @@ func (t *keyTable) lookup(tag byte, k string, add bool) (index uint32, isNew boo
 	return uint32(n), true
 }
 
-// unput removes the key the last lookup added. No later key can have
-// probed past its slot, so emptying the slot leaves the index as it was
-// before the key came.
+// unput removes the key the last lookup added. No other key can have
+// probed past its slot (grow places it last too), so emptying the slot
+// leaves every other key findable.
 func (t *keyTable) unput() {
 	i := len(t.keys) - 1
 	k := t.keys[i]
-	mask := len(t.slots) - 1
-	j := int(keyHash(k, t.seed)) & mask
-	for t.slots[j].idx != uint32(i)+1 {
-		j = (j + 1) & mask
-	}
-	t.slots[j] = slot{}
+	t.slots[t.lastAt] = slot{}
 	t.keys[i] = ""
 	t.keys = t.keys[:i]
 	t.enc = t.enc[:len(t.enc)-1-sizeBytes(len(k))]
 	t.last = 0
 }
 
-// grow doubles the index and reinserts every key.
+// grow doubles the index. The key added last is placed last again, so that
+// unput can still take it out, and the memo, a slot of the old index, is
+// dropped.
 func (t *keyTable) grow() {
-	t.slots = make([]slot, 2*len(t.slots))
-	mask := len(t.slots) - 1
-	for j, k := range t.keys {
-		h := keyHash(k, t.seed)
-		i := int(h) & mask
-		for t.slots[i].idx != 0 {
-			i = (i + 1) & mask
+	old := t.slots
+	t.slots = make([]slot, 2*len(old))
+	last := slot{}
+	for _, s := range old {
+		if int(s.idx) == len(t.keys) {
+			last = s
+		} else if s.idx != 0 {
+			t.place(s)
 		}
-		t.slots[i] = slot{idx: uint32(j) + 1, check: uint32(h >> 32)}
 	}
+	t.lastAt = t.place(last)
+	t.memoN = 0
+}
+
+// place puts s in the first free slot from its hash on and returns where.
+func (t *keyTable) place(s slot) int {
+	mask := len(t.slots) - 1
+	i := int(s.hash) & mask
+	for t.slots[i].idx != 0 {
+		i = (i + 1) & mask
+	}
+	t.slots[i] = s
+	return i
 }
 
 // reset empties the table, keeping its buffers and dropping its references
@@ -150,21 +172,11 @@ const (
 
 // keyHash returns a hash of s for keyTable's index, in the manner of
 // wyhash: one 64x64->128-bit multiplication per 16 bytes, much cheaper than
-// hash/maphash's call for the short keys partition keys are. Keys of 16 to
-// 32 bytes (trace IDs, UUIDs) take an inlined path. Collisions cost probes
-// and string compares, never a wrong answer.
+// hash/maphash's call for the short keys partition keys are. lookup hashes
+// keys of 16 to 32 bytes (trace IDs, UUIDs) itself, inlined, and calls this
+// for the others. Collisions cost probes and string compares, never a wrong
+// answer.
 func keyHash(s string, seed uint64) uint64 {
-	n := len(s)
-	if n < 16 || n > 32 {
-		return keyHashAny(s, seed)
-	}
-	b := unsafe.Slice(unsafe.StringData(s), n)
-	h := mix(binary.LittleEndian.Uint64(b)^hashK0, binary.LittleEndian.Uint64(b[8:])^seed)
-	return mix(binary.LittleEndian.Uint64(b[n-16:])^hashK1^uint64(n), binary.LittleEndian.Uint64(b[n-8:])^h)
-}
-
-// keyHashAny is keyHash for every length.
-func keyHashAny(s string, seed uint64) uint64 {
 	b := unsafe.Slice(unsafe.StringData(s), len(s))
 	n := len(b)
 	var x, y uint64

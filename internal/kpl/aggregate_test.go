@@ -389,3 +389,47 @@ func checkGolden(t *testing.T, name string, got []byte) {
 		t.Fatalf("%s changed:\n got %x\nwant %x", path, got, want)
 	}
 }
+
+// TestKeyTableUnput takes back the last key added, as AddIfFits does with a
+// record that does not fit, also when adding it grew the index, and checks
+// that every other key is still found at its index, that a lookup SizeWith
+// remembered before still adds its key soundly, and that the table's bytes
+// are those of the keys kept.
+func TestKeyTableUnput(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	for trial := range 2000 {
+		var kt keyTable
+		keys := make([]string, 1+r.IntN(70))
+		for i := range keys {
+			// Distinct keys of 2 to about 45 bytes: both hash paths.
+			keys[i] = fmt.Sprintf("%d-%s", i, strings.Repeat("k", r.IntN(40)))
+		}
+		last := len(keys) - 1
+		for _, k := range keys[:last] {
+			kt.lookup(tagPartitionKeyTable, k, true)
+		}
+		missing := fmt.Sprintf("missing-%d", trial)
+		kt.lookup(tagPartitionKeyTable, missing, false) // remembered
+		kt.lookup(tagPartitionKeyTable, keys[last], true)
+		kt.unput()
+		if i, isNew := kt.lookup(tagPartitionKeyTable, missing, true); !isNew || int(i) != last {
+			t.Fatalf("trial %d: remembered key added as %d (new %v), want %d", trial, i, isNew, last)
+		}
+		if _, isNew := kt.lookup(tagPartitionKeyTable, strings.Clone(keys[last]), false); !isNew {
+			t.Fatalf("trial %d: key %d still found after unput", trial, last)
+		}
+		keys[last] = missing
+		var want []byte
+		for i, k := range keys {
+			// A copy, so that the lookup probes the index rather than
+			// recognise the string it saw last.
+			if got, isNew := kt.lookup(tagPartitionKeyTable, strings.Clone(k), false); isNew || int(got) != i {
+				t.Fatalf("trial %d: key %d of %d found as %d (new %v)", trial, i, len(keys), got, isNew)
+			}
+			want = append(append(append(want, tagPartitionKeyTable), byte(len(k))), k...)
+		}
+		if !bytes.Equal(kt.enc, want) {
+			t.Fatalf("trial %d: table bytes %x, want %x", trial, kt.enc, want)
+		}
+	}
+}
