@@ -289,6 +289,15 @@ type partSlot struct {
 	part   int32 // partition number + 1; 0 marks a free slot
 }
 
+// partHash mixes every bit of an item's partition (trace IDs may differ in a few bits
+// only, anywhere) into every bit of the hash.
+func partHash(it *item) uint64 {
+	h := it.hi ^ bits.RotateLeft64(it.lo, 32) ^ uint64(uint32(it.group))<<16
+	h = (h ^ h>>33) * 0xff51afd7ed558ccd
+	h = (h ^ h>>33) * 0xc4ceb9fe1a85ec53
+	return h ^ h>>33
+}
+
 // number numbers the partitions of items in order of first appearance.
 func (ps *partitions) number(items []item) {
 	size := 1 << bits.Len(uint(2*len(items)-1)) // a power of two, at least twice the items
@@ -302,8 +311,7 @@ func (ps *partitions) number(items []item) {
 	ps.first, ps.count, ps.order, ps.of = ps.first[:0], ps.count[:0], ps.order[:0], ps.of[:0]
 	for i := range items {
 		it := &items[i]
-		h := (it.hi ^ bits.RotateLeft64(it.lo, 31) ^ uint64(uint32(it.group))) * 0x9e3779b97f4a7c15
-		j := h >> 32 & mask
+		j := partHash(it) & mask
 		for {
 			s := &ps.slots[j]
 			if s.part == 0 {

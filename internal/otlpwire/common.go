@@ -117,12 +117,14 @@ func appendKeyValueField(b []byte, field int, kv *attribute.KeyValue) []byte {
 			if kl > 112 {
 				break
 			}
-			var scratch [11]byte // the longest scalar AnyValue: a 10-byte varint and its tag
-			av := appendScalarAnyValue(scratch[:0], kv.Value)
-			b = append(b, byte(field)<<3|wireBytes, byte(4+len(av)+kl), kvKey<<3|wireBytes, byte(kl))
+			// The lengths are filled in once the value (at most 11 bytes) is written.
+			b = append(b, byte(field)<<3|wireBytes, 0, kvKey<<3|wireBytes, byte(kl))
 			b = append(b, key...)
-			b = append(b, kvValue<<3|wireBytes, byte(len(av)))
-			b = append(b, av...)
+			b = append(b, kvValue<<3|wireBytes, 0)
+			vs := len(b)
+			b = appendScalarAnyValue(b, kv.Value)
+			av := len(b) - vs
+			b[vs-1], b[start+1] = byte(av), byte(4+kl+av)
 			if isASCII(b[start+4:start+4+kl]) || utf8.ValidString(key) {
 				return b
 			}

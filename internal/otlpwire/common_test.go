@@ -67,17 +67,27 @@ func TestOpenCloseLen(t *testing.T) {
 	for _, n := range []int{0, 1, 127, 128, 129, 16383, 16384, 1<<21 - 1, 1 << 21} {
 		for _, c := range []int{0, n + 3, n + 10} { // with and without spare capacity
 			body := bytes.Repeat([]byte{0xab}, n)
+			want := protowire.AppendBytes(protowire.AppendTag([]byte{0x11, 0x22}, 7, protowire.BytesType), body)
 			b := make([]byte, 2, c+2)
 			b[0], b[1] = 0x11, 0x22
 			b, m := OpenLen(b, 7)
 			b = append(b, body...)
 			b = CloseLen(b, m)
-			want := protowire.AppendBytes(protowire.AppendTag([]byte{0x11, 0x22}, 7, protowire.BytesType), body)
 			if !bytes.Equal(b, want) {
 				t.Fatalf("n=%d cap=%d: got %d bytes, want %d", n, c, len(b), len(want))
 			}
 			if SizeLenField(7, n) != len(want)-2 {
 				t.Fatalf("SizeLenField(7, %d) = %d, want %d", n, SizeLenField(7, n), len(want)-2)
+			}
+			for guess := 1; guess <= 3; guess++ { // too few, right, too many length bytes
+				b := make([]byte, 2, c+2)
+				b[0], b[1] = 0x11, 0x22
+				b, m := openLenGuess(b, 7, guess)
+				b = append(b, body...)
+				b, took := closeLenGuess(b, m, guess)
+				if !bytes.Equal(b, want) || took != SizeVarint(uint64(n)) {
+					t.Fatalf("n=%d cap=%d guess=%d: got %d bytes (length in %d), want %d", n, c, guess, len(b), took, len(want))
+				}
 			}
 		}
 	}

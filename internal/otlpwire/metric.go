@@ -226,14 +226,17 @@ func appendDataPoints(b []byte, a metricdata.Aggregation, enc Encoding, ends *[]
 }
 
 func appendEach[P any](b []byte, dps []P, enc Encoding, ends *[]int, proto, json func([]byte, *P) []byte) []byte {
+	// Data points with attributes mostly take 128 bytes or more: 2 length bytes. Each
+	// next point is guessed to take what the last took.
+	lenBytes := 2
 	for i := range dps {
 		if enc == JSON {
 			b = append(json(b, &dps[i]), ',')
 		} else {
 			var m int
-			b, m = OpenLen(b, aggDataPoints)
+			b, m = openLenGuess(b, aggDataPoints, lenBytes)
 			b = proto(b, &dps[i])
-			b = CloseLen(b, m)
+			b, lenBytes = closeLenGuess(b, m, lenBytes)
 		}
 		if ends != nil {
 			*ends = append(*ends, len(b))

@@ -95,6 +95,33 @@ func CloseLen(b []byte, mark int) []byte {
 	return b
 }
 
+// openLenGuess starts a length-delimited field like [OpenLen], reserving n bytes (1 to
+// 3) for the length: as many as the body is expected to need, so that closeLenGuess
+// moves the body only when the guess was wrong.
+func openLenGuess(b []byte, field, n int) ([]byte, int) {
+	b = appendTag(b, field, wireBytes)
+	b = append(b, 0, 0, 0)[:len(b)+n]
+	return b, len(b)
+}
+
+// closeLenGuess finishes the field started by the openLenGuess that reserved n bytes
+// and returned mark, moving the body when its length takes more or fewer than n bytes.
+// It returns how many it took: the guess for a next field like it.
+func closeLenGuess(b []byte, mark, n int) ([]byte, int) {
+	size := len(b) - mark
+	need := SizeVarint(uint64(size))
+	switch {
+	case need > n:
+		b = append(b, make([]byte, need-n)...) // no allocation when capacity allows
+		copy(b[mark+need-n:], b[mark:mark+size])
+	case need < n:
+		copy(b[mark-n+need:], b[mark:mark+size])
+		b = b[:len(b)-n+need]
+	}
+	AppendVarint(b[:mark-n], uint64(size))
+	return b, need
+}
+
 // AppendVarintField appends a varint field (uint32, uint64, int64 as
 // uint64(v), enum, bool as 0/1) unless v is 0, as proto3 does for fields
 // without explicit presence.
@@ -172,22 +199,29 @@ func AppendStringField(b []byte, field int, s string) []byte {
 // part of a valid UTF-8 sequence is written as U+FFFD, which is what
 // string([]rune(s)) gives.
 func AppendStringFieldAlways(b []byte, field int, s string) []byte {
-	if utf8.ValidString(s) {
-		b = AppendLenHeader(b, field, len(s))
-		return append(b, s...)
+	start := len(b)
+	b = AppendLenHeader(b, field, len(s))
+	b = append(b, s...)
+	if validUTF8(b[len(b)-len(s):], s) {
+		return b
 	}
-	b = AppendLenHeader(b, field, sanitizedLen(s))
+	b = AppendLenHeader(b[:start], field, sanitizedLen(s))
 	return appendSanitized(b, s)
 }
 
-// sizeStringFieldAlways is the size AppendStringFieldAlways writes and
-// whether s was valid UTF-8.
+// sizeStringFieldAlways is the size AppendStringFieldAlways writes.
 func sizeStringFieldAlways(field int, s string) int {
 	n := len(s)
-	if !utf8.ValidString(s) {
+	if !validUTF8(unsafeBytes(s), s) {
 		n = sanitizedLen(s)
 	}
 	return SizeLenField(field, n)
+}
+
+// validUTF8 reports whether s, whose bytes p holds, is valid UTF-8: most strings are
+// ASCII, which isASCII tells faster than utf8.ValidString.
+func validUTF8(p []byte, s string) bool {
+	return isASCII(p) || utf8.ValidString(s)
 }
 
 // isASCII reports whether every byte of p is below 0x80, reading 8 bytes at a time.
