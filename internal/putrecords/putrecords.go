@@ -18,6 +18,7 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/otelkinesis/otelkinesis/internal/otlpwire"
+	"github.com/otelkinesis/otelkinesis/internal/reqbuf"
 )
 
 // serializerID is the ID of the SDK's serialize middleware, which AddSerializer takes the
@@ -71,7 +72,14 @@ func (m *serializer) HandleSerialize(ctx context.Context, in middleware.Serializ
 	if !ok || !isHTTP || input == nil {
 		return m.sdk.HandleSerialize(ctx, in, next)
 	}
-	buf := getBuffer(BodySize(input))
+	n := BodySize(input)
+	buf := reqbuf.From(ctx) // the caller's own buffer, if it gave one
+	own := buf != nil
+	if !own {
+		buf = getBuffer(n)
+	} else if cap(*buf) < n {
+		*buf = make([]byte, 0, n)
+	}
 	body := AppendBody((*buf)[:0], input)
 	*buf = body
 
@@ -83,7 +91,9 @@ func (m *serializer) HandleSerialize(ctx context.Context, in middleware.Serializ
 	req.Header.Set("Content-Type", contentType)
 	sreq, err := req.SetStream(bytes.NewReader(body))
 	if err != nil {
-		putBuffer(buf)
+		if !own {
+			putBuffer(buf)
+		}
 		return middleware.SerializeOutput{}, middleware.Metadata{}, fmt.Errorf("putrecords: set request body: %w", err)
 	}
 	in.Request = sreq
@@ -91,7 +101,9 @@ func (m *serializer) HandleSerialize(ctx context.Context, in middleware.Serializ
 	ctx = v4.SetPayloadHash(ctx, hex.EncodeToString(sum[:]))
 
 	out, md, err := next.HandleSerialize(ctx, in)
-	putBuffer(buf)
+	if !own {
+		putBuffer(buf)
+	}
 	return out, md, err
 }
 
