@@ -148,8 +148,7 @@ func appendAnyValueField(b []byte, field int, v attribute.Value) []byte {
 		b = AppendLenHeader(b, field, sizeScalarAnyValue(v))
 		return appendScalarAnyValue(b, v)
 	case attribute.STRING:
-		b = AppendLenHeader(b, field, sizeStringFieldAlways(anyString, v.AsString()))
-		return AppendStringFieldAlways(b, anyString, v.AsString())
+		return appendStringAnyValueField(b, field, v.AsString())
 	case attribute.BYTESLICE:
 		b = AppendLenHeader(b, field, SizeLenField(anyBytes, len(v.AsString())))
 		return AppendAnyValue(b, v)
@@ -159,6 +158,20 @@ func appendAnyValueField(b []byte, field int, v attribute.Value) []byte {
 	b, m := OpenLen(b, field)
 	b = AppendAnyValue(b, v)
 	return CloseLen(b, m)
+}
+
+// appendStringAnyValueField appends AnyValue{string_value: s} as the message field
+// numbered field, checking s once, after copying it.
+func appendStringAnyValueField(b []byte, field int, s string) []byte {
+	start, sl := len(b), len(s)
+	b = AppendLenHeader(b, field, 1+SizeVarint(uint64(sl))+sl)
+	b = AppendVarint(append(b, anyString<<3|wireBytes), uint64(sl))
+	b = append(b, s...)
+	if validUTF8(b[len(b)-sl:], s) {
+		return b
+	}
+	b = AppendLenHeader(b[:start], field, SizeLenField(anyString, sanitizedLen(s)))
+	return AppendStringFieldAlways(b, anyString, s)
 }
 
 // sizeScalarAnyValue is the body size of an AnyValue holding a BOOL, INT64
@@ -246,8 +259,7 @@ func AppendAnyValue(b []byte, v attribute.Value) []byte {
 		s := v.AsStringSlice()
 		b, m := OpenLen(b, anyArray)
 		for _, x := range s {
-			b = AppendLenHeader(b, listValues, sizeStringFieldAlways(anyString, x))
-			b = AppendStringFieldAlways(b, anyString, x)
+			b = appendStringAnyValueField(b, listValues, x)
 		}
 		return CloseLen(b, m)
 	case attribute.SLICE:

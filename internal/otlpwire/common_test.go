@@ -362,3 +362,19 @@ func mustMarshal(t *testing.T, m proto.Message) []byte {
 	}
 	return b
 }
+
+// TestStringAnyValueField: a string AnyValue (a log body, an element of a string slice)
+// is written as proto.Marshal writes it, invalid bytes repaired, across the lengths
+// whose varints change size.
+func TestStringAnyValueField(t *testing.T) {
+	for _, n := range []int{0, 1, 7, 8, 16, 124, 125, 126, 127, 128, 129, 16380, 16381, 16382, 16383, 16384} {
+		for _, s := range []string{strings.Repeat("a", n), strings.Repeat("é", n/2), strings.Repeat("x", max(n-1, 0)) + "\xff",
+			"\xc3" + strings.Repeat("y", max(n-1, 0))} {
+			want := protowire.AppendBytes(protowire.AppendTag(nil, 5, protowire.BytesType),
+				mustMarshal(t, refValue(attribute.StringValue(s))))
+			if got := appendStringAnyValueField(nil, 5, s); !bytes.Equal(got, want) {
+				t.Fatalf("%d bytes starting %q: got %x..., want %x...", len(s), s[:min(len(s), 4)], got[:min(len(got), 12)], want[:min(len(want), 12)])
+			}
+		}
+	}
+}

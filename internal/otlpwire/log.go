@@ -41,9 +41,14 @@ func AppendLogRecord(b []byte, r *sdklog.Record) []byte {
 	b = AppendFixed64Field(b, logTime, unixNano(r.Timestamp()))
 	b = AppendVarintField(b, logSeverityNumber, severityOf(r.Severity()))
 	b = AppendStringField(b, logSeverityText, r.SeverityText())
-	b, m := OpenLen(b, logBody)
-	b = AppendAnyValue(b, r.Body())
-	b = CloseLen(b, m)
+	if body := r.Body(); body.Type() == attribute.STRING {
+		b = appendStringAnyValueField(b, logBody, body.AsString())
+	} else {
+		var m int
+		b, m = OpenLen(b, logBody)
+		b = AppendAnyValue(b, body)
+		b = CloseLen(b, m)
+	}
 	r.WalkAttributes(func(kv attribute.KeyValue) bool {
 		b = appendKeyValueField(b, logAttributes, &kv)
 		return true

@@ -209,15 +209,6 @@ func AppendStringFieldAlways(b []byte, field int, s string) []byte {
 	return appendSanitized(b, s)
 }
 
-// sizeStringFieldAlways is the size AppendStringFieldAlways writes.
-func sizeStringFieldAlways(field int, s string) int {
-	n := len(s)
-	if !validUTF8(unsafeBytes(s), s) {
-		n = sanitizedLen(s)
-	}
-	return SizeLenField(field, n)
-}
-
 // validUTF8 reports whether s, whose bytes p holds, is valid UTF-8: most strings are
 // ASCII, which isASCII tells faster than utf8.ValidString.
 func validUTF8(p []byte, s string) bool {
