@@ -169,8 +169,11 @@ func WithBacklogCount(n int) Option {
 	return option(func(c *config.Config) { c.Producer.BacklogCount = n })
 }
 
-// WithBacklogBytes sets the most user record bytes held at once. Default 67108864 (64 MiB),
-// range 1024 to 1099511627776.
+// WithBacklogBytes bounds the memory the producer holds for telemetry not yet delivered:
+// the aggregated records and the request bodies they go out in (base64 JSON, 4/3 of their
+// size, reserved from the start so a request never waits for memory), and buffers kept
+// for reuse. About 3/7 of it is telemetry; exports wait while it is full. Default 67108864
+// (64 MiB), range 1024 to 1099511627776.
 func WithBacklogBytes(n int64) Option {
 	return option(func(c *config.Config) { c.Producer.BacklogBytes = n })
 }

@@ -108,12 +108,16 @@ type Config struct {
 	// MaxConnections) are not counted: BacklogBytes bounds everything held.
 	// Default 2000, range 1 to 2147483647.
 	BacklogCount int
-	// BacklogBytes is the most bytes of user records (data, keys and tags)
-	// the producer holds at once, from Put until delivered or dropped,
-	// whether being aggregated, queued, in flight or waiting for a retry:
-	// the bound on the producer's memory. Put blocks while it is reached. A
-	// user record larger than this is still taken when the producer holds
-	// nothing. Default 67108864 (64 MiB), range 1024 to 1099511627776.
+	// BacklogBytes bounds the memory the producer holds for the user
+	// records it was given, from Put until delivered or dropped: their
+	// aggregates (being filled, queued, in flight or waiting for a retry),
+	// the request bodies they go out in (base64 in JSON: 4/3 of their size,
+	// reserved from Put on, so that a request never waits for memory) and
+	// the buffers it keeps for reuse (dropped first when room is needed).
+	// About 3/7 of it is therefore user data. Put blocks while it is
+	// reached. A user record larger than this is still taken when the
+	// producer holds nothing. Stats.MemoryBytes is what it holds now.
+	// Default 67108864 (64 MiB), range 1024 to 1099511627776.
 	BacklogBytes int64
 	// FlushInterval [flush_interval] is how often buffered records are sent
 	// even if no batch is full. Default 5s, range 1ms to 1h.

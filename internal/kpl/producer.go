@@ -122,6 +122,10 @@ type Producer struct {
 	meters    *meters
 	rnd       func(n int64) int64 // backoff randomness in [0, n]; tests replace it
 	maxBins   int                 // aggregates filled at once per shard (maxBins; benchmarks vary it)
+	frame     int                 // body size of a request without records
+	perReq    int64               // bound of what a request is charged beyond its records (requestCharge)
+	recCap    int                 // capacity of the record buffers kept for reuse: an aggregate's
+	recKeep   int                 // how many of them are kept at most: a request's worth
 	busyGrace time.Duration       // shardBusyGrace; tests shorten it
 
 	stop    chan struct{} // closed to stop the goroutines
@@ -135,7 +139,6 @@ type Producer struct {
 
 	mu      sync.Mutex
 	st      state
-	bufs    sync.Pool // *[]byte of capacity aggMax
 	binsP   sync.Pool // *bin
 	scratch [maxHashKeyDigits]byte
 }
@@ -190,6 +193,10 @@ func New(ctx context.Context, client Client, cfg Config) (*Producer, error) {
 		p.recordMax = limit
 	}
 	p.aggMax = min(cfg.AggregateBatchSize, p.recordMax)
+	p.frame = requestFrame(&p.cfg)
+	p.perReq = requestCharge(p.frame)
+	p.recCap = allocCap(p.aggMax)
+	p.recKeep = max(p.cfg.BatchSize/p.recCap, 1)
 
 	now := time.Now()
 	p.st.init(cfg, now)
@@ -296,6 +303,9 @@ func (p *Producer) PutItems(ctx context.Context, partitionKey, explicitHashKey s
 		return fmt.Errorf("kpl: stream %q: user record of %d bytes of data (%d as a Kinesis record) is over the record size limit of %d bytes: %w",
 			p.stream, len(data), alone, p.recordMax, ErrRecordTooLarge)
 	}
+	// Puts leave room for the next request's charge beyond its records, so
+	// that it can always go (see producer_memory.go).
+	need := chargeBound(alone, partitionKey, explicitHashKey) + p.perReq
 
 	p.mu.Lock()
 	for {
@@ -303,7 +313,10 @@ func (p *Producer) PutItems(ctx context.Context, partitionKey, explicitHashKey s
 			p.mu.Unlock()
 			return ErrShutdown
 		}
-		if p.st.hasRoom(size, &p.cfg) {
+		if over := p.st.mem + need - p.cfg.BacklogBytes; over > 0 && p.st.idleBytes > 0 {
+			p.freeIdleLocked(over) // kept body buffers give way to records
+		}
+		if p.st.hasRoom(need, &p.cfg) {
 			break
 		}
 		// Full: make sure what is buffered moves, then wait for room.
@@ -314,10 +327,11 @@ func (p *Producer) PutItems(ctx context.Context, partitionKey, explicitHashKey s
 		case <-ch:
 		case <-ctx.Done():
 			p.mu.Lock()
-			n, b := p.st.queued, p.st.heldBytes
+			n, b := p.st.queued, p.st.mem
 			p.st.roomWaiters--
 			p.mu.Unlock()
-			return fmt.Errorf("kpl: stream %q: backlog full (%d user records waiting to be sent, %d bytes held): %w", p.stream, n, b, ctx.Err())
+			return fmt.Errorf("kpl: stream %q: backlog full (%d user records waiting to be sent, %d bytes held of backlog_bytes %d): %w",
+				p.stream, n, b, p.cfg.BacklogBytes, ctx.Err())
 		}
 		p.mu.Lock()
 		p.st.roomWaiters--

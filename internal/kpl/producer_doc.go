@@ -82,15 +82,25 @@
 //
 // Backlog. backlog_count bounds the user records waiting to be sent (in
 // closed aggregates queued for a request, or waiting for a retry);
-// backlog_bytes bounds the bytes (data, keys, tags) of every user record
-// held, from Put until delivered or dropped, whether being aggregated,
-// queued, in flight or waiting: it is the bound on the producer's memory. A
-// user record larger than backlog_bytes is still taken when the producer
-// holds nothing. A Put that finds either bound reached makes what is
-// buffered move (queued records go out in partial batches; if nothing is
-// queued or in flight, the open aggregates are closed) and blocks until
-// there is room or its context ends: memory never grows without bound, and
-// the exporters decide whether to wait or drop.
+// backlog_bytes bounds the memory the producer holds for user records, from
+// Put until delivered or dropped: each aggregate's buffer (as the allocator
+// rounds it), the JSON entry its record will take in a request body (its
+// data in base64, 4/3 of its size, with its keys: reserved from Put on, so
+// that a request always has room for its body and never waits for
+// memory), the bookkeeping of its records, and the record and body buffers
+// kept for reuse (dropped first when a Put needs room). About 3/7 of the
+// budget is user data; Stats.MemoryBytes is what is held now. A user record
+// larger than backlog_bytes is still taken when the producer holds nothing.
+// A Put that finds either bound reached makes what is buffered move (queued
+// records go out in partial batches; if nothing is queued or in flight, the
+// open aggregates are closed) and blocks until there is room or its context
+// ends: memory never grows without bound, and the exporters decide whether
+// to wait or drop. Beyond backlog_bytes the producer holds only the
+// aggregates' buffers' spare room (up to four aggregates a shard being
+// filled) and a request's worth of SDK bookkeeping per connection. Bodies
+// go into the producer's buffers when the client writes PutRecords bodies
+// through internal/putrecords, as the exporters' clients do; a caller's own
+// client serialises bodies its own way, outside this count.
 //
 // Retries and the AWS SDK. The producer owns retries: every call it makes
 // passes an option that sets the client's retryer to aws.NopRetryer, so the

@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/aws/smithy-go"
 	"go.opentelemetry.io/otel"
+
+	"github.com/otelkinesis/otelkinesis/internal/reqbuf"
 )
 
 // ---- putting user records into aggregates ----
@@ -30,19 +32,20 @@ func (p *Producer) addLocked(h HashKey, pk, ehk string, data []byte, tags []Tag,
 
 	if p.cfg.DisableAggregation {
 		r := p.newRecordLocked()
-		r.data = append(make([]byte, 0, len(data)), data...)
+		r.data = append(p.keptRecBufLocked(len(data)), data...) // nil: a buffer of its size class
 		r.pk, r.ehk = pk, ehk
 		r.size = len(data) + len(pk)
 		r.users, r.userBytes = 1, size
 		r.weights, r.items = append(r.weights[:0], items), int64(items)
 		r.lo, r.hi = h, h
 		r.shard, r.epoch = s, ep.epoch
+		p.chargeRecordLocked(r)
 		p.enqueueLocked(r, false)
 		return
 	}
 	if alone > p.aggMax {
 		b := p.getBin()
-		b.add(h, pk, ehk, data, tags, size, items)
+		p.addToBinLocked(b, h, pk, ehk, data, tags, size, items)
 		p.enqueueLocked(p.recordFromBin(b, s, ep.epoch), false)
 		return
 	}
@@ -72,7 +75,7 @@ func (p *Producer) addLocked(h HashKey, pk, ehk string, data []byte, tags []Tag,
 		best = len(s.bins) - 1
 	}
 	b := s.bins[best]
-	b.add(h, pk, ehk, data, tags, size, items)
+	p.addToBinLocked(b, h, pk, ehk, data, tags, size, items)
 	if int64(b.agg.Count()) >= p.cfg.AggregateBatchCount {
 		p.sealLocked(s, best)
 	}
@@ -120,11 +123,17 @@ func (p *Producer) sealIdleLocked() {
 	}
 }
 
-// recordFromBin encodes an aggregate into a record for shard s and recycles
-// the bin.
+// recordFromBin encodes an aggregate into a record for shard s (in a kept
+// record buffer or one of its own size), moves the bin's charge to the
+// record and recycles the bin.
 func (p *Producer) recordFromBin(b *bin, s *shard, epoch uint64) *record {
 	r := p.newRecordLocked()
-	r.data = b.agg.AppendTo(p.getBuf(b.agg.Size(), r))
+	n := b.agg.Size()
+	buf := p.keptRecBufLocked(n)
+	if buf == nil {
+		buf = ownCopy(nil, n)
+	}
+	r.data = b.agg.AppendTo(buf)
 	r.pk = b.agg.PartitionKey(0)
 	r.ehk = string(b.first.AppendDecimal(p.scratch[:0]))
 	r.size = len(r.data) + len(r.pk)
@@ -137,7 +146,8 @@ func (p *Producer) recordFromBin(b *bin, s *shard, epoch uint64) *record {
 	}
 	r.lo, r.hi = b.lo, b.hi
 	r.shard, r.epoch = s, epoch
-	p.putBin(b)
+	p.chargeRecordLocked(r)
+	p.dropBinLocked(b)
 	return r
 }
 
@@ -232,6 +242,10 @@ func (p *Producer) dispatchLoop() {
 		case <-timer.C:
 		case <-tick.C:
 			p.mu.Lock()
+			if !p.st.idleUsed { // no request for a whole interval
+				p.freeIdleLocked(p.st.idleBytes)
+			}
+			p.st.idleUsed = false
 			p.sealIdleLocked()
 			if p.st.readyCount > 0 {
 				p.st.force = true
@@ -262,6 +276,9 @@ func (p *Producer) dispatchLocked(now time.Time) (time.Duration, []*batch) {
 		if !eager && st.readyCount < p.cfg.BatchCount && st.readyBytes < p.cfg.BatchSize {
 			break
 		}
+		if st.inflight > 0 && st.mem-st.idleBytes+p.perReq > p.cfg.BacklogBytes {
+			break // no room for its body yet: a request that ends makes some
+		}
 		b, limited := p.buildBatchLocked(now)
 		if b == nil {
 			if limited > 0 && (wait == 0 || limited < wait) {
@@ -271,6 +288,7 @@ func (p *Producer) dispatchLocked(now time.Time) (time.Duration, []*batch) {
 		}
 		st.inflight++
 		st.inflightUsers += b.users
+		p.bodyBufLocked(b)
 		sends = append(sends, b)
 	}
 	if st.readyCount == 0 {
@@ -371,9 +389,14 @@ func (p *Producer) send(b *batch) {
 		}
 		r.attempts++
 	}
+	if b.body == nil {
+		b.body = ownCopy(nil, b.size)
+	}
 	ctx, cancel := context.WithTimeout(p.reqCtx, p.cfg.RequestTimeout)
 	start := time.Now()
-	out, err := p.client.PutRecords(ctx, in, p.noRetry)
+	// The body goes into the buffer charged for it (with a client that
+	// writes bodies through internal/putrecords, as the exporters' do).
+	out, err := p.client.PutRecords(reqbuf.With(ctx, &b.body), in, p.noRetry)
 	elapsed := time.Since(start)
 	cancel()
 	p.complete(b, out, err, elapsed)
@@ -440,6 +463,7 @@ func (p *Producer) complete(b *batch, out *kinesis.PutRecordsOutput, err error, 
 				false, now, &notes)
 		}
 	}
+	p.bodyBackLocked(b)
 	p.poke()
 	p.unlockReport(notes)
 	p.meters.request(elapsed, outcome)
@@ -595,7 +619,7 @@ func (p *Producer) splitLocked(r *record, retry bool) {
 		if pt.b == nil {
 			pt.b = p.getBin()
 		}
-		pt.b.add(h, pk, ehk, data, tags, userSize(pk, ehk, len(data), tags), w)
+		p.addToBinLocked(pt.b, h, pk, ehk, data, tags, userSize(pk, ehk, len(data), tags), w)
 	})
 	if err == nil {
 		err = bad
@@ -605,7 +629,7 @@ func (p *Producer) splitLocked(r *record, retry bool) {
 		// the records anyway rather than lose them silently.
 		for i := range parts {
 			if parts[i].b != nil {
-				p.putBin(parts[i].b)
+				p.dropBinLocked(parts[i].b)
 			}
 		}
 		p.dropLocked(r, DropPermanent, fmt.Errorf("kpl: stream %q: re-aggregating for new shards: %w", p.stream, err), &st.deferred)
@@ -835,31 +859,15 @@ func (p *Producer) newRecordLocked() *record {
 	return &record{heapIdx: -1}
 }
 
-// freeRecordLocked recycles a record that ended or was split.
+// freeRecordLocked recycles a record that ended or was split, and releases
+// its charge.
 func (p *Producer) freeRecordLocked(r *record) {
-	if r.pooled {
-		buf := r.data[:0]
-		p.bufs.Put(&buf)
-	}
+	p.st.mem -= r.mem
+	p.recBackLocked(r.data)
 	*r = record{heapIdx: -1, weights: r.weights[:0]} // keep the weights' room
 	if len(p.st.freeRecs) < 8192 {
 		p.st.freeRecs = append(p.st.freeRecs, r)
 	}
-}
-
-// getBuf returns an empty buffer with room for n bytes for record r: from
-// the pool of aggregate-sized buffers if n is at least a quarter of one,
-// else its own.
-func (p *Producer) getBuf(n int, r *record) []byte {
-	if n > p.aggMax || n < p.aggMax/4 {
-		r.pooled = false
-		return make([]byte, 0, n)
-	}
-	r.pooled = true
-	if b, ok := p.bufs.Get().(*[]byte); ok {
-		return (*b)[:0]
-	}
-	return make([]byte, 0, p.aggMax)
 }
 
 func (p *Producer) getBin() *bin {
@@ -869,11 +877,20 @@ func (p *Producer) getBin() *bin {
 	return new(bin)
 }
 
-func (p *Producer) putBin(b *bin) {
+// dropBinLocked releases the charge of a bin whose records were copied out
+// or dropped, and recycles it unless it grew past an aggregate's size (it
+// held a user record too large to aggregate): its buffers would then stay
+// in the pool uncharged.
+func (p *Producer) dropBinLocked(b *bin) {
+	p.st.mem -= b.mem
+	big := b.agg.Size() > p.aggMax
 	b.agg.Reset()
 	b.userBytes = 0
 	b.weights = b.weights[:0]
-	p.binsP.Put(b)
+	b.mem, b.fixed, b.extra = 0, 0, 0
+	if !big {
+		p.binsP.Put(b)
+	}
 }
 
 // isNotFound tells New that the stream does not exist.

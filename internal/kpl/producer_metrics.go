@@ -48,8 +48,12 @@ type Stats struct {
 
 	BufferedRecords int64 // user records held now
 	BufferedBytes   int64
-	Shards          int  // open shards in the map
-	Fallback        bool // no shard map: aggregating only user records of one hash key
+	// MemoryBytes is what the producer holds now against BacklogBytes: its
+	// aggregates and records, the request bodies they need, and body
+	// buffers kept for reuse (see Config.BacklogBytes).
+	MemoryBytes int64
+	Shards      int  // open shards in the map
+	Fallback    bool // no shard map: aggregating only user records of one hash key
 }
 
 // Stats returns a snapshot of the producer's counters.
@@ -63,6 +67,7 @@ func (p *Producer) statsLocked() Stats {
 	s := p.st.stats
 	s.BufferedRecords = int64(p.st.heldCount)
 	s.BufferedBytes = p.st.heldBytes
+	s.MemoryBytes = p.st.mem
 	s.Fallback = p.st.smap == nil
 	if p.st.smap != nil {
 		s.Shards = len(p.st.smap.open)

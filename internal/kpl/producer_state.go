@@ -24,6 +24,11 @@ type bin struct {
 	lo, hi    HashKey // smallest and largest hash key inside
 	userBytes int64
 	weights   []int32 // each user record's item count, in order (see PutItems)
+
+	// Memory accounting (see producer_memory.go): what the bin is charged
+	// now, what it costs beyond its bytes once opened, and what its user
+	// records cost beyond theirs.
+	mem, fixed, extra int64
 }
 
 func (b *bin) add(h HashKey, pk, ehk string, data []byte, tags []Tag, size int64, items int32) {
@@ -62,7 +67,8 @@ type record struct {
 	epoch     uint64
 	due       time.Time // next attempt, while waiting for a retry
 	landed    string    // shard it was stored on, while waiting for verification
-	pooled    bool      // data came from the buffer pool
+	mem       int64     // what it is charged against the byte budget
+	body      int64     // of which its entry in a request body, with a comma
 	heapIdx   int
 }
 
@@ -148,6 +154,12 @@ type batch struct {
 	recs   []*record
 	users  int
 	shards []*shard // shards with records in it
+
+	body       []byte // the buffer its body is written into; nil: send allocates it
+	need       int    // the body's size
+	size       int    // the capacity send allocates
+	reserved   int64  // the body entries its records are charged for
+	bodyCharge int64  // what its buffer is charged
 }
 
 // state is everything the producer's lock guards.
@@ -162,6 +174,11 @@ type state struct {
 
 	heldCount   int           // user records held: put and not yet delivered or dropped
 	heldBytes   int64         // their bytes
+	mem         int64         // bytes held against BacklogBytes (producer_memory.go)
+	idle        [][]byte      // body buffers kept for the next requests
+	recIdle     [][]byte      // record buffers of capacity recCap kept for the next aggregates
+	idleBytes   int64         // what the kept buffers are charged
+	idleUsed    bool          // a kept buffer was used since the last flush tick
 	queued      int           // user records in shard queues or waiting for a retry
 	room        chan struct{} // closed when room frees and roomWaiters > 0
 	roomWaiters int
@@ -209,14 +226,16 @@ func (st *state) init(cfg Config, now time.Time) {
 	_, _ = cfg, now
 }
 
-// hasRoom reports whether a user record of size bytes may enter: fewer
-// than BacklogCount user records wait to be sent and the bytes held leave
-// room for it (a record over the byte budget enters an empty producer).
-func (st *state) hasRoom(size int64, cfg *Config) bool {
+// hasRoom reports whether a user record whose charge is at most need bytes
+// may enter: fewer than BacklogCount user records wait to be sent and the
+// bytes held leave room for it (a record over the byte budget enters an
+// empty producer). The caller drops kept body buffers first if they are in
+// the way.
+func (st *state) hasRoom(need int64, cfg *Config) bool {
 	if st.heldCount == 0 {
 		return true
 	}
-	return st.queued < cfg.BacklogCount && st.heldBytes+size <= cfg.BacklogBytes
+	return st.queued < cfg.BacklogCount && st.mem+need <= cfg.BacklogBytes
 }
 
 // roomFreedLocked wakes the Puts waiting for room, if any.

@@ -43,8 +43,31 @@ func newTestProducer(t testing.TB, f *fakeKinesis, cfg Config) *Producer {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_ = p.Shutdown(ctx)
+		checkReleased(t, p)
 	})
 	return p
+}
+
+// checkReleased asserts that a producer holding no user record is charged
+// for nothing but the body buffers it keeps.
+func checkReleased(t testing.TB, p *Producer) {
+	t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var idle int64
+	for _, b := range p.st.idle {
+		idle += allocSize(cap(b))
+	}
+	for _, b := range p.st.recIdle {
+		if cap(b) != p.recCap {
+			t.Errorf("a kept record buffer of %d bytes, not %d", cap(b), p.recCap)
+		}
+		idle += int64(cap(b))
+	}
+	if p.st.heldCount == 0 && (p.st.mem != p.st.idleBytes || idle != p.st.idleBytes) {
+		t.Errorf("nothing held, yet %d bytes charged; %d for %d+%d kept buffers holding %d",
+			p.st.mem, p.st.idleBytes, len(p.st.idle), len(p.st.recIdle), idle)
+	}
 }
 
 func mustPut(t testing.TB, p *Producer, pk, ehk string, data []byte, tags []Tag) {
