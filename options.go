@@ -58,15 +58,16 @@ const (
 	// same shard (per the producer's shard map: the MD5 of the trace-ID key falls in the
 	// shard's hash key range) share one user record, split to the record size limit as
 	// usual, and the record is keyed by the trace ID of one of them, so it lands on that
-	// shard. Larger user records compress better and fill PUT payload units better
-	// than one trace each. The trade-off: a record's partition key names only one of its
-	// traces; a consumer that routes or filters by partition key must read the data to
-	// find the others (each span carries its trace ID). While the producer has no shard
-	// map (ListShards refused or failing) it behaves exactly as PartitionByTraceID. After
-	// a reshard, until the producer reads the new map (at once when a record lands on a
-	// shard it did not predict), a record may hold a trace the new map puts on another
-	// shard, and those of its spans land on the record's shard. Metrics and logs are
-	// partitioned as with PartitionByTraceID.
+	// shard. Larger user records compress far better and fill PUT payload units better
+	// than one trace each; uncompressed, they are cut at about one PUT payload unit, so
+	// that two fill an aggregate of the default aggregate_batch_size. The trade-off: a
+	// record's partition key names only one of its traces; a consumer that routes or
+	// filters by partition key must read the data to find the others (each span carries
+	// its trace ID). While the producer has no shard map (ListShards refused or failing)
+	// it behaves exactly as PartitionByTraceID. After a reshard, until the producer reads
+	// the new map (at once when a record lands on a shard it did not predict), a record
+	// may hold a trace the new map puts on another shard, and those of its spans land on
+	// the record's shard. Metrics and logs are partitioned as with PartitionByTraceID.
 	PartitionByShard = config.PartitionByShard
 )
 

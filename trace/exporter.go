@@ -33,8 +33,7 @@ func New(ctx context.Context, opts ...otelkinesis.Option) (*Exporter, error) {
 	if err != nil {
 		return nil, err
 	}
-	encCfg := otlpwire.TraceConfig{MaxRecordSize: core.MaxRecordData(), Encoding: core.WireEncoding()}
-	encCfg.Partitioning, encCfg.Shards = core.TracePartitioning()
+	encCfg := core.TraceConfig()
 	if fn := core.Config().SpanPartitionKey; fn != nil {
 		encCfg.Partitioning = otlpwire.PartitionByKey
 		encCfg.PartitionKey = func(s sdktrace.ReadOnlySpan) string {

@@ -44,3 +44,24 @@ func (s ShardMap) ShardID(i int) string { return s.m.open[i].id }
 // Range returns the hash key range of the open shard at position i
 // (0 <= i < Len()).
 func (s ShardMap) Range(i int) HashRange { return s.m.open[i].rng }
+
+// AggregateDataSize returns the most data bytes each of n user records can hold so that
+// all n fit one aggregated record of aggregate_batch_size (within the stream's record
+// limit), each under a partition key of its own as long as partitionKey, with no explicit
+// hash key, and tagged with tags. It is 0 with aggregation off, when n is below 1, or when
+// n empty records do not fit.
+func (p *Producer) AggregateDataSize(partitionKey string, tags []Tag, n int) int {
+	if p.cfg.DisableAggregation || n < 1 {
+		return 0
+	}
+	var empty Aggregator
+	base := empty.Size()
+	size := func(d int) int { // n records of d bytes, and the Kinesis record's own key
+		return base + n*(empty.SizeWith(partitionKey, "", d, tags)-base) + len(partitionKey)
+	}
+	d := (p.aggMax - size(0)) / n // an upper bound: the data's length prefix grows with d
+	for d > 0 && size(d) > p.aggMax {
+		d--
+	}
+	return max(d, 0)
+}

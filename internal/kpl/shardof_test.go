@@ -61,3 +61,34 @@ func TestShardMapFallback(t *testing.T) {
 		t.Fatalf("without a map: Len %d, Shard %d", m.Len(), m.Shard(HashKey{}))
 	}
 }
+
+func TestAggregateDataSize(t *testing.T) {
+	f := newFakeKinesis("s", 1)
+	cfg := testConfig("s")
+	cfg.AggregateBatchSize = 51200
+	p := newTestProducer(t, f, cfg)
+	tags := []Tag{{Key: "otel.signal", Value: "traces"}, {Key: "content-type", Value: "application/x-protobuf"}}
+	size := func(n, d int) int { // n records of d bytes under distinct 32-byte keys
+		var a Aggregator
+		for i := range n {
+			a.Add(fmt.Sprintf("%032d", i), "", make([]byte, d), tags)
+		}
+		return a.Size() + 32
+	}
+	for _, n := range []int{1, 2, 3, 4} {
+		d := p.AggregateDataSize("0123456789abcdef0123456789abcdef", tags, n)
+		if got := size(n, d); got > 51200 {
+			t.Fatalf("%d records of %d bytes make an aggregate of %d, over 51200", n, d, got)
+		}
+		if got := size(n, d+1); got <= 51200 {
+			t.Fatalf("%d records of %d bytes would still fit (%d)", n, d+1, got)
+		}
+	}
+	if d := p.AggregateDataSize("k", nil, 0); d != 0 {
+		t.Fatalf("no records: %d", d)
+	}
+	cfg.DisableAggregation = true
+	if d := newTestProducer(t, newFakeKinesis("s", 1), cfg).AggregateDataSize("k", tags, 1); d != 0 {
+		t.Fatalf("aggregation off: %d", d)
+	}
+}
