@@ -22,9 +22,17 @@ import (
 // endpointEnv makes the test binary serve an endpoint instead of running the benchmarks,
 // so that a benchmark measures the exporter's CPU and allocations without the
 // endpoint's: "kinesis" serves kinesistest with a stream named "bench" of 64 shards,
-// "kinesis-stalled" the same with every PutRecords request held unanswered, "otlp" an
-// OTLP/HTTP sink that reads and discards every request.
+// "kinesis-stalled" the same with every PutRecords request held unanswered,
+// "kinesis-4-shards" the same stream with 4 shards (fewShards), "otlp" an OTLP/HTTP sink
+// that reads and discards every request.
 const endpointEnv = "OTELKINESIS_BENCH_ENDPOINT"
+
+// fewShardsEndpoint is the endpoint kind whose "bench" stream has fewShards shards: few
+// enough that the traces of one export call share shards.
+const (
+	fewShardsEndpoint = "kinesis-4-shards"
+	fewShards         = 4
+)
 
 // benchStream is the stream the kinesis endpoint serves.
 const benchStream = "bench"
@@ -65,9 +73,13 @@ func serveEndpoint(kind string) {
 	var st endpointStats
 	var backend string
 	switch kind {
-	case "kinesis", "kinesis-stalled":
+	case "kinesis", "kinesis-stalled", fewShardsEndpoint:
 		srv := kinesistest.NewServer(kinesistest.WithRecordData(false), kinesistest.WithRequestLog(false))
-		if _, err := srv.CreateStream(benchStream, 64); err != nil {
+		shards := 64
+		if kind == fewShardsEndpoint {
+			shards = fewShards
+		}
+		if _, err := srv.CreateStream(benchStream, shards); err != nil {
 			fail(err)
 		}
 		if kind == "kinesis-stalled" {
