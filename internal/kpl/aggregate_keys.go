@@ -21,8 +21,9 @@ type keyTable struct {
 
 	// The last lookup of a missing key that did not add it (SizeWith), for
 	// the Add that usually follows with the same key. It holds while the
-	// table has memoN-1 keys: a table only grows until reset, and unput
-	// restores the index exactly. memoN == 0: none.
+	// table has memoN-1 keys: a table only grows until reset, unput empties
+	// again the one slot a key took, and grow, which moves every key, drops
+	// the memo. memoN == 0: none.
 	memoKey  string
 	memoN    int
 	memoAt   int    // the empty slot where memoKey goes
