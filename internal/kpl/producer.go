@@ -139,7 +139,6 @@ type Producer struct {
 
 	mu      sync.Mutex
 	st      state
-	binsP   sync.Pool // *bin
 	scratch [maxHashKeyDigits]byte
 }
 
@@ -461,11 +460,18 @@ func (p *Producer) Shutdown(ctx context.Context) error {
 // unlockReport releases the lock, then reports the drops (these and any
 // deferred ones) and completes the Flush calls whose records all ended, in
 // that order: OnDrop has seen every drop a Flush returns.
-func (p *Producer) unlockReport(notes []*DropError) {
+func (p *Producer) unlockReport(notes []*DropError) { p.unlockReportAfter(notes, nil) }
+
+// unlockReportAfter is unlockReport that runs first, if not nil, right after
+// releasing the lock: what a Flush completed here must see done.
+func (p *Producer) unlockReportAfter(notes []*DropError, first func()) {
 	notes = append(notes, p.st.takeDeferred()...)
 	done := p.st.doneWaiters
 	p.st.doneWaiters = nil
 	p.mu.Unlock()
+	if first != nil {
+		first()
+	}
 	p.report(notes)
 	for _, w := range done {
 		close(w.done)

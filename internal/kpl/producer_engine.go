@@ -44,7 +44,7 @@ func (p *Producer) addLocked(h HashKey, pk, ehk string, data []byte, tags []Tag,
 		return
 	}
 	if alone > p.aggMax {
-		b := p.getBin()
+		b := p.getBinLocked()
 		p.addToBinLocked(b, h, pk, ehk, data, tags, size, items)
 		p.enqueueLocked(p.recordFromBin(b, s, ep.epoch), false)
 		return
@@ -71,7 +71,7 @@ func (p *Producer) addLocked(h HashKey, pk, ehk string, data []byte, tags []Tag,
 			}
 			p.sealLocked(s, full)
 		}
-		s.bins = append(s.bins, p.getBin())
+		s.bins = append(s.bins, p.getBinLocked())
 		best = len(s.bins) - 1
 	}
 	b := s.bins[best]
@@ -465,8 +465,9 @@ func (p *Producer) complete(b *batch, out *kinesis.PutRecordsOutput, err error, 
 	}
 	p.bodyBackLocked(b)
 	p.poke()
-	p.unlockReport(notes)
-	p.meters.request(elapsed, outcome)
+	// The request's duration is recorded before a Flush it completes
+	// returns.
+	p.unlockReportAfter(notes, func() { p.meters.request(elapsed, outcome) })
 }
 
 func resultCount(out *kinesis.PutRecordsOutput) int {
@@ -617,7 +618,7 @@ func (p *Producer) splitLocked(r *record, retry bool) {
 			seal(pt)
 		}
 		if pt.b == nil {
-			pt.b = p.getBin()
+			pt.b = p.getBinLocked()
 		}
 		p.addToBinLocked(pt.b, h, pk, ehk, data, tags, userSize(pk, ehk, len(data), tags), w)
 	})
@@ -867,29 +868,6 @@ func (p *Producer) freeRecordLocked(r *record) {
 	*r = record{heapIdx: -1, weights: r.weights[:0]} // keep the weights' room
 	if len(p.st.freeRecs) < 8192 {
 		p.st.freeRecs = append(p.st.freeRecs, r)
-	}
-}
-
-func (p *Producer) getBin() *bin {
-	if b, ok := p.binsP.Get().(*bin); ok {
-		return b
-	}
-	return new(bin)
-}
-
-// dropBinLocked releases the charge of a bin whose records were copied out
-// or dropped, and recycles it unless it grew past an aggregate's size (it
-// held a user record too large to aggregate): its buffers would then stay
-// in the pool uncharged.
-func (p *Producer) dropBinLocked(b *bin) {
-	p.st.mem -= b.mem
-	big := b.agg.Size() > p.aggMax
-	b.agg.Reset()
-	b.userBytes = 0
-	b.weights = b.weights[:0]
-	b.mem, b.fixed, b.extra = 0, 0, 0
-	if !big {
-		p.binsP.Put(b)
 	}
 }
 

@@ -12,18 +12,19 @@ import (
 // Memory accounting. Config.BacklogBytes bounds st.mem, the bytes the
 // producer holds for the records it was given, whatever form they are in:
 //
-//   - an aggregate being filled is charged what its Kinesis record will hold
-//     once closed (its size as the allocator rounds it up), plus the JSON
-//     entry that record will need in a request body (its data in base64,
-//     4/3 of its size, with the keys), plus the keys and bookkeeping of each
-//     user record inside;
+//   - an aggregate being filled is charged its buffers (binCap: the most its
+//     aggregator may have grown to for the largest aggregate it held, since
+//     it is reused), plus the JSON entry its record will need in a request
+//     body (its data in base64, 4/3 of its size, with the keys), plus the
+//     key strings of its user records;
 //   - a closed record is charged its buffer, its body entry and its
-//     bookkeeping: never more than the aggregate it came from;
+//     bookkeeping: never more than the aggregate it came from, whose bin is
+//     then kept for the next aggregate or dropped;
 //   - a request in flight is charged its body buffer, less the entries its
 //     records hold already (the request's JSON framing and the buffer's
 //     rounding);
-//   - body buffers kept for the next requests are charged while kept, and
-//     dropped first when room is needed.
+//   - bins, record buffers and body buffers kept for reuse are charged
+//     while kept, and dropped first when room is needed.
 //
 // A Put is admitted only if the upper bound of its charge (chargeBound) fits
 // with room to spare for one request's charge beyond its records (its JSON
@@ -38,9 +39,18 @@ import (
 // itself and its entry in the PutRecordsInput of a request.
 const recordOverhead = int64(unsafe.Sizeof(record{}) + unsafe.Sizeof(types.PutRecordsRequestEntry{}))
 
-// userOverhead is what a user record inside an aggregate costs beyond its
-// bytes and keys: its item count and key index in the aggregate's tables.
-const userOverhead = 16
+// userBook bounds what a user record costs an aggregator beyond its bytes:
+// its item count and its key's entries in the key table and its index, as
+// they grow by doubling (TestBinCap measures it).
+const userBook = 72
+
+// binCap bounds the memory of an aggregator that held at most size bytes
+// and count user records: its byte buffers grow by a quarter at a time (and
+// are rounded up by the allocator), its tables by the user record, plus a
+// little for the rest.
+func binCap(size, count int) int64 {
+	return allocSize(size+size/4) + userBook*int64(count) + 4096
+}
 
 // maxHashKey is the longest explicit hash key the producer writes, for the
 // body entry of an aggregate whose outer key is not chosen yet.
@@ -56,11 +66,11 @@ func base64Len(n int) int64 { return int64(base64.StdEncoding.EncodedLen(n)) }
 
 // chargeBound bounds what admitting a user record adds to st.mem: alone
 // bounds the size it adds to an aggregate (the Kinesis size of an aggregate
-// holding it alone), the aggregate's allocation and body entry grow by at
-// most 5/4 and 4/3 of that, and it may open a new aggregate.
+// holding it alone), binCap grows by at most 25/16 of that and the body
+// entry by 4/3, and it may open a new aggregate.
 func chargeBound(alone int, pk, ehk string) int64 {
 	n := int64(alone)
-	return n + n/4 + 1 + n*4/3 + 4 + userOverhead + int64(len(pk)+len(ehk)) + openBound(pk)
+	return n*25/16 + 4 + n*4/3 + 4 + userBook + int64(len(pk)+len(ehk)) + openBound(pk) + binCap(0, 0)
 }
 
 // openBound bounds openCharge(pk) without reading pk: JSON escapes take
@@ -102,11 +112,11 @@ func jsonLen(s string) int64 {
 	return n
 }
 
-// charge is what b costs now: see the accounting above. Closing it into a
-// record never costs more.
+// charge is what b costs now: see the accounting above. The record it
+// closes into never costs more.
 func (b *bin) charge() int64 {
 	n := b.agg.Size()
-	return allocSize(n) + base64Len(n) + b.fixed + b.extra
+	return binCap(b.peakSize, b.peakCount) + base64Len(n) + b.fixed + b.extra
 }
 
 // addToBinLocked adds a user record to b and charges what b grew by.
@@ -115,10 +125,50 @@ func (p *Producer) addToBinLocked(b *bin, h HashKey, pk, ehk string, data []byte
 		b.fixed = openCharge(pk)
 	}
 	b.add(h, pk, ehk, data, tags, size, items)
-	b.extra += int64(len(pk)+len(ehk)) + userOverhead
+	b.peakSize = max(b.peakSize, b.agg.Size())
+	b.peakCount = max(b.peakCount, b.agg.Count())
+	b.extra += int64(len(pk) + len(ehk))
 	c := b.charge()
 	p.st.mem += c - b.mem
 	b.mem = c
+}
+
+// getBinLocked returns an empty bin: a kept one if there is, else a new
+// one. A kept bin stays charged its buffers (binCap), now as an open one.
+func (p *Producer) getBinLocked() *bin {
+	st := &p.st
+	k := len(st.binIdle)
+	if k == 0 {
+		return new(bin)
+	}
+	b := st.binIdle[k-1]
+	st.binIdle[k-1] = nil
+	st.binIdle = st.binIdle[:k-1]
+	st.idleBytes -= b.mem
+	st.idleUsed = true
+	return b
+}
+
+// dropBinLocked releases the charge of a bin whose records were copied out
+// or dropped, and keeps it for the next aggregate, charged its buffers,
+// unless it grew past an aggregate's size (it held a user record too large
+// to aggregate) or enough are kept: four a shard.
+func (p *Producer) dropBinLocked(b *bin) {
+	st := &p.st
+	st.mem -= b.mem
+	b.agg.Reset()
+	b.userBytes = 0
+	b.weights = b.weights[:0]
+	b.fixed, b.extra = 0, 0
+	b.mem = 0
+	if b.peakSize > p.aggMax || len(st.binIdle) >= p.maxBins*len(st.shards) {
+		return
+	}
+	b.mem = binCap(b.peakSize, b.peakCount)
+	st.binIdle = append(st.binIdle, b)
+	st.idleBytes += b.mem
+	st.mem += b.mem
+	p.trimIdleLocked()
 }
 
 // chargeRecordLocked sets what a record holding its data and keys costs and
@@ -251,8 +301,8 @@ func (p *Producer) trimIdleLocked() {
 	p.freeIdleLocked(p.st.mem - p.cfg.BacklogBytes)
 }
 
-// freeIdleLocked drops kept buffers, record buffers first, then body
-// buffers largest first, until n bytes are freed or none is left.
+// freeIdleLocked drops kept buffers, record buffers first, then bins, then
+// body buffers largest first, until n bytes are freed or none is left.
 func (p *Producer) freeIdleLocked(n int64) {
 	st := &p.st
 	for n > 0 && len(st.recIdle) > 0 {
@@ -262,6 +312,15 @@ func (p *Producer) freeIdleLocked(n int64) {
 		st.idleBytes -= int64(p.recCap)
 		st.mem -= int64(p.recCap)
 		n -= int64(p.recCap)
+	}
+	for n > 0 && len(st.binIdle) > 0 {
+		k := len(st.binIdle) - 1
+		b := st.binIdle[k]
+		st.binIdle[k] = nil
+		st.binIdle = st.binIdle[:k]
+		st.idleBytes -= b.mem
+		st.mem -= b.mem
+		n -= b.mem
 	}
 	for n > 0 && len(st.idle) > 0 {
 		big := 0

@@ -26,9 +26,11 @@ type bin struct {
 	weights   []int32 // each user record's item count, in order (see PutItems)
 
 	// Memory accounting (see producer_memory.go): what the bin is charged
-	// now, what it costs beyond its bytes once opened, and what its user
-	// records cost beyond theirs.
-	mem, fixed, extra int64
+	// now, what its record will cost beyond its bytes, and its user
+	// records' key strings; the largest aggregate it ever held, which its
+	// reused buffers are sized for.
+	mem, fixed, extra   int64
+	peakSize, peakCount int
 }
 
 func (b *bin) add(h HashKey, pk, ehk string, data []byte, tags []Tag, size int64, items int32) {
@@ -177,6 +179,7 @@ type state struct {
 	mem         int64         // bytes held against BacklogBytes (producer_memory.go)
 	idle        [][]byte      // body buffers kept for the next requests
 	recIdle     [][]byte      // record buffers of capacity recCap kept for the next aggregates
+	binIdle     []*bin        // bins kept for the next aggregates
 	idleBytes   int64         // what the kept buffers are charged
 	idleUsed    bool          // a kept buffer was used since the last flush tick
 	queued      int           // user records in shard queues or waiting for a retry

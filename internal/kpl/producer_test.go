@@ -64,9 +64,15 @@ func checkReleased(t testing.TB, p *Producer) {
 		}
 		idle += int64(cap(b))
 	}
+	for _, b := range p.st.binIdle {
+		if b.agg.Count() != 0 || b.mem != binCap(b.peakSize, b.peakCount) {
+			t.Errorf("a kept bin holding %d user records, charged %d", b.agg.Count(), b.mem)
+		}
+		idle += b.mem
+	}
 	if p.st.heldCount == 0 && (p.st.mem != p.st.idleBytes || idle != p.st.idleBytes) {
-		t.Errorf("nothing held, yet %d bytes charged; %d for %d+%d kept buffers holding %d",
-			p.st.mem, p.st.idleBytes, len(p.st.idle), len(p.st.recIdle), idle)
+		t.Errorf("nothing held, yet %d bytes charged; %d for %d+%d+%d kept buffers and bins holding %d",
+			p.st.mem, p.st.idleBytes, len(p.st.idle), len(p.st.recIdle), len(p.st.binIdle), idle)
 	}
 }
 
