@@ -246,9 +246,11 @@ func (d *Decoder) readAll(r io.Reader) ([]byte, error) {
 	return io.ReadAll(io.LimitReader(r, d.maxDecoded+1))
 }
 
-// Decode decodes r into the OTLP request its format names.
+// Decode decodes r into the OTLP request its format names. The strings and bytes fields
+// of a request decoded from OTLP protobuf share one private copy of the payload, and its
+// messages a few chunks allocated together; keeping any part keeps them all.
 func (d *Decoder) Decode(r UserRecord) (Telemetry, error) {
-	t, _, err := d.decode(r)
+	t, _, err := d.decode(r, nil)
 	if err != nil {
 		return t, d.wrap(r, err)
 	}
@@ -256,64 +258,61 @@ func (d *Decoder) Decode(r UserRecord) (Telemetry, error) {
 }
 
 // decode is Decode that also returns the payload, with errors that do not name the record.
-func (d *Decoder) decode(r UserRecord) (Telemetry, []byte, error) {
+// The fast decoder takes its values from arena a (nil: a pooled one of its own).
+func (d *Decoder) decode(r UserRecord, a *otlpArena) (Telemetry, []byte, error) {
 	f, data, err := d.payload(r)
 	if err != nil {
 		return Telemetry{Format: f}, nil, err
 	}
-	t, err := unmarshalTelemetry(f, data)
+	t, err := unmarshalTelemetry(f, data, a)
 	return t, data, err
 }
 
 // unmarshalTelemetry decodes one OTLP request of format f (its content encoding already
-// undone).
-func unmarshalTelemetry(f Format, data []byte) (Telemetry, error) {
+// undone). OTLP protobuf goes through the fast decoder of fastotlp.go, with its values
+// from arena a (nil: a pooled one of its own), and what it gives up on through
+// proto.Unmarshal.
+func unmarshalTelemetry(f Format, data []byte, a *otlpArena) (Telemetry, error) {
 	t := Telemetry{Format: f}
 	var msg proto.Message
+	var err error
 	switch f.Signal {
 	case Traces:
+		if f.ContentType != ContentTypeJSON {
+			if t.Traces, err = fastUnmarshalTraces(a, data); err == nil {
+				return t, nil
+			}
+		}
 		t.Traces = &coltracepb.ExportTraceServiceRequest{}
 		msg = t.Traces
 	case Metrics:
+		if f.ContentType != ContentTypeJSON {
+			if t.Metrics, err = fastUnmarshalMetrics(a, data); err == nil {
+				return t, nil
+			}
+		}
 		t.Metrics = &colmetricpb.ExportMetricsServiceRequest{}
 		msg = t.Metrics
 	case Logs:
+		if f.ContentType != ContentTypeJSON {
+			if t.Logs, err = fastUnmarshalLogs(a, data); err == nil {
+				return t, nil
+			}
+		}
 		t.Logs = &collogspb.ExportLogsServiceRequest{}
 		msg = t.Logs
 	default:
 		return Telemetry{Format: f}, fmt.Errorf("unknown signal %q", f.Signal)
 	}
-	var err error
 	if f.ContentType == ContentTypeJSON {
 		err = unmarshalOTLPJSON(data, msg)
 	} else {
-		err = unmarshalProto(data, &t)
+		err = proto.Unmarshal(data, msg)
 	}
 	if err != nil {
 		return Telemetry{Format: f}, fmt.Errorf("%s %s: %w", f.Signal, f.ContentType, err)
 	}
 	return t, nil
-}
-
-// unmarshalProto decodes OTLP protobuf into t's message: traces and logs through the
-// fast decoder of fastotlp.go when it can, everything else (and whatever the fast decoder
-// gives up on) through proto.Unmarshal.
-func unmarshalProto(data []byte, t *Telemetry) error {
-	switch {
-	case t.Traces != nil:
-		if fastUnmarshalTraces(data, t.Traces) == nil {
-			return nil
-		}
-		t.Traces = &coltracepb.ExportTraceServiceRequest{}
-		return proto.Unmarshal(data, t.Traces)
-	case t.Logs != nil:
-		if fastUnmarshalLogs(data, t.Logs) == nil {
-			return nil
-		}
-		t.Logs = &collogspb.ExportLogsServiceRequest{}
-		return proto.Unmarshal(data, t.Logs)
-	}
-	return proto.Unmarshal(data, t.Message())
 }
 
 // describe names a user record in errors: its sequence and sub-sequence numbers when
