@@ -188,6 +188,9 @@ func (f *Forwarder) Close() {
 // failures are per record.
 func (f *Forwarder) Handle(ctx context.Context, ev events.KinesisEvent) (events.KinesisEventResponse, error) {
 	b := f.reader.ReadLambdaEvent(ev.Records)
+	// Everything decoded is sent (or reported) before Handle returns: the reader then
+	// decodes the next invocation's records into the same memory.
+	defer b.Release()
 	failed := map[int]bool{}
 	for _, e := range b.Errors {
 		var sre *consumer.ShardRangeError

@@ -178,6 +178,9 @@ func runForward(ctx context.Context, args []string, stdout, stderr io.Writer) in
 				size += len(r.Data) + len(aws.ToString(r.PartitionKey))
 			}
 			res := reader.ReadRecords(b.shard, b.records)
+			// Every use of the decoded telemetry ends in this call (the bodies are sent
+			// before it returns), so its memory goes back to the reader for the next batch.
+			defer res.Release()
 			for _, e := range res.Errors {
 				logf("skipped: %v", e)
 			}

@@ -82,6 +82,7 @@ func runTail(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		},
 		handle: func(ctx context.Context, b batch) error {
 			res := reader.ReadRecords(b.shard, b.records)
+			defer res.Release() // printed before it returns; the reader reuses the memory
 			mu.Lock()
 			defer mu.Unlock()
 			for _, e := range res.Errors {
