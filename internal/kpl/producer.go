@@ -124,6 +124,7 @@ type Producer struct {
 	maxBins   int                 // aggregates filled at once per shard (maxBins; benchmarks vary it)
 	frame     int                 // body size of a request without records
 	perReq    int64               // bound of what a request is charged beyond its records (requestCharge)
+	sealMax   int64               // bound of what closing an aggregate to make room adds (sealCharge)
 	recCap    int                 // capacity of the record buffers kept for reuse: an aggregate's
 	recKeep   int                 // how many of them are kept at most: a request's worth
 	busyGrace time.Duration       // shardBusyGrace; tests shorten it
@@ -194,6 +195,9 @@ func New(ctx context.Context, client Client, cfg Config) (*Producer, error) {
 	p.aggMax = min(cfg.AggregateBatchSize, p.recordMax)
 	p.frame = requestFrame(&p.cfg)
 	p.perReq = requestCharge(p.frame)
+	if !p.cfg.DisableAggregation {
+		p.sealMax = sealCharge(p.aggMax)
+	}
 	p.recCap = allocCap(p.aggMax)
 	p.recKeep = max(p.cfg.BatchSize/p.recCap, 1)
 
@@ -303,8 +307,9 @@ func (p *Producer) PutItems(ctx context.Context, partitionKey, explicitHashKey s
 			p.stream, len(data), alone, p.recordMax, ErrRecordTooLarge)
 	}
 	// Puts leave room for the next request's charge beyond its records, so
-	// that it can always go (see producer_memory.go).
-	need := chargeBound(alone, partitionKey, explicitHashKey) + p.perReq
+	// that it can always go, and for closing an aggregate to make room for
+	// this one (see producer_memory.go).
+	need := chargeBound(alone, partitionKey, explicitHashKey) + p.perReq + p.sealMax
 
 	p.mu.Lock()
 	for {

@@ -28,7 +28,9 @@ import (
 //
 // A Put is admitted only if the upper bound of its charge (chargeBound) fits
 // with room to spare for one request's charge beyond its records (its JSON
-// framing and the rounding of its buffer: requestCharge). Since each record
+// framing and the rounding of its buffer: requestCharge) and for closing an
+// aggregate to make room for it (sealCharge: the closed record gets its own
+// buffer while its aggregator may be reused at once). Since each record
 // holds its body entry from Put on, that is all a request needs: the
 // dispatcher sends a request when that much is free, or when nothing is in
 // flight (so nothing can deadlock on memory), and Puts can never take the
@@ -184,6 +186,15 @@ func (p *Producer) chargeRecordLocked(r *record) {
 func ownCopy(data []byte, n int) []byte {
 	return append(slices.Grow([]byte(nil), max(n, len(data)))[:0], data...)
 }
+
+// sealCharge bounds what closing an aggregate of at most aggMax bytes adds
+// to st.mem when the aggregator is kept and reused at once (a Put that finds
+// every aggregate of its shard too full closes the fullest and fills a new
+// one, which may be that aggregator): the record's own buffer (allocSize),
+// plus its item weights, 4 bytes a user record, of which an aggregate holds
+// fewer than one per 4 bytes. The rest of the record's charge (its body
+// entry, its bookkeeping and keys) was the aggregate's already.
+func sealCharge(aggMax int) int64 { return allocSize(aggMax) + int64(aggMax) }
 
 // requestCharge bounds what a request whose body has frame bytes of framing
 // is charged beyond its records' body entries: the framing and the
