@@ -127,15 +127,19 @@ func appendTraceStateText(b []byte, ts trace.TraceState) []byte {
 // proto.Marshal's for the same message). A link's trace state is not
 // written, as otlptrace does not write it.
 //
-// Each ReadOnlySpan method of the SDK's spans copies the whole span record
-// (its methods have value receivers), so each is called once.
+// The SDK's own spans are read in place (see spanRecord).
 func AppendSpan(b []byte, s sdktrace.ReadOnlySpan) []byte {
-	sc := s.SpanContext()
-	parent := s.Parent()
-	b = appendSpanHead(b, &sc, &parent, s.Name(), s.SpanKind(), s.StartTime(), s.EndTime())
-	b = AppendKeyValues(b, spanAttributes, s.Attributes())
-	b = AppendVarintField(b, spanDroppedAttrs, clampCount(s.DroppedAttributes()))
-	events := s.Events()
+	var tmp spanRecord
+	return appendSpan(b, spanRecordOf(s, spanView(), &tmp))
+}
+
+// appendSpan is AppendSpan for the fields of a span.
+func appendSpan(b []byte, r *spanRecord) []byte {
+	sc, parent := &r.spanContext, &r.parent
+	b = appendSpanHead(b, sc, parent, r.name, r.spanKind, r.startTime, r.endTime)
+	b = AppendKeyValues(b, spanAttributes, r.attributes)
+	b = AppendVarintField(b, spanDroppedAttrs, clampCount(r.droppedAttributeCount))
+	events := r.events
 	for i := range events {
 		ev := &events[i]
 		var m int
@@ -146,8 +150,8 @@ func AppendSpan(b []byte, s sdktrace.ReadOnlySpan) []byte {
 		b = AppendVarintField(b, eventDroppedAttrs, clampCount(ev.DroppedAttributeCount))
 		b = CloseLen(b, m)
 	}
-	b = AppendVarintField(b, spanDroppedEvts, clampCount(s.DroppedEvents()))
-	links := s.Links()
+	b = AppendVarintField(b, spanDroppedEvts, clampCount(r.droppedEventCount))
+	links := r.links
 	for i := range links {
 		l := &links[i]
 		var m int
@@ -158,9 +162,9 @@ func AppendSpan(b []byte, s sdktrace.ReadOnlySpan) []byte {
 		b = appendFlags(b, linkFlags, spanFlagsOf(l.SpanContext.TraceFlags(), l.SpanContext.IsRemote()))
 		b = CloseLen(b, m)
 	}
-	b = AppendVarintField(b, spanDroppedLinks, clampCount(s.DroppedLinks()))
+	b = AppendVarintField(b, spanDroppedLinks, clampCount(r.droppedLinkCount))
 	// The status is always present, even when unset.
-	st := s.Status()
+	st := &r.status
 	code := statusCodeOf(st.Code)
 	if st.Description == "" {
 		if code == 0 {
@@ -251,7 +255,13 @@ func appendShortStringField(b []byte, field int, s string) []byte {
 // [AppendSpan], with lowercase hex IDs, integer enums and decimal-string
 // timestamps, default values left out.
 func AppendSpanJSON(b []byte, s sdktrace.ReadOnlySpan) []byte {
-	sc := s.SpanContext()
+	var tmp spanRecord
+	return appendSpanJSON(b, spanRecordOf(s, spanView(), &tmp))
+}
+
+// appendSpanJSON is AppendSpanJSON for the fields of a span.
+func appendSpanJSON(b []byte, r *spanRecord) []byte {
+	sc := &r.spanContext
 	tid, sid := sc.TraceID(), sc.SpanID()
 	b = append(b, '{')
 	b = AppendJSONHexMember(b, "traceId", tid[:])
@@ -260,18 +270,18 @@ func AppendSpanJSON(b []byte, s sdktrace.ReadOnlySpan) []byte {
 		b = append(appendJSONName(b, "traceState"), '"')
 		b = append(appendTraceStateText(b, ts), '"')
 	}
-	parent := s.Parent()
+	parent := &r.parent
 	if psid := parent.SpanID(); psid.IsValid() {
 		b = AppendJSONHexMember(b, "parentSpanId", psid[:])
 	}
 	b = AppendJSONUintMember(b, "flags", uint64(spanFlagsOf(sc.TraceFlags(), parent.IsRemote())))
-	b = AppendJSONStringMember(b, "name", s.Name())
-	b = AppendJSONUintMember(b, "kind", spanKindOf(s.SpanKind()))
-	b = AppendJSONUint64Member(b, "startTimeUnixNano", unixNano(s.StartTime()))
-	b = AppendJSONUint64Member(b, "endTimeUnixNano", unixNano(s.EndTime()))
-	b = AppendJSONKeyValues(b, "attributes", s.Attributes())
-	b = AppendJSONUintMember(b, "droppedAttributesCount", clampCount(s.DroppedAttributes()))
-	if events := s.Events(); len(events) > 0 {
+	b = AppendJSONStringMember(b, "name", r.name)
+	b = AppendJSONUintMember(b, "kind", spanKindOf(r.spanKind))
+	b = AppendJSONUint64Member(b, "startTimeUnixNano", unixNano(r.startTime))
+	b = AppendJSONUint64Member(b, "endTimeUnixNano", unixNano(r.endTime))
+	b = AppendJSONKeyValues(b, "attributes", r.attributes)
+	b = AppendJSONUintMember(b, "droppedAttributesCount", clampCount(r.droppedAttributeCount))
+	if events := r.events; len(events) > 0 {
 		b = append(appendJSONName(b, "events"), '[')
 		for i := range events {
 			ev := &events[i]
@@ -287,8 +297,8 @@ func AppendSpanJSON(b []byte, s sdktrace.ReadOnlySpan) []byte {
 		}
 		b = append(b, ']')
 	}
-	b = AppendJSONUintMember(b, "droppedEventsCount", clampCount(s.DroppedEvents()))
-	if links := s.Links(); len(links) > 0 {
+	b = AppendJSONUintMember(b, "droppedEventsCount", clampCount(r.droppedEventCount))
+	if links := r.links; len(links) > 0 {
 		b = append(appendJSONName(b, "links"), '[')
 		for i := range links {
 			l := &links[i]
@@ -306,8 +316,8 @@ func AppendSpanJSON(b []byte, s sdktrace.ReadOnlySpan) []byte {
 		}
 		b = append(b, ']')
 	}
-	b = AppendJSONUintMember(b, "droppedLinksCount", clampCount(s.DroppedLinks()))
-	st := s.Status()
+	b = AppendJSONUintMember(b, "droppedLinksCount", clampCount(r.droppedLinkCount))
+	st := &r.status
 	b = append(appendJSONName(b, "status"), '{')
 	b = AppendJSONStringMember(b, "message", st.Description)
 	b = AppendJSONUintMember(b, "code", statusCodeOf(st.Code))

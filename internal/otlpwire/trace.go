@@ -259,22 +259,24 @@ func (e *TraceEncoder) load(spans []sdktrace.ReadOnlySpan, partition bool) {
 		}
 	}
 	e.mode = mode
+	view := spanView()
+	var tmp spanRecord
 	for i, s := range spans {
 		if s == nil || i > math.MaxInt32 {
 			continue
 		}
-		res := b.resourceOf(s.Resource())
-		scope := s.InstrumentationScope()
-		it := item{res: res, scope: b.scopeOf(res, &scope), idx: int32(i), off: len(b.arena)}
+		r := spanRecordOf(s, view, &tmp)
+		res := b.resourceOf(r.resource)
+		it := item{res: res, scope: b.scopeOf(res, &r.instrumentationScope), idx: int32(i), off: len(b.arena)}
 		if e.cfg.Encoding == JSON {
-			b.arena = AppendSpanJSON(b.arena, s)
+			b.arena = appendSpanJSON(b.arena, r)
 		} else {
-			b.arena = AppendSpan(b.arena, s)
+			b.arena = appendSpan(b.arena, r)
 		}
 		it.size = len(b.arena) - it.off
 		switch mode {
 		case PartitionByTraceID:
-			tid := s.SpanContext().TraceID()
+			tid := r.spanContext.TraceID()
 			it.hi = binary.BigEndian.Uint64(tid[:8])
 			it.lo = binary.BigEndian.Uint64(tid[8:])
 		case PartitionByResource:
@@ -282,7 +284,7 @@ func (e *TraceEncoder) load(spans []sdktrace.ReadOnlySpan, partition bool) {
 		case PartitionByKey:
 			it.group = e.keys.group(e.cfg.PartitionKey(s))
 		case PartitionByShard:
-			it.group = e.shards.group(it.idx, s.SpanContext().TraceID())
+			it.group = e.shards.group(it.idx, r.spanContext.TraceID())
 		}
 		b.items = append(b.items, it)
 	}
