@@ -111,16 +111,7 @@ func BenchmarkSpanExport(b *testing.B) {
 	for _, enc := range []otelkinesis.Encoding{otelkinesis.EncodingProto, otelkinesis.EncodingJSON} {
 		for _, comp := range []otelkinesis.Compression{otelkinesis.CompressionNone, otelkinesis.CompressionGzip, otelkinesis.CompressionZstd} {
 			b.Run(fmt.Sprintf("exporter=otelkinesis/encoding=%s/compression=%s", enc, comp), func(b *testing.B) {
-				ep := startEndpoint(b, "kinesis")
-				exp, err := kinesistrace.New(ctx, otelkinesis.WithStreamName(benchStream), otelkinesis.WithEndpoint(ep.URL),
-					otelkinesis.WithAWSConfig(testpeers.Config(ep.URL)), otelkinesis.WithEncoding(enc),
-					otelkinesis.WithCompression(comp), otelkinesis.WithRateLimit(1000))
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer exp.Shutdown(ctx)
-				runExport(b, ep, func() error { return exp.ExportSpans(ctx, spans) },
-					func() error { return exp.ForceFlush(ctx) })
+				runOurs(b, "kinesis", spans, otelkinesis.WithEncoding(enc), otelkinesis.WithCompression(comp))
 			})
 		}
 	}
@@ -141,11 +132,35 @@ func BenchmarkSpanExport(b *testing.B) {
 		})
 	}
 
+	runCollector(b, "kinesis", spans)
+}
+
+// runOurs runs ours with opts on spans, batch after batch, to a loopback kinesistest
+// endpoint of the given kind (see startEndpoint), ending with a ForceFlush.
+func runOurs(b *testing.B, kind string, spans []sdktrace.ReadOnlySpan, opts ...otelkinesis.Option) {
+	ctx := context.Background()
+	ep := startEndpoint(b, kind)
+	exp, err := kinesistrace.New(ctx, append([]otelkinesis.Option{otelkinesis.WithStreamName(benchStream),
+		otelkinesis.WithEndpoint(ep.URL), otelkinesis.WithAWSConfig(testpeers.Config(ep.URL)),
+		otelkinesis.WithRateLimit(1000)}, opts...)...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer exp.Shutdown(ctx)
+	runExport(b, ep, func() error { return exp.ExportSpans(ctx, spans) },
+		func() error { return exp.ForceFlush(ctx) })
+}
+
+// runCollector runs the Collector's exporter on spans (as pdata), each encoding with and
+// without gzip, as sub-benchmarks exporter=awskinesis/..., to an endpoint of the given
+// kind.
+func runCollector(b *testing.B, kind string, spans []sdktrace.ReadOnlySpan) {
+	ctx := context.Background()
 	td := asPdata(b, spans)
 	for _, enc := range []string{"otlp_proto", "otlp_json"} {
 		for _, comp := range []string{"none", "gzip"} {
 			b.Run(fmt.Sprintf("exporter=awskinesis/encoding=%s/compression=%s", enc, comp), func(b *testing.B) {
-				ep := startEndpoint(b, "kinesis")
+				ep := startEndpoint(b, kind)
 				exp := newCollectorExporter(b, ep.URL, enc, comp)
 				runExport(b, ep, func() error { return exp.ConsumeTraces(ctx, td) }, nil)
 			})

@@ -1,13 +1,10 @@
 package bench
 
 import (
-	"context"
 	"fmt"
 	"testing"
 
 	"github.com/otelkinesis/otelkinesis"
-	"github.com/otelkinesis/otelkinesis/internal/testpeers"
-	kinesistrace "github.com/otelkinesis/otelkinesis/trace"
 )
 
 // BenchmarkSpanExportByShard is BenchmarkSpanExport on a stream of 4 shards
@@ -29,35 +26,17 @@ import (
 //	go run golang.org/x/perf/cmd/benchstat@latest -filter '.unit:(record-B/span OR put-units/10k-spans)' results/byshard.txt
 func BenchmarkSpanExportByShard(b *testing.B) {
 	spans := recordSpans(batchSize, 1)
-	ctx := context.Background()
 
 	for _, part := range []otelkinesis.PartitionBy{otelkinesis.PartitionByShard, otelkinesis.PartitionByTraceID} {
 		for _, enc := range []otelkinesis.Encoding{otelkinesis.EncodingProto, otelkinesis.EncodingJSON} {
 			for _, comp := range []otelkinesis.Compression{otelkinesis.CompressionNone, otelkinesis.CompressionGzip, otelkinesis.CompressionZstd} {
 				b.Run(fmt.Sprintf("exporter=otelkinesis/partition=%s/encoding=%s/compression=%s", part, enc, comp), func(b *testing.B) {
-					ep := startEndpoint(b, fewShardsEndpoint)
-					exp, err := kinesistrace.New(ctx, otelkinesis.WithStreamName(benchStream), otelkinesis.WithEndpoint(ep.URL),
-						otelkinesis.WithAWSConfig(testpeers.Config(ep.URL)), otelkinesis.WithEncoding(enc),
-						otelkinesis.WithCompression(comp), otelkinesis.WithRateLimit(1000), otelkinesis.WithPartitionBy(part))
-					if err != nil {
-						b.Fatal(err)
-					}
-					defer exp.Shutdown(ctx)
-					runExport(b, ep, func() error { return exp.ExportSpans(ctx, spans) },
-						func() error { return exp.ForceFlush(ctx) })
+					runOurs(b, fewShardsEndpoint, spans, otelkinesis.WithEncoding(enc), otelkinesis.WithCompression(comp),
+						otelkinesis.WithPartitionBy(part))
 				})
 			}
 		}
 	}
 
-	td := asPdata(b, spans)
-	for _, enc := range []string{"otlp_proto", "otlp_json"} {
-		for _, comp := range []string{"none", "gzip"} {
-			b.Run(fmt.Sprintf("exporter=awskinesis/encoding=%s/compression=%s", enc, comp), func(b *testing.B) {
-				ep := startEndpoint(b, fewShardsEndpoint)
-				exp := newCollectorExporter(b, ep.URL, enc, comp)
-				runExport(b, ep, func() error { return exp.ConsumeTraces(ctx, td) }, nil)
-			})
-		}
-	}
+	runCollector(b, fewShardsEndpoint, spans)
 }
