@@ -70,7 +70,10 @@ bench: peers
 	$(PEERS) up "$$dir" || exit 1; . "$$dir/env"; \
 	run() { out=$$root/bench/results/$$1.txt; shift; echo "== $$* > $$out"; "$$@" | tee "$$out" || exit 1; }; \
 	run library $(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count=$(BENCHCOUNT) -timeout 60m ./...; \
-	run peers $(GO) -C bench test -run '^$$' -bench 'SpanExport|PerByteWork|Aggregate|Deaggregate' -benchmem -count=$(BENCHCOUNT) -timeout 60m .; \
+	run peers $(GO) -C bench test -run '^$$' -bench '^Benchmark(SpanExport|Aggregate|Deaggregate)$$' -benchmem -count=$(BENCHCOUNT) -timeout 60m .; \
+	run perbyte $(GO) -C bench test -run '^$$' -bench '^BenchmarkPerByteWork$$' -benchmem -count=$(BENCHCOUNT) -timeout 30m .; \
+	run byshard $(GO) -C bench test -run '^$$' -bench '^BenchmarkSpanExportByShard$$' -benchmem -count=$(BENCHCOUNT) -timeout 60m .; \
+	run aggsize $(GO) -C bench test -run '^$$' -bench '^BenchmarkSpanExportAggregateSize$$' -benchmem -count=$(BENCHCOUNT) -timeout 60m .; \
 	run capacity $(GO) -C bench test -run '^$$' -bench ShardCapacity -benchtime=1x -count=$(CAPCOUNT) -timeout 30m .; \
 	run memory $(GO) -C bench test -run '^$$' -bench Memory -benchtime=1x -count=$(MEMCOUNT) -timeout 30m .; \
 	run locality $(GO) -C bench test -run TestTraceLocality -v -count=1 .; \
