@@ -126,8 +126,9 @@
 // .user_records.size (put), .user_records.delivered, .user_records.dropped
 // and .dropped.size (by reason), .user_records.possible_duplicates,
 // .kinesis_records (sent, every attempt), .requests, .retries (by
-// error.code), .throttles, .buffered.user_records and .buffered.size
-// (gauges), .aggregation.user_records (histogram of user records per Kinesis
+// error.code), .throttles, .buffered.user_records, .buffered.size,
+// .memory.usage and .memory.limit (gauges: what Config.BacklogBytes bounds,
+// and that bound), .aggregation.user_records (histogram of user records per Kinesis
 // record: the aggregation ratio; not recorded with aggregation off, where it
 // is always 1) and .request.duration (seconds, by
 // outcome). The counters are read from the producer's own counters at

@@ -148,6 +148,9 @@ func newMeters(p *Producer) (*meters, error) {
 	throttles := counter("otelkinesis.producer.throttles", "{record}", "Kinesis records refused for exceeding a shard's or the stream's throughput.")
 	buffered := gauge("otelkinesis.producer.buffered.user_records", "{record}", "User records held by the producer.")
 	bufferedBytes := gauge("otelkinesis.producer.buffered.size", "By", "Bytes of user records held by the producer.")
+	memUsage := gauge("otelkinesis.producer.memory.usage", "By",
+		"Memory the producer holds against its byte budget: aggregates, records, request bodies and kept buffers.")
+	memLimit := gauge("otelkinesis.producer.memory.limit", "By", "The producer's byte budget (backlog_bytes).")
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("kpl: creating producer metrics: %w", errors.Join(errs...))
 	}
@@ -179,6 +182,8 @@ func newMeters(p *Producer) (*meters, error) {
 		o.ObserveInt64(throttles, s.Throttles, ms.attrs)
 		o.ObserveInt64(buffered, s.BufferedRecords, ms.attrs)
 		o.ObserveInt64(bufferedBytes, s.BufferedBytes, ms.attrs)
+		o.ObserveInt64(memUsage, s.MemoryBytes, ms.attrs)
+		o.ObserveInt64(memLimit, p.cfg.BacklogBytes, ms.attrs)
 		for i, c := range codes {
 			o.ObserveInt64(retries, byCode[i], metric.WithAttributes(ms.stream, attribute.String("error.code", c)))
 		}
@@ -189,7 +194,7 @@ func newMeters(p *Producer) (*meters, error) {
 		}
 		return nil
 	}, userRecords, userBytes, delivered, dropped, droppedBytes, duplicates, kinesisRecords,
-		requests, retries, throttles, buffered, bufferedBytes)
+		requests, retries, throttles, buffered, bufferedBytes, memUsage, memLimit)
 	if err != nil {
 		return nil, fmt.Errorf("kpl: registering producer metrics: %w", err)
 	}

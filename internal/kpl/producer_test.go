@@ -700,6 +700,58 @@ func TestProducerMetrics(t *testing.T) {
 		mustPut(t, p, fmt.Sprint(i), "", []byte("0123456789"), nil)
 	}
 	mustFlush(t, p)
+	got := collectMetrics(t, reader)
+	for name, want := range map[string]int64{
+		"otelkinesis.producer.user_records":             100,
+		"otelkinesis.producer.user_records.delivered":   100,
+		"otelkinesis.producer.aggregation.user_records": 100,
+		"otelkinesis.producer.buffered.user_records":    0,
+		"otelkinesis.producer.user_records.size":        100 * (10 + 2),
+	} {
+		if got[name] != want && !(name == "otelkinesis.producer.user_records.size" && got[name] > 1000) {
+			t.Errorf("%s = %d, want %d", name, got[name], want)
+		}
+	}
+	if got["otelkinesis.producer.requests"] < 1 || got["otelkinesis.producer.request.duration"] < 1 {
+		t.Errorf("requests not measured: %v", got)
+	}
+	if limit := got["otelkinesis.producer.memory.limit"]; limit != p.cfg.BacklogBytes {
+		t.Errorf("memory.limit = %d, want backlog_bytes %d", limit, p.cfg.BacklogBytes)
+	}
+	// Delivered: what is held is at most kept buffers.
+	if usage := got["otelkinesis.producer.memory.usage"]; usage < 0 || usage > p.cfg.BacklogBytes {
+		t.Errorf("memory.usage = %d, want 0 to %d", usage, p.cfg.BacklogBytes)
+	}
+}
+
+// TestProducerMemoryMetric: the memory gauges report what Stats.MemoryBytes counts while
+// aggregates are held, and the budget.
+func TestProducerMemoryMetric(t *testing.T) {
+	f := newFakeKinesis("s", 2)
+	reader := metric.NewManualReader()
+	cfg := testConfig("s")
+	cfg.FlushInterval = time.Hour // nothing leaves before the Flush below
+	cfg.BacklogBytes = 8 << 20
+	cfg.MeterProvider = metric.NewMeterProvider(metric.WithReader(reader))
+	p := newTestProducer(t, f, cfg)
+	for i := range 100 {
+		mustPut(t, p, fmt.Sprint(i), "", make([]byte, 1000), nil)
+	}
+	got := collectMetrics(t, reader)
+	held := p.Stats().MemoryBytes
+	if usage := got["otelkinesis.producer.memory.usage"]; usage != held || usage < 100*1000 {
+		t.Errorf("memory.usage = %d; Stats.MemoryBytes %d, holding 100 records of 1000 bytes", usage, held)
+	}
+	if limit := got["otelkinesis.producer.memory.limit"]; limit != 8<<20 {
+		t.Errorf("memory.limit = %d, want %d", limit, 8<<20)
+	}
+	mustFlush(t, p)
+}
+
+// collectMetrics collects reader's metrics by name: the sum of a sum's data points, of an
+// integer histogram's sums and of a float histogram's counts.
+func collectMetrics(t *testing.T, reader *metric.ManualReader) map[string]int64 {
+	t.Helper()
 	var rm metricdata.ResourceMetrics
 	if err := reader.Collect(t.Context(), &rm); err != nil {
 		t.Fatal(err)
@@ -723,20 +775,7 @@ func TestProducerMetrics(t *testing.T) {
 			}
 		}
 	}
-	for name, want := range map[string]int64{
-		"otelkinesis.producer.user_records":             100,
-		"otelkinesis.producer.user_records.delivered":   100,
-		"otelkinesis.producer.aggregation.user_records": 100,
-		"otelkinesis.producer.buffered.user_records":    0,
-		"otelkinesis.producer.user_records.size":        100 * (10 + 2),
-	} {
-		if got[name] != want && !(name == "otelkinesis.producer.user_records.size" && got[name] > 1000) {
-			t.Errorf("%s = %d, want %d", name, got[name], want)
-		}
-	}
-	if got["otelkinesis.producer.requests"] < 1 || got["otelkinesis.producer.request.duration"] < 1 {
-		t.Errorf("requests not measured: %v", got)
-	}
+	return got
 }
 
 // setErrorHandler routes otel.Handle to fn until the returned func is called.
