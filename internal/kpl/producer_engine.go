@@ -51,6 +51,7 @@ func (p *Producer) addLocked(h HashKey, pk, ehk string, data []byte, tags []Tag,
 	}
 
 	fallback := st.smap == nil
+	sealed := false
 	best, bestSize := -1, -1
 	for i, b := range s.bins {
 		if fallback && b.first != h {
@@ -70,15 +71,39 @@ func (p *Producer) addLocked(h HashKey, pk, ehk string, data []byte, tags []Tag,
 				}
 			}
 			p.sealLocked(s, full)
+			sealed = true
 		}
 		s.bins = append(s.bins, p.getBinLocked())
 		best = len(s.bins) - 1
 	}
 	b := s.bins[best]
 	p.addToBinLocked(b, h, pk, ehk, data, tags, size, items)
-	if int64(b.agg.Count()) >= p.cfg.AggregateBatchCount {
+	// One seal a Put at most for packing (the Put's room holds one; see
+	// producer_memory.go).
+	if int64(b.agg.Count()) >= p.cfg.AggregateBatchCount || !sealed && p.packed(b) {
 		p.sealLocked(s, best)
 	}
+}
+
+// putUnit is the PUT payload unit of a provisioned stream: every record pays
+// for its data and partition key in whole units of 25 KiB.
+const putUnit = 25 << 10
+
+// packed reports whether b, as a record, would fill the PUT payload units it
+// pays for to within 1 %, and pay for at least half of the size limit, when
+// aggregates may span more than two units (aggregate_batch_size above its
+// default). Such an aggregate is closed at once: filled on towards the limit,
+// it would start a unit that the next user records might fill only in part.
+// With user records of one size s, this takes the waste per aggregate from up
+// to s down to 1 %, while records stay large. With the default size,
+// aggregates of two units at most are filled to the limit as before.
+func (p *Producer) packed(b *bin) bool {
+	if p.aggMax <= 2*putUnit {
+		return false
+	}
+	size := b.size()
+	paid := (size + putUnit - 1) / putUnit * putUnit
+	return 2*paid >= p.aggMax && paid-size < paid/100
 }
 
 // shardForLocked returns the predicted shard of hash key h.
