@@ -152,9 +152,11 @@ func WithAggregateBatchCount(n int64) Option {
 // On a provisioned stream every record pays whole PUT payload units of 25 KiB, and user
 // records are never split across aggregates, so an aggregate leaves part of its last unit
 // unused: with the default, about 3 % for protobuf traces of 7 KB and 31 % for JSON traces
-// of 17.6 KB. A larger multiple of 25,600 bytes, such as 256000, leaves less (1 % and 4 %
-// in BENCHMARKS.md) at the price of more memory per shard and records that fill more
-// slowly (flush_interval still bounds how long they wait).
+// of 17.6 KB. A larger multiple of 25,600 bytes, such as 256000, leaves less: above two
+// units, an aggregate is closed once it pays for at least half the limit and uses 99 % of
+// its units (under 1 % unused for both in BENCHMARKS.md), at the price of more memory per
+// shard and records that fill more slowly (flush_interval still bounds how long they
+// wait).
 func WithAggregateBatchSize(n int) Option {
 	return option(func(c *config.Config) { c.Producer.AggregateBatchSize = n })
 }
