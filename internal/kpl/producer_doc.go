@@ -22,7 +22,10 @@
 //     the fullest one it fits in, so the 25 KiB PUT payload units are packed
 //     tightly even when sizes vary. An aggregate is closed when nothing more
 //     fits (aggregate_batch_size, counted as data plus outer partition key,
-//     capped by the stream's record limit), at aggregate_batch_count, on
+//     capped by the stream's record limit), at aggregate_batch_count, when
+//     aggregates may span more than two PUT payload units and one pays for
+//     at least half the limit with 99 % of its units used (filled on, it
+//     would start a unit the next records might fill only in part), on
 //     every flush_interval tick, on Flush and Shutdown, and when a Put waits
 //     for room and nothing else is queued or in flight. A user record that
 //     does not fit aggregate_batch_size alone goes alone.
