@@ -110,7 +110,9 @@ func WithAWSConfig(cfg aws.Config) Option {
 }
 
 // WithKinesisClient uses the caller's Kinesis client. Build it with the SDK's retries off
-// (RetryMaxAttempts 1): the producer owns retries. *kinesis.Client implements KinesisAPI.
+// (RetryMaxAttempts 1): the producer owns retries. *kinesis.Client implements KinesisAPI;
+// the producer's PutRecords calls on it write their bodies with the exporters' own
+// serializer (a call option), into buffers the producer's byte budget counts.
 func WithKinesisClient(client KinesisAPI) Option {
 	return option(func(c *config.Config) { c.Client = client })
 }

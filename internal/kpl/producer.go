@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"go.opentelemetry.io/otel"
+
+	"github.com/otelkinesis/otelkinesis/internal/putrecords"
 )
 
 // Client is the part of the Kinesis API the producer calls; *kinesis.Client
@@ -117,8 +119,9 @@ type Producer struct {
 	client    Client
 	stream    string // stream name or ARN, for messages
 	noRetry   func(*kinesis.Options)
-	recordMax int // largest Kinesis record: data plus partition key
-	aggMax    int // largest aggregate: min(AggregateBatchSize, recordMax)
+	putOpts   func(*kinesis.Options) // noRetry, and bodies written by internal/putrecords
+	recordMax int                    // largest Kinesis record: data plus partition key
+	aggMax    int                    // largest aggregate: min(AggregateBatchSize, recordMax)
 	meters    *meters
 	rnd       func(n int64) int64 // backoff randomness in [0, n]; tests replace it
 	maxBins   int                 // aggregates filled at once per shard (maxBins; benchmarks vary it)
@@ -143,6 +146,18 @@ type Producer struct {
 	scratch [maxHashKeyDigits]byte
 }
 
+// noRetry turns the SDK's own retries off for a call: the producer owns retries (DESIGN
+// §5), and the SDK's retry quota would otherwise fail calls fast under throttling.
+func noRetry(o *kinesis.Options) { o.Retryer = aws.NopRetryer{}; o.RetryMaxAttempts = 0 }
+
+// putOptions are the options of every PutRecords call: noRetry, and the body written
+// by internal/putrecords into the buffer the producer charges for it (reqbuf), also on a
+// client the caller built (a client built with that serializer keeps its one).
+func putOptions(o *kinesis.Options) {
+	noRetry(o)
+	o.APIOptions = append(o.APIOptions, putrecords.AddSerializer)
+}
+
 // New validates cfg, reads the stream's record size limit
 // (DescribeStreamSummary) and shard map (ListShards) and starts the
 // producer. It fails on an invalid setting and on a stream that does not
@@ -162,7 +177,8 @@ func New(ctx context.Context, client Client, cfg Config) (*Producer, error) {
 		cfg:          cfg,
 		client:       client,
 		stream:       cfg.stream(),
-		noRetry:      func(o *kinesis.Options) { o.Retryer = aws.NopRetryer{}; o.RetryMaxAttempts = 0 },
+		noRetry:      noRetry,
+		putOpts:      putOptions,
 		stop:         make(chan struct{}),
 		wake:         make(chan struct{}, 1),
 		refresh:      make(chan struct{}, 1),

@@ -100,10 +100,11 @@
 // ends: memory never grows without bound, and the exporters decide whether
 // to wait or drop. Beyond backlog_bytes the producer holds only the
 // aggregates' buffers' spare room (up to four aggregates a shard being
-// filled) and a request's worth of SDK bookkeeping per connection. Bodies
-// go into the producer's buffers when the client writes PutRecords bodies
-// through internal/putrecords, as the exporters' clients do; a caller's own
-// client serialises bodies its own way, outside this count.
+// filled) and a request's worth of SDK bookkeeping per connection. Every
+// PutRecords call passes internal/putrecords's serializer as a call option,
+// so a *kinesis.Client writes the body into the producer's buffer, whoever
+// built it; a Client of another kind (one that ignores call options)
+// serialises bodies its own way, outside this count.
 //
 // Retries and the AWS SDK. The producer owns retries: every call it makes
 // passes an option that sets the client's retryer to aws.NopRetryer, so the

@@ -421,7 +421,7 @@ func (p *Producer) send(b *batch) {
 	start := time.Now()
 	// The body goes into the buffer charged for it (with a client that
 	// writes bodies through internal/putrecords, as the exporters' do).
-	out, err := p.client.PutRecords(reqbuf.With(ctx, &b.body), in, p.noRetry)
+	out, err := p.client.PutRecords(reqbuf.With(ctx, &b.body), in, p.putOpts)
 	elapsed := time.Since(start)
 	cancel()
 	p.complete(b, out, err, elapsed)

@@ -17,7 +17,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
-	"github.com/otelkinesis/otelkinesis/internal/otlpwire"
+	"github.com/otelkinesis/otelkinesis/internal/jsonstr"
 	"github.com/otelkinesis/otelkinesis/internal/reqbuf"
 )
 
@@ -34,12 +34,18 @@ const (
 // AddSerializer is an aws-sdk-go-v2 API option (kinesis.Options.APIOptions, or per call
 // through an options function) that serialises PutRecords requests as described in the
 // package documentation. Other operations pass through to the SDK's serializer unchanged.
-// A stack without the SDK's serializer (a different SDK layout) is left as it is.
+// A stack without the SDK's serializer (a different SDK layout) is left as it is, and so
+// is one that has this serializer already (a client built with it, given it again per
+// call).
 func AddSerializer(stack *middleware.Stack) error {
 	m := &serializer{}
 	old, err := stack.Serialize.Swap(serializerID, m)
 	if err != nil {
 		return nil // not the layout this package knows: keep the SDK's own
+	}
+	if _, ours := old.(*serializer); ours {
+		_, err = stack.Serialize.Swap(serializerID, old)
+		return err
 	}
 	m.sdk = old
 	return nil
@@ -187,7 +193,7 @@ func AppendBody(dst []byte, in *kinesis.PutRecordsInput) []byte {
 					dst = append(dst, ',')
 				}
 				dst = append(dst, `"ExplicitHashKey":`...)
-				dst = otlpwire.AppendJSONString(dst, *e.ExplicitHashKey)
+				dst = jsonstr.Append(dst, *e.ExplicitHashKey)
 				sep = true
 			}
 			if e.PartitionKey != nil {
@@ -195,7 +201,7 @@ func AppendBody(dst []byte, in *kinesis.PutRecordsInput) []byte {
 					dst = append(dst, ',')
 				}
 				dst = append(dst, `"PartitionKey":`...)
-				dst = otlpwire.AppendJSONString(dst, *e.PartitionKey)
+				dst = jsonstr.Append(dst, *e.PartitionKey)
 			}
 			dst = append(dst, '}')
 		}
@@ -207,15 +213,15 @@ func AppendBody(dst []byte, in *kinesis.PutRecordsInput) []byte {
 	}
 	if in.StreamARN != nil {
 		member(`"StreamARN":`)
-		dst = otlpwire.AppendJSONString(dst, *in.StreamARN)
+		dst = jsonstr.Append(dst, *in.StreamARN)
 	}
 	if in.StreamId != nil {
 		member(`"StreamId":`)
-		dst = otlpwire.AppendJSONString(dst, *in.StreamId)
+		dst = jsonstr.Append(dst, *in.StreamId)
 	}
 	if in.StreamName != nil {
 		member(`"StreamName":`)
-		dst = otlpwire.AppendJSONString(dst, *in.StreamName)
+		dst = jsonstr.Append(dst, *in.StreamName)
 	}
 	return append(dst, '}')
 }
@@ -233,7 +239,7 @@ func appendBase64(dst, src []byte) []byte {
 	return dst[:len(dst)+n]
 }
 
-// jsonStringSize bounds the length of otlpwire.AppendJSONString's output for s: exact
+// jsonStringSize bounds the length of jsonstr.Append's output for s: exact
 // when s is printable ASCII without quotes or backslashes (keys, stream names), else
 // counting 6 bytes (\u00XX, the longest escape) for every other byte.
 func jsonStringSize(s string) int {

@@ -20,10 +20,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"go.uber.org/goleak"
-
-	"github.com/otelkinesis/otelkinesis/internal/testpeers"
-	"github.com/otelkinesis/otelkinesis/kinesistest"
 )
 
 func TestMain(m *testing.M) {
@@ -260,73 +259,6 @@ func TestOtherOperations(t *testing.T) {
 	}
 }
 
-// TestKinesisEndpoints writes records through the serializer to kinesistest and to the
-// emulators (when they run) and reads them back.
-func TestKinesisEndpoints(t *testing.T) {
-	srv := kinesistest.NewServer()
-	defer srv.Close()
-	if _, err := srv.CreateStream("s", 2); err != nil {
-		t.Fatal(err)
-	}
-	kc := kinesis.NewFromConfig(srv.AWSConfig(), WithSerializer)
-	recs := sampleRecords()
-	out, err := kc.PutRecords(context.Background(), &kinesis.PutRecordsInput{StreamName: aws.String("s"), Records: recs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n := aws.ToInt32(out.FailedRecordCount); n != 0 {
-		t.Fatalf("%d records failed", n)
-	}
-	got := srv.Stream("s").AllRecords()
-	if len(got) != len(recs) {
-		t.Fatalf("%d records stored, want %d", len(got), len(recs))
-	}
-	byKey := map[string][]byte{}
-	for _, r := range got {
-		byKey[r.PartitionKey] = r.Data
-	}
-	for _, e := range recs {
-		if d, ok := byKey[*e.PartitionKey]; !ok || !bytes.Equal(d, e.Data) {
-			t.Errorf("record %q: stored %x, sent %x", *e.PartitionKey, d, e.Data)
-		}
-	}
-
-	for _, peer := range testpeers.Emulators(t) {
-		t.Run(peer.Name, func(t *testing.T) {
-			c := testpeers.Client(t, peer.Endpoint)
-			name := testpeers.UniqueStreamName(t)
-			testpeers.CreateStream(t, c, name, 1)
-			ours := kinesis.NewFromConfig(testpeers.Config(peer.Endpoint), WithSerializer)
-			out, err := ours.PutRecords(context.Background(), &kinesis.PutRecordsInput{StreamName: aws.String(name), Records: recs})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if n := aws.ToInt32(out.FailedRecordCount); n != 0 {
-				t.Fatalf("%d records failed", n)
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			stored, err := testpeers.ReadStream(ctx, c, name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			n := 0
-			for _, rs := range stored {
-				for _, r := range rs {
-					n++
-					want, ok := byKey[aws.ToString(r.PartitionKey)]
-					if !ok || !bytes.Equal(r.Data, want) {
-						t.Errorf("record %q: stored %x", aws.ToString(r.PartitionKey), r.Data)
-					}
-				}
-			}
-			if n != len(recs) {
-				t.Errorf("%d records read back, want %d", n, len(recs))
-			}
-		})
-	}
-}
-
 // sampleRecords returns records with distinct awkward keys and data of many lengths.
 func sampleRecords() []types.PutRecordsRequestEntry {
 	var recs []types.PutRecordsRequestEntry
@@ -338,4 +270,40 @@ func sampleRecords() []types.PutRecordsRequestEntry {
 		recs = append(recs, types.PutRecordsRequestEntry{Data: data, PartitionKey: aws.String(k)})
 	}
 	return recs
+}
+
+// TestAddSerializerTwice: given again (per call, on a client built with it), AddSerializer
+// leaves the one serializer in place, wrapping the SDK's.
+func TestAddSerializerTwice(t *testing.T) {
+	stack := middleware.NewStack("op", smithyhttp.NewStackRequest)
+	sdk := middleware.SerializeMiddlewareFunc(serializerID, func(ctx context.Context, in middleware.SerializeInput, next middleware.SerializeHandler) (
+		middleware.SerializeOutput, middleware.Metadata, error,
+	) {
+		return next.HandleSerialize(ctx, in)
+	})
+	if err := stack.Serialize.Add(sdk, middleware.After); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if err := AddSerializer(stack); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, ok := stack.Serialize.Get(serializerID)
+	if s, ours := m.(*serializer); !ok || !ours {
+		t.Fatalf("serializer in place: %T", m)
+	} else if _, wrapped := s.sdk.(*serializer); wrapped {
+		t.Fatal("the serializer wraps another of its own")
+	}
+
+	// A client built with the serializer and given it again per call writes the same body.
+	a, b := &capture{}, &capture{}
+	in := &kinesis.PutRecordsInput{StreamName: aws.String("s"), Records: sampleRecords()}
+	_, _ = client(a, true).PutRecords(context.Background(), in)
+	_, _ = client(b, true).PutRecords(context.Background(), in, func(o *kinesis.Options) {
+		o.APIOptions = append(o.APIOptions, AddSerializer)
+	})
+	if a.body == nil || !bytes.Equal(a.body, b.body) {
+		t.Fatalf("bodies differ:\n%s\n%s", a.body, b.body)
+	}
 }
