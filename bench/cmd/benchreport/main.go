@@ -318,8 +318,10 @@ func (s *results) writeTables(w io.Writer, charts []string) {
 			fmt.Fprintf(w, "| %s |\n", strings.Join(row, " | "))
 		}
 	}
-	if f := s.byName["bench.BenchmarkSpanExport"]; f != nil {
-		writeSpanRatios(w, f)
+	for _, name := range []string{"BenchmarkSpanExport", "BenchmarkSpanExportByShard", "BenchmarkSpanExportAggregateSize"} {
+		if f := s.byName["bench."+name]; f != nil {
+			writeSpanRatios(w, name, f)
+		}
 	}
 	if len(charts) > 0 {
 		fmt.Fprintln(w, "\n### Charts")
@@ -329,9 +331,11 @@ func (s *results) writeTables(w io.Writer, charts []string) {
 	}
 }
 
-// writeSpanRatios writes ours over each peer, per unit, at matching encoding and
-// compression where the peer has it.
-func writeSpanRatios(w io.Writer, f *family) {
+// writeSpanRatios writes, for the span export family f (named name), ours over each peer,
+// per unit, at matching encoding and compression where the peer has it. Our
+// sub-benchmarks may name a variant between the exporter and the encoding
+// (partition=..., aggregate=...); the peers' do not.
+func writeSpanRatios(w io.Writer, name string, f *family) {
 	get := func(name, unit string) (float64, bool) {
 		b := f.bySub[name]
 		if b == nil {
@@ -339,15 +343,19 @@ func writeSpanRatios(w io.Writer, f *family) {
 		}
 		return median(b.values[unit])
 	}
-	fmt.Fprintln(w, "\n### Span export: ours over each peer (medians; below 1 means ours is smaller)")
+	fmt.Fprintf(w, "\n### %s: ours over each peer (medians; below 1 means ours is smaller)\n", name)
 	fmt.Fprintln(w, "\n| ours | peer | cpu-ns/span | allocs/span | wire-B/span | record-B/span | put-units/10k-spans |\n|---|---|---:|---:|---:|---:|---:|")
 	for _, b := range f.subs {
 		if !strings.HasPrefix(b.name, "exporter=otelkinesis/") {
 			continue
 		}
 		rest := strings.TrimPrefix(b.name, "exporter=otelkinesis/")
+		tail := rest
+		if i := strings.Index(rest, "encoding="); i >= 0 {
+			tail = rest[i:]
+		}
 		for _, peer := range []string{"otlptracehttp", "awskinesis"} {
-			pname := "exporter=" + peer + "/" + rest
+			pname := "exporter=" + peer + "/" + tail
 			if f.bySub[pname] == nil {
 				continue
 			}

@@ -14,6 +14,8 @@ BenchmarkSpanExport/exporter=otelkinesis/encoding=otlp_proto/compression=none-2 
 BenchmarkSpanExport/exporter=otelkinesis/encoding=otlp_proto/compression=none-2   100   3000 cpu-ns/span   0.2 allocs/span   0 ns/op
 BenchmarkSpanExport/exporter=awskinesis/encoding=otlp_proto/compression=none-2    100   6000 cpu-ns/span   20 allocs/span   0 ns/op
 BenchmarkSpanExport/exporter=otlptracehttp/encoding=otlp_proto/compression=none-2 100  10000 cpu-ns/span   50 allocs/span   0 ns/op
+BenchmarkSpanExportByShard/exporter=otelkinesis/partition=shard/encoding=otlp_json/compression=gzip-2   100   40 record-B/span   0 ns/op
+BenchmarkSpanExportByShard/exporter=awskinesis/encoding=otlp_json/compression=gzip-2   100   50 record-B/span   0 ns/op
 BenchmarkShardCapacity/shards=1-2 	2026/11/22 02:06:55 a log line the benchmark printed
 BenchmarkShardCapacity/shards=1-2   1   99.5 capacity-%   0 throttled-%
 pkg: github.com/otelkinesis/otelkinesis/trace
@@ -27,18 +29,18 @@ func TestReport(t *testing.T) {
 	if err := r.read(strings.NewReader(sample)); err != nil {
 		t.Fatal(err)
 	}
-	if len(r.families) != 3 {
-		t.Fatalf("%d families, want 3 (bench span export, capacity, trace span export)", len(r.families))
+	if len(r.families) != 4 {
+		t.Fatalf("%d families, want 4 (bench span export and by shard, capacity, trace span export)", len(r.families))
 	}
 	dir := t.TempDir()
 	charts, err := r.writeCharts(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// span export: cpu-ns/span, allocs/span; capacity: capacity-% (throttled-% is all 0);
-	// trace: cpu-ns/span.
-	if len(charts) != 4 {
-		t.Errorf("charts %v, want 4", charts)
+	// span export: cpu-ns/span, allocs/span; by shard: record-B/span; capacity:
+	// capacity-% (throttled-% is all 0); trace: cpu-ns/span.
+	if len(charts) != 5 {
+		t.Errorf("charts %v, want 5", charts)
 	}
 	svg, err := os.ReadFile(filepath.Join(dir, "BenchmarkSpanExport_cpu-ns_span.svg"))
 	if err != nil {
@@ -52,6 +54,8 @@ func TestReport(t *testing.T) {
 	for _, want := range []string{
 		"| `otlp_proto none` | otlptracehttp | 0.30× | 0.00× |",
 		"| `otlp_proto none` | awskinesis | 0.50× | 0.01× |",
+		"### BenchmarkSpanExportByShard: ours over each peer",
+		"| `shard otlp_json gzip` | awskinesis |  |  |  | 0.80× |  |",
 		"### trace.BenchmarkSpanExport",
 		"| `shards=1` | 99.50 | 0 |",
 	} {
