@@ -2,8 +2,6 @@ package propagation
 
 import (
 	"fmt"
-	"unicode/utf16"
-	"unicode/utf8"
 
 	"github.com/otelkinesis/otelkinesis/internal/jsonstr"
 )
@@ -232,7 +230,7 @@ func (s *jsonScanner) string() (string, bool) {
 	if !ok {
 		return "", false
 	}
-	return decodeJSONString(raw)
+	return jsonstr.Decode(raw)
 }
 
 // equalsString reports whether the raw string token decodes to want. It does
@@ -240,84 +238,11 @@ func (s *jsonScanner) string() (string, bool) {
 func (s *jsonScanner) equalsString(raw []byte, want string) bool {
 	for _, c := range raw {
 		if c == '\\' {
-			got, ok := decodeJSONString(raw)
+			got, ok := jsonstr.Decode(raw)
 			return ok && got == want
 		}
 	}
 	return string(raw) == want
-}
-
-// decodeJSONString decodes the text between the quotes of a JSON string.
-// Invalid escapes fail; lone surrogates become U+FFFD, as encoding/json does.
-func decodeJSONString(raw []byte) (string, bool) {
-	out := make([]byte, 0, len(raw))
-	for i := 0; i < len(raw); i++ {
-		c := raw[i]
-		if c != '\\' {
-			out = append(out, c)
-			continue
-		}
-		i++
-		if i >= len(raw) {
-			return "", false
-		}
-		switch raw[i] {
-		case '"', '\\', '/':
-			out = append(out, raw[i])
-		case 'b':
-			out = append(out, '\b')
-		case 'f':
-			out = append(out, '\f')
-		case 'n':
-			out = append(out, '\n')
-		case 'r':
-			out = append(out, '\r')
-		case 't':
-			out = append(out, '\t')
-		case 'u':
-			r, ok := hex4(raw, i+1)
-			if !ok {
-				return "", false
-			}
-			i += 4
-			if utf16.IsSurrogate(r) {
-				if r2, ok := hex4(raw, i+3); ok && i+2 < len(raw) && raw[i+1] == '\\' && raw[i+2] == 'u' {
-					if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
-						out = utf8.AppendRune(out, d)
-						i += 6
-						continue
-					}
-				}
-				r = utf8.RuneError
-			}
-			out = utf8.AppendRune(out, r)
-		default:
-			return "", false
-		}
-	}
-	return string(out), true
-}
-
-// hex4 reads four hex digits (either case) at raw[i:].
-func hex4(raw []byte, i int) (rune, bool) {
-	if i+4 > len(raw) {
-		return 0, false
-	}
-	var r rune
-	for _, c := range raw[i : i+4] {
-		switch {
-		case '0' <= c && c <= '9':
-			c -= '0'
-		case 'a' <= c && c <= 'f':
-			c -= 'a' - 10
-		case 'A' <= c && c <= 'F':
-			c -= 'A' - 10
-		default:
-			return 0, false
-		}
-		r = r<<4 | rune(c)
-	}
-	return r, true
 }
 
 func isJSONSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }

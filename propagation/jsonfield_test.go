@@ -91,25 +91,6 @@ func TestExtractJSONFieldMalformed(t *testing.T) {
 	}
 }
 
-func TestJSONSurrogates(t *testing.T) {
-	for raw, want := range map[string]string{
-		`\ud83d\ude00`: "😀",
-		`\ud83d`:       "\ufffd",
-		`\ud83dx`:      "\ufffdx",
-		`\ude00\ud83d`: "\ufffd\ufffd",
-		`\u00e9\/`:     "é/",
-	} {
-		got, ok := decodeJSONString([]byte(raw))
-		if !ok || got != want {
-			t.Errorf("decodeJSONString(%s) = %q, %v; want %q", raw, got, ok, want)
-		}
-		var std string
-		if err := json.Unmarshal([]byte(`"`+raw+`"`), &std); err != nil || std != got {
-			t.Errorf("encoding/json decodes %s as %q", raw, std)
-		}
-	}
-}
-
 func FuzzExtractJSONField(f *testing.F) {
 	good, _ := InsertJSONField(nil, "_otel", []Tag{{Key: "traceparent", Value: testTraceparent}}, []byte(`{"a":1}`))
 	for _, s := range [][]byte{good, []byte(`{"_otel":{}}`), []byte(`{"_otel":{"a":"\ud83d"}, "b":2}`), []byte(`{"a":1}`), []byte("x")} {

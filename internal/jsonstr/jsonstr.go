@@ -1,8 +1,12 @@
-// Package jsonstr writes JSON strings: the one string escaper the OTLP/JSON writers and
-// the propagation package's JSON field share.
+// Package jsonstr writes and reads JSON strings: the one string escaper the OTLP/JSON
+// writers and the propagation package's JSON field share, and the one unescaper of the
+// propagation package's JSON field and the PutRecords response reader.
 package jsonstr
 
-import "unicode/utf8"
+import (
+	"unicode/utf16"
+	"unicode/utf8"
+)
 
 // jsonSafe marks the ASCII bytes a JSON string holds unescaped.
 var jsonSafe = func() (t [utf8.RuneSelf]bool) {
@@ -61,4 +65,80 @@ func Append(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// Decode decodes raw, the text between the quotes of a JSON string. Invalid escapes
+// fail; lone surrogates become U+FFFD, as encoding/json has it. Other bytes, control
+// characters included, are copied as they are: the caller finds the string's end and
+// checks what it allows.
+func Decode[T string | []byte](raw T) (string, bool) {
+	out := make([]byte, 0, len(raw))
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		if c != '\\' {
+			out = append(out, c)
+			continue
+		}
+		i++
+		if i >= len(raw) {
+			return "", false
+		}
+		switch raw[i] {
+		case '"', '\\', '/':
+			out = append(out, raw[i])
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			r, ok := hex4(raw, i+1)
+			if !ok {
+				return "", false
+			}
+			i += 4
+			if utf16.IsSurrogate(r) {
+				if r2, ok := hex4(raw, i+3); ok && i+2 < len(raw) && raw[i+1] == '\\' && raw[i+2] == 'u' {
+					if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
+						out = utf8.AppendRune(out, d)
+						i += 6
+						continue
+					}
+				}
+				r = utf8.RuneError
+			}
+			out = utf8.AppendRune(out, r)
+		default:
+			return "", false
+		}
+	}
+	return string(out), true
+}
+
+// hex4 reads four hex digits (either case) at raw[i:].
+func hex4[T string | []byte](raw T, i int) (rune, bool) {
+	if i+4 > len(raw) {
+		return 0, false
+	}
+	var r rune
+	for j := i; j < i+4; j++ {
+		c := raw[j]
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c -= 'a' - 10
+		case 'A' <= c && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
 }
