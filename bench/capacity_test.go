@@ -77,7 +77,7 @@ func runCapacity(b *testing.B, shards int) (capPct, thrPct, mibs float64) {
 	cfg := kpl.DefaultConfig()
 	cfg.StreamName = benchStream
 	cfg.MeterProvider = metric.NewMeterProvider()
-	client := kinesis.NewFromConfig(srv.AWSConfig(), putrecords.WithSerializer)
+	client := kinesis.NewFromConfig(srv.AWSConfig(), putrecords.WithPutRecords)
 	p, err := kpl.New(context.Background(), client, cfg)
 	if err != nil {
 		b.Fatal(err)

@@ -93,7 +93,7 @@ func (c Config) KinesisClient(ctx context.Context) (*kinesis.Client, error) {
 		}
 		o.RetryMaxAttempts = 1
 		// PutRecords bodies written straight into a pooled buffer and hashed once.
-		putrecords.WithSerializer(o)
+		putrecords.WithPutRecords(o)
 	}), nil
 }
 

@@ -150,12 +150,12 @@ type Producer struct {
 // §5), and the SDK's retry quota would otherwise fail calls fast under throttling.
 func noRetry(o *kinesis.Options) { o.Retryer = aws.NopRetryer{}; o.RetryMaxAttempts = 0 }
 
-// putOptions are the options of every PutRecords call: noRetry, and the body written
-// by internal/putrecords into the buffer the producer charges for it (reqbuf), also on a
-// client the caller built (a client built with that serializer keeps its one).
+// putOptions are the options of every PutRecords call: noRetry, and internal/putrecords
+// writing the body into the buffer the producer charges for it (reqbuf) and reading the
+// response, also on a client the caller built (a client built with them keeps its own).
 func putOptions(o *kinesis.Options) {
 	noRetry(o)
-	o.APIOptions = append(o.APIOptions, putrecords.AddSerializer)
+	putrecords.WithPutRecords(o)
 }
 
 // New validates cfg, reads the stream's record size limit

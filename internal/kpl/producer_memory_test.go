@@ -96,7 +96,7 @@ func testMemoryUnderStall(t *testing.T, plain bool) {
 	cfg.BacklogBytes = budget
 	cfg.RequestTimeout = time.Hour
 	cfg.DisableAggregation = plain
-	c := stalledSDK{newFakeKinesis("s", 8), kinesis.NewFromConfig(testpeers.Config(blackHole(t)), putrecords.WithSerializer)}
+	c := stalledSDK{newFakeKinesis("s", 8), kinesis.NewFromConfig(testpeers.Config(blackHole(t)), putrecords.WithPutRecords)}
 
 	heap := func() int64 {
 		var m runtime.MemStats

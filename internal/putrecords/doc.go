@@ -13,5 +13,11 @@
 // signature; only the order of JSON members may differ, which JSON does not give meaning
 // to.
 //
-// Every other operation keeps the SDK's own serializer.
+// [AddDeserializer] does the same for PutRecords responses: the SDK reads them with its
+// generic schema-driven decoder, a few allocations per result entry; this package's
+// parser reads a successful response in one pass, its strings slices of one copy of the
+// body, and hands error responses to the SDK's deserializer. FuzzParseOutput holds it to
+// the SDK's reading. [WithPutRecords] installs both.
+//
+// Every other operation keeps the SDK's own serializer and deserializer.
 package putrecords

@@ -25,7 +25,7 @@ func TestKinesisEndpoints(t *testing.T) {
 	if _, err := srv.CreateStream("s", 2); err != nil {
 		t.Fatal(err)
 	}
-	kc := kinesis.NewFromConfig(srv.AWSConfig(), putrecords.WithSerializer)
+	kc := kinesis.NewFromConfig(srv.AWSConfig(), putrecords.WithPutRecords)
 	recs := putrecords.SampleRecords()
 	out, err := kc.PutRecords(context.Background(), &kinesis.PutRecordsInput{StreamName: aws.String("s"), Records: recs})
 	if err != nil {
@@ -53,7 +53,7 @@ func TestKinesisEndpoints(t *testing.T) {
 			c := testpeers.Client(t, peer.Endpoint)
 			name := testpeers.UniqueStreamName(t)
 			testpeers.CreateStream(t, c, name, 1)
-			ours := kinesis.NewFromConfig(testpeers.Config(peer.Endpoint), putrecords.WithSerializer)
+			ours := kinesis.NewFromConfig(testpeers.Config(peer.Endpoint), putrecords.WithPutRecords)
 			out, err := ours.PutRecords(context.Background(), &kinesis.PutRecordsInput{StreamName: aws.String(name), Records: recs})
 			if err != nil {
 				t.Fatal(err)

@@ -14,12 +14,12 @@ import (
 
 // A Kinesis client whose PutRecords bodies are written by this package: the call and its
 // result are the SDK's as ever.
-func ExampleWithSerializer() {
+func ExampleWithPutRecords() {
 	srv := kinesistest.NewServer()
 	defer srv.Close()
 	stream, _ := srv.CreateStream("telemetry", 1)
 
-	client := kinesis.NewFromConfig(srv.AWSConfig(), putrecords.WithSerializer)
+	client := kinesis.NewFromConfig(srv.AWSConfig(), putrecords.WithPutRecords)
 	out, err := client.PutRecords(context.Background(), &kinesis.PutRecordsInput{
 		StreamName: aws.String("telemetry"),
 		Records: []types.PutRecordsRequestEntry{

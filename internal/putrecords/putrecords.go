@@ -39,23 +39,35 @@ const (
 // call).
 func AddSerializer(stack *middleware.Stack) error {
 	m := &serializer{}
-	old, err := stack.Serialize.Swap(serializerID, m)
+	return install(stack.Serialize.Swap, serializerID, middleware.SerializeMiddleware(m), func(old middleware.SerializeMiddleware) bool {
+		if _, ours := old.(*serializer); ours {
+			return false
+		}
+		m.sdk = old
+		return true
+	})
+}
+
+// install puts ours in the place of the stack step's middleware id through swap, unless
+// the step has no such middleware (a different SDK layout: the step is left as it is)
+// or keep refuses the one it replaces (one of ours already: it goes back in its place).
+func install[M any](swap func(string, M) (M, error), id string, ours M, keep func(old M) bool) error {
+	old, err := swap(id, ours)
 	if err != nil {
 		return nil // not the layout this package knows: keep the SDK's own
 	}
-	if _, ours := old.(*serializer); ours {
-		_, err = stack.Serialize.Swap(serializerID, old)
-		return err
+	if !keep(old) {
+		_, err = swap(id, old)
 	}
-	m.sdk = old
-	return nil
+	return err
 }
 
-// WithSerializer adds AddSerializer to a Kinesis client's API options:
+// WithPutRecords adds AddSerializer and AddDeserializer to a Kinesis client's API
+// options (or to one call's):
 //
-//	client := kinesis.NewFromConfig(cfg, putrecords.WithSerializer)
-func WithSerializer(o *kinesis.Options) {
-	o.APIOptions = append(o.APIOptions, AddSerializer)
+//	client := kinesis.NewFromConfig(cfg, putrecords.WithPutRecords)
+func WithPutRecords(o *kinesis.Options) {
+	o.APIOptions = append(o.APIOptions, AddSerializer, AddDeserializer)
 }
 
 // serializer is the Serialize-step middleware.

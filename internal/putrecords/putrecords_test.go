@@ -73,7 +73,7 @@ func client(c *capture, ours bool) *kinesis.Client {
 		Retryer:      aws.NopRetryer{},
 	}, func(o *kinesis.Options) {
 		if ours {
-			WithSerializer(o)
+			WithPutRecords(o)
 		}
 	})
 }

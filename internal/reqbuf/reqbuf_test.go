@@ -30,7 +30,7 @@ func TestBodyWrittenIntoCallersBuffer(t *testing.T) {
 	if _, err := srv.CreateStream("s", 1); err != nil {
 		t.Fatal(err)
 	}
-	c := kinesis.NewFromConfig(testpeers.Config(srv.URL()), putrecords.WithSerializer)
+	c := kinesis.NewFromConfig(testpeers.Config(srv.URL()), putrecords.WithPutRecords)
 	in := &kinesis.PutRecordsInput{StreamName: aws.String("s"), Records: []types.PutRecordsRequestEntry{
 		{Data: bytes.Repeat([]byte("x"), 3000), PartitionKey: aws.String("k")},
 	}}
