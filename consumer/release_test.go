@@ -94,7 +94,12 @@ func TestReleaseAllocations(t *testing.T) {
 	}
 	b.Release()
 	allocs := testing.AllocsPerRun(5, func() { r.ReadRecords("s", recs).Release() })
-	if limit := float64(5 * len(recs)); allocs > limit {
+	limit := float64(5 * len(recs))
+	if raceEnabled {
+		// Pooled slabs are dropped at random: still far from one allocation per span.
+		limit = float64(15 * len(recs))
+	}
+	if allocs > limit {
 		t.Errorf("%v allocations for %d Kinesis records of %d spans, want at most %v", allocs, len(recs), spans, limit)
 	}
 }
