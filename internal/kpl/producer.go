@@ -118,10 +118,8 @@ type Producer struct {
 	cfg       Config
 	client    Client
 	stream    string // stream name or ARN, for messages
-	noRetry   func(*kinesis.Options)
-	putOpts   func(*kinesis.Options) // noRetry, and bodies written by internal/putrecords
-	recordMax int                    // largest Kinesis record: data plus partition key
-	aggMax    int                    // largest aggregate: min(AggregateBatchSize, recordMax)
+	recordMax int    // largest Kinesis record: data plus partition key
+	aggMax    int    // largest aggregate: min(AggregateBatchSize, recordMax)
 	meters    *meters
 	rnd       func(n int64) int64 // backoff randomness in [0, n]; tests replace it
 	maxBins   int                 // aggregates filled at once per shard (maxBins; benchmarks vary it)
@@ -177,8 +175,6 @@ func New(ctx context.Context, client Client, cfg Config) (*Producer, error) {
 		cfg:          cfg,
 		client:       client,
 		stream:       cfg.stream(),
-		noRetry:      noRetry,
-		putOpts:      putOptions,
 		stop:         make(chan struct{}),
 		wake:         make(chan struct{}, 1),
 		refresh:      make(chan struct{}, 1),
@@ -219,7 +215,7 @@ func New(ctx context.Context, client Client, cfg Config) (*Producer, error) {
 
 	now := time.Now()
 	p.st.init(cfg, now)
-	m, err := listShards(ctx, client, &p.cfg, p.noRetry)
+	m, err := listShards(ctx, client, &p.cfg, noRetry)
 	noMap := err != nil
 	switch {
 	case err == nil:
@@ -254,7 +250,7 @@ func (p *Producer) describe(ctx context.Context) (int, error) {
 		in.StreamARN = aws.String(p.cfg.StreamARN)
 	}
 	rctx, cancel := context.WithTimeout(ctx, p.cfg.RequestTimeout)
-	out, err := p.client.DescribeStreamSummary(rctx, in, p.noRetry)
+	out, err := p.client.DescribeStreamSummary(rctx, in, noRetry)
 	cancel()
 	if err != nil {
 		return 0, fmt.Errorf("kpl: stream %q: DescribeStreamSummary: %w", p.stream, err)

@@ -419,9 +419,9 @@ func (p *Producer) send(b *batch) {
 	}
 	ctx, cancel := context.WithTimeout(p.reqCtx, p.cfg.RequestTimeout)
 	start := time.Now()
-	// The body goes into the buffer charged for it (with a client that
-	// writes bodies through internal/putrecords, as the exporters' do).
-	out, err := p.client.PutRecords(reqbuf.With(ctx, &b.body), in, p.putOpts)
+	// The body goes into the buffer charged for it (putOptions, on any
+	// *kinesis.Client).
+	out, err := p.client.PutRecords(reqbuf.With(ctx, &b.body), in, putOptions)
 	elapsed := time.Since(start)
 	cancel()
 	p.complete(b, out, err, elapsed)
@@ -819,7 +819,7 @@ func (p *Producer) refreshLoop(failing bool) {
 		case <-p.refresh:
 		case <-t.C:
 		}
-		m, err := listShards(p.reqCtx, p.client, &p.cfg, p.noRetry)
+		m, err := listShards(p.reqCtx, p.client, &p.cfg, noRetry)
 		now := time.Now()
 		var notify error
 		p.mu.Lock()
