@@ -129,9 +129,9 @@ func checkSpanLayout() reflect.Type {
 			return nil
 		}
 	}
-	var want spanRecord
+	var want, tmp spanRecord
 	readSpan(got, &want)
-	if !sameSpan(spanRecordOf(got, t, nil), &want) || want.droppedAttributeCount == 0 ||
+	if view := spanRecordOf(got, t, &tmp); view == &tmp || !sameSpan(view, &want) || want.droppedAttributeCount == 0 ||
 		want.droppedEventCount == 0 || want.droppedLinkCount == 0 || want.childSpanCount == 0 {
 		return nil
 	}
