@@ -151,48 +151,13 @@ func (p *outputParser) parse(out *kinesis.PutRecordsOutput) error {
 	err := p.object(func(name string) error {
 		switch name {
 		case "Records":
+			p.entries = p.entries[:0]
 			if p.null() {
 				records = false
-				p.entries = p.entries[:0]
 				return nil
 			}
 			records = true
-			p.entries = p.entries[:0]
-			return p.array(func() error {
-				if p.null() {
-					p.entries = append(p.entries, entryRefs{-1, -1, -1, -1})
-					return nil
-				}
-				e := entryRefs{-1, -1, -1, -1}
-				err := p.object(func(name string) error {
-					var ref *int32
-					switch name {
-					case "ErrorCode":
-						ref = &e.code
-					case "ErrorMessage":
-						ref = &e.message
-					case "SequenceNumber":
-						ref = &e.seq
-					case "ShardId":
-						ref = &e.shard
-					default:
-						return p.skip(0)
-					}
-					if p.null() {
-						*ref = -1
-						return nil
-					}
-					s, err := p.str()
-					if err != nil {
-						return err
-					}
-					*ref = int32(len(p.strs))
-					p.strs = append(p.strs, s)
-					return nil
-				})
-				p.entries = append(p.entries, e)
-				return err
-			})
+			return p.array(p.entry)
 		case "FailedRecordCount":
 			if p.null() {
 				failed = false
@@ -237,6 +202,44 @@ func (p *outputParser) parse(out *kinesis.PutRecordsOutput) error {
 		}
 	}
 	return nil
+}
+
+// entry reads one element of Records into p.entries: an object, or null for an entry
+// with no members.
+func (p *outputParser) entry() error {
+	e := entryRefs{-1, -1, -1, -1}
+	if p.null() {
+		p.entries = append(p.entries, e)
+		return nil
+	}
+	err := p.object(func(name string) error {
+		var ref *int32
+		switch name {
+		case "ErrorCode":
+			ref = &e.code
+		case "ErrorMessage":
+			ref = &e.message
+		case "SequenceNumber":
+			ref = &e.seq
+		case "ShardId":
+			ref = &e.shard
+		default:
+			return p.skip(0)
+		}
+		*ref = -1
+		if p.null() {
+			return nil
+		}
+		s, err := p.str()
+		if err != nil {
+			return err
+		}
+		*ref = int32(len(p.strs))
+		p.strs = append(p.strs, s)
+		return nil
+	})
+	p.entries = append(p.entries, e)
+	return err
 }
 
 // ws skips white space.
