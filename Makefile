@@ -58,9 +58,9 @@ demo: peers
 	$(GO) run ./examples/propagation -endpoint "$$ep" -events 40 -groups 4 || exit 1
 
 # The library's own benchmarks, then the side-by-side suite of bench/ (span export against
-# otlptracehttp and the Collector's awskinesisexporter, per-byte work, aggregation peers,
-# shard capacity, memory, trace locality), raw output under bench/results/ (benchstat reads
-# it), then bench-charts. BENCHCOUNT runs of each CPU benchmark; the capacity and memory
+# otlptracehttp and the Collector's awskinesisexporter, per-byte work alone and as a share
+# of the export's CPU profile, aggregation peers, shard capacity, memory, trace locality),
+# raw output under bench/results/ (benchstat reads it), then bench-charts. BENCHCOUNT runs of each CPU benchmark; the capacity and memory
 # ones are single long runs, repeated CAPCOUNT and MEMCOUNT times.
 CAPCOUNT ?= 5
 MEMCOUNT ?= 3
@@ -72,6 +72,7 @@ bench: peers
 	run library $(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count=$(BENCHCOUNT) -timeout 60m ./...; \
 	run peers $(GO) -C bench test -run '^$$' -bench '^Benchmark(SpanExport|Aggregate|Deaggregate)$$' -benchmem -count=$(BENCHCOUNT) -timeout 60m .; \
 	run perbyte $(GO) -C bench test -run '^$$' -bench '^BenchmarkPerByteWork$$' -benchmem -count=$(BENCHCOUNT) -timeout 30m .; \
+	run pershare $(GO) -C bench test -run '^$$' -bench '^BenchmarkPerByteShare$$' -benchtime=6000x -benchmem -count=$(BENCHCOUNT) -timeout 60m .; \
 	run byshard $(GO) -C bench test -run '^$$' -bench '^BenchmarkSpanExportByShard$$' -benchmem -count=$(BENCHCOUNT) -timeout 60m .; \
 	run aggsize $(GO) -C bench test -run '^$$' -bench '^BenchmarkSpanExportAggregateSize$$' -benchmem -count=$(BENCHCOUNT) -timeout 60m .; \
 	run capacity $(GO) -C bench test -run '^$$' -bench ShardCapacity -benchtime=1x -count=$(CAPCOUNT) -timeout 30m .; \

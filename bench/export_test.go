@@ -3,8 +3,10 @@ package bench
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"syscall"
 	"testing"
 	"time"
@@ -49,6 +51,8 @@ type meter struct {
 	mallocs0 uint64
 	bytes0   uint64
 	st0      endpointStats
+	// cpuPerSpan is the CPU ns/span stop reported.
+	cpuPerSpan float64
 }
 
 func startMeter(b *testing.B, batch int, ep *endpoint) *meter {
@@ -68,7 +72,8 @@ func (m *meter) stop() {
 	runtime.ReadMemStats(&ms)
 	n := float64(m.b.N * m.batch)
 	m.b.ReportMetric(float64(m.b.Elapsed().Nanoseconds())/n, "ns/span")
-	m.b.ReportMetric(float64(cpu.Nanoseconds())/n, "cpu-ns/span")
+	m.cpuPerSpan = float64(cpu.Nanoseconds()) / n
+	m.b.ReportMetric(m.cpuPerSpan, "cpu-ns/span")
 	m.b.ReportMetric(float64(ms.Mallocs-m.mallocs0)/n, "allocs/span")
 	m.b.ReportMetric(float64(ms.TotalAlloc-m.bytes0)/n, "B/span")
 	m.b.ReportMetric(0, "ns/op") // per span is what compares across batch shapes
@@ -82,6 +87,7 @@ func (m *meter) stop() {
 		m.b.ReportMetric(float64(st.RecordBytes)/n, "record-B/span")
 		m.b.ReportMetric(float64(st.Records)*per10k, "records/10k-spans")
 		m.b.ReportMetric(float64(st.Units)*per10k, "put-units/10k-spans")
+		m.b.ReportMetric(float64(st.Requests)*per10k, "requests/10k-spans")
 		m.b.ReportMetric(float64(st.Retried)*per10k, "sdk-retried-records/10k-spans")
 	}
 }
@@ -172,6 +178,12 @@ func runCollector(b *testing.B, kind string, spans []sdktrace.ReadOnlySpan) {
 // export returns), measured by a meter: every span of the measurement is delivered
 // within it.
 func runExport(b *testing.B, ep *endpoint, export, flush func() error) {
+	measureExport(b, ep, nil, export, flush)
+}
+
+// measureExport is runExport, with a CPU profile of the measured part written to prof
+// unless prof is nil. It returns the meter, stopped.
+func measureExport(b *testing.B, ep *endpoint, prof io.Writer, export, flush func() error) *meter {
 	if flush == nil {
 		flush = func() error { return nil }
 	}
@@ -184,6 +196,12 @@ func runExport(b *testing.B, ep *endpoint, export, flush func() error) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
+	if prof != nil {
+		if err := pprof.StartCPUProfile(prof); err != nil {
+			b.Fatalf("CPU profile (not with -cpuprofile): %v", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	m := startMeter(b, batchSize, ep)
 	for range b.N {
 		if err := export(); err != nil {
@@ -195,6 +213,7 @@ func runExport(b *testing.B, ep *endpoint, export, flush func() error) {
 	}
 	b.StopTimer()
 	m.stop()
+	return m
 }
 
 // newCollectorExporter builds and starts the Collector's awskinesisexporter for the

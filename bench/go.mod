@@ -10,6 +10,7 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/kinesis v1.56.11
 	github.com/awslabs/kinesis-aggregation/go/v2 v2.0.0-20241004223953-c2774b1ab29b
 	github.com/golang/protobuf v1.5.4
+	github.com/google/pprof v0.0.0-20260906184651-6331bc6350fe
 	github.com/open-telemetry/opentelemetry-collector-contrib/exporter/awskinesisexporter v0.161.0
 	github.com/otelkinesis/otelkinesis v0.0.0-00010101000000-000000000000
 	go.opentelemetry.io/collector/component v1.68.0

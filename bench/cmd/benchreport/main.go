@@ -165,12 +165,38 @@ func median(vs []float64) (float64, bool) {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2, true
 }
 
-// charted reports whether a unit gets a chart: per-item costs, sizes, rates and
-// percentages; not the per-op figures that the per-span ones replace, nor a unit that is
-// zero everywhere.
+// splitUnit is the unit of a family that splits its CPU time into classes
+// (BenchmarkPerByteShare): its perbyte-<class>-ns/span and other-<class>-ns/span units,
+// and their sums perbyte-ns/span and other-ns/span, get one chart per sub-benchmark, the
+// split, instead of one chart each.
+const splitUnit = "other-per-perbyte"
+
+// splitGroups are the groups of a split, in the order charted.
+var splitGroups = []string{"perbyte", "other"}
+
+// isSplit reports whether the family reports a CPU split.
+func (f *family) isSplit() bool { return slices.Contains(f.units, splitUnit) }
+
+// splitClass reports whether unit is one class of a split family's CPU time, or the sum
+// of a group of them.
+func splitClass(unit string) bool {
+	for _, g := range splitGroups {
+		if strings.HasPrefix(unit, g+"-") && strings.HasSuffix(unit, "-ns/span") {
+			return true
+		}
+	}
+	return false
+}
+
+// charted reports whether a unit gets a chart of its own: per-item costs, sizes, rates
+// and percentages; not the per-op figures that the per-span ones replace, nor a split's
+// classes (see splitUnit), nor a unit that is zero everywhere.
 func (f *family) charted(unit string) bool {
 	switch unit {
 	case "ns/op", "B/op", "allocs/op", "sec/op":
+		return false
+	}
+	if f.isSplit() && splitClass(unit) {
 		return false
 	}
 	for _, b := range f.subs {
@@ -219,6 +245,46 @@ func (s *results) writeCharts(dir string) ([]string, error) {
 			}
 			names = append(names, name)
 		}
+		if f.isSplit() {
+			split, err := f.writeSplitCharts(dir)
+			if err != nil {
+				return nil, err
+			}
+			names = append(names, split...)
+		}
+	}
+	return names, nil
+}
+
+// writeSplitCharts writes, for each sub-benchmark of a split family, one chart of where
+// its CPU time goes: per group (splitGroups), a bar per class, then the group's sum.
+func (f *family) writeSplitCharts(dir string) ([]string, error) {
+	var names []string
+	for _, b := range f.subs {
+		var bars []bar
+		add := func(unit, lbl string) {
+			if vs := b.values[unit]; len(vs) > 0 {
+				m, _ := median(vs)
+				bars = append(bars, bar{label: lbl, value: m, lo: slices.Min(vs), hi: slices.Max(vs)})
+			}
+		}
+		for _, g := range splitGroups {
+			for _, unit := range f.units {
+				if class, ok := strings.CutPrefix(unit, g+"-"); ok && unit != g+"-ns/span" && splitClass(unit) {
+					add(unit, g+": "+strings.TrimSuffix(class, "-ns/span"))
+				}
+			}
+			add(g+"-ns/span", g+", in all")
+		}
+		if len(bars) == 0 {
+			continue
+		}
+		name := unsafeFile.ReplaceAllString(strings.TrimPrefix(f.name, "bench.")+"_"+label(b.name)+"_split", "_") + ".svg"
+		title := fmt.Sprintf("%s %s: CPU ns/span by class (median of %d runs; whiskers: min to max)", f.name, label(b.name), len(b.values[splitUnit]))
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(barChart(title, "cpu-ns/span", bars)), 0o644); err != nil {
+			return nil, err
+		}
+		names = append(names, name)
 	}
 	return names, nil
 }

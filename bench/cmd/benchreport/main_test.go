@@ -64,3 +64,42 @@ func TestReport(t *testing.T) {
 		}
 	}
 }
+
+const splitSample = `pkg: github.com/otelkinesis/otelkinesis/bench
+BenchmarkPerByteShare/exporter=otelkinesis/encoding=otlp_proto/compression=none-2  100  600 perbyte-md5-ns/span  300 perbyte-sha256-ns/span  500 other-encode-ns/span  900 perbyte-ns/span  500 other-ns/span  0.55 other-per-perbyte  1400 cpu-ns/span  0 ns/op
+BenchmarkPerByteShare/exporter=otelkinesis/encoding=otlp_proto/compression=none-2  100  700 perbyte-md5-ns/span  300 perbyte-sha256-ns/span  700 other-encode-ns/span  1000 perbyte-ns/span  700 other-ns/span  0.7 other-per-perbyte  1700 cpu-ns/span  0 ns/op
+BenchmarkPerByteShare/exporter=otelkinesis/encoding=otlp_proto/compression=none-2  100  650 perbyte-md5-ns/span  300 perbyte-sha256-ns/span  600 other-encode-ns/span  950 perbyte-ns/span  600 other-ns/span  0.63 other-per-perbyte  1550 cpu-ns/span  0 ns/op
+`
+
+// TestSplitReport: a family that splits its CPU time (BenchmarkPerByteShare) gets one
+// chart of the classes per sub-benchmark instead of one chart per class.
+func TestSplitReport(t *testing.T) {
+	r := newResults()
+	if err := r.read(strings.NewReader(splitSample)); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	charts, err := r.writeCharts(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"BenchmarkPerByteShare_other-per-perbyte.svg", "BenchmarkPerByteShare_cpu-ns_span.svg",
+		"BenchmarkPerByteShare_otelkinesis_otlp_proto_none_split.svg"}
+	if strings.Join(charts, " ") != strings.Join(want, " ") {
+		t.Fatalf("charts %v, want %v", charts, want)
+	}
+	svg, err := os.ReadFile(filepath.Join(dir, want[2]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The bars in order: per-byte classes, their sum, the other classes, their sum.
+	rest := string(svg)
+	for _, s := range []string{">perbyte: md5<", ">650.0<", ">perbyte: sha256<", ">perbyte, in all<", ">950.0<",
+		">other: encode<", ">600.0<", ">other, in all<"} {
+		i := strings.Index(rest, s)
+		if i < 0 {
+			t.Fatalf("split chart lacks %q after the bars before it:\n%s", s, svg)
+		}
+		rest = rest[i:]
+	}
+}
