@@ -45,6 +45,10 @@
 //     reason gives its tokens back). A rate-limited shard has one request in
 //     flight at a time, so its records cannot reach Kinesis closer together
 //     than they were sent. At most max_connections requests are in flight.
+//     A batch under half of batch_count and batch_size waits while two
+//     requests sent less than 250 ms ago are in flight: the rest gathers
+//     into larger requests as they end, instead of going out a few records
+//     at a time, each paying the cost of a request.
 //     A flush_interval tick leaves open the aggregates of a shard whose
 //     queue waits for tokens: closing them would make them smaller, not
 //     sooner.

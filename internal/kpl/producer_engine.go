@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -187,6 +188,7 @@ func (p *Producer) enqueueLocked(r *record, retry bool) {
 	}
 	st.readyCount++
 	st.readyBytes += r.size
+	r.shard.ready += r.size
 	st.queued += r.users
 	if st.force || st.readyCount >= p.cfg.BatchCount || st.readyBytes >= p.cfg.BatchSize {
 		p.poke()
@@ -199,6 +201,7 @@ func (p *Producer) popLocked(q *recQueue) *record {
 	r := q.pop()
 	st.readyCount--
 	st.readyBytes -= r.size
+	r.shard.ready -= r.size
 	st.queued -= r.users
 	st.roomFreedLocked()
 	return r
@@ -304,6 +307,14 @@ func (p *Producer) dispatchLocked(now time.Time) (time.Duration, []*batch) {
 		if st.inflight > 0 && st.mem-st.idleBytes+p.perReq > p.cfg.BacklogBytes {
 			break // no room for its body yet: a request that ends makes some
 		}
+		if st.inflight >= smallBatchInflight && p.smallBatchLocked(now) {
+			if w := p.youngFlightsLocked(now); w > 0 {
+				if wait == 0 || w < wait {
+					wait = w
+				}
+				break // a request that ends frees shards and memory for a larger batch
+			}
+		}
 		b, limited := p.buildBatchLocked(now)
 		if b == nil {
 			if limited > 0 && (wait == 0 || limited < wait) {
@@ -312,6 +323,8 @@ func (p *Producer) dispatchLocked(now time.Time) (time.Duration, []*batch) {
 			break
 		}
 		st.inflight++
+		b.sent = now
+		st.flights = append(st.flights, b)
 		st.inflightUsers += b.users
 		p.bodyBufLocked(b)
 		sends = append(sends, b)
@@ -320,6 +333,54 @@ func (p *Producer) dispatchLocked(now time.Time) (time.Duration, []*batch) {
 		st.force = false
 	}
 	return wait, sends
+}
+
+// smallBatchInflight is how many requests may be in flight, sent within
+// shardBusyGrace, before a small batch (smallBatchLocked) waits for one of
+// them to end. A small batch goes at once when a Put waits for room or a
+// flush is due, or when busy shards hold back the rest of a full one: with
+// rate limiting, a shard takes one request at a time, and each request that
+// ends frees only the shards it held. Sent at once, such batches feed on
+// themselves: small requests end sooner and free fewer shards, and the
+// producer settles into many requests of a few records, each paying the
+// SDK's and HTTP's cost per request. Two in flight keep the stream moving
+// while the rest gather into larger batches.
+const smallBatchInflight = 2
+
+// smallBatchLocked reports whether the records that may go now, those on
+// shards no request in flight holds back (see buildBatchLocked), come to
+// less than half a batch by bytes and by count.
+func (p *Producer) smallBatchLocked(now time.Time) bool {
+	st := &p.st
+	bytes, count := 0, 0
+	for _, s := range st.shards {
+		if s.lim != nil && s.busy > 0 && now.Before(s.busySince.Add(p.busyGrace)) {
+			continue
+		}
+		bytes += s.ready
+		count += s.retry.len() + s.fresh.len()
+	}
+	return 2*bytes < p.cfg.BatchSize && 2*count < p.cfg.BatchCount
+}
+
+// youngFlightsLocked returns, if at least smallBatchInflight requests in
+// flight were sent within shardBusyGrace, how long until the oldest of them
+// is no longer young, else 0: like a busy shard, a stalled request holds
+// nothing back for longer than that.
+func (p *Producer) youngFlightsLocked(now time.Time) time.Duration {
+	young, oldest := 0, time.Duration(0)
+	for _, b := range p.st.flights {
+		if left := b.sent.Add(p.busyGrace).Sub(now); left > 0 {
+			young++
+			if oldest == 0 || left < oldest {
+				oldest = left
+			}
+		}
+	}
+	if young < smallBatchInflight {
+		return 0
+	}
+	return oldest
 }
 
 // buildBatchLocked takes the records that may go now into one batch,
@@ -435,6 +496,12 @@ func (p *Producer) complete(b *batch, out *kinesis.PutRecordsOutput, err error, 
 	p.mu.Lock()
 	st := &p.st
 	st.inflight--
+	if i := slices.Index(st.flights, b); i >= 0 {
+		last := len(st.flights) - 1
+		st.flights[i] = st.flights[last]
+		st.flights[last] = nil
+		st.flights = st.flights[:last]
+	}
 	st.inflightUsers -= b.users
 	for _, s := range b.shards {
 		s.busy--

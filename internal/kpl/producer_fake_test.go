@@ -39,6 +39,9 @@ type fakeKinesis struct {
 	// block, if set, makes PutRecords wait until it is closed or the
 	// request's context ends.
 	block chan struct{}
+	// latency, if set, is how long call number call takes before it is
+	// answered (time.Sleep: exact in a synctest bubble).
+	latency func(call int) time.Duration
 
 	putCalls, listCalls int
 	entries             int // entries received, all attempts
@@ -50,6 +53,7 @@ type fakeKinesis struct {
 type putLog struct {
 	at      time.Time
 	entries int
+	shards  int // shards its entries went to
 	bytes   int // data + partition keys
 	failed  int
 }
@@ -141,7 +145,12 @@ func (f *fakeKinesis) PutRecords(ctx context.Context, in *kinesis.PutRecordsInpu
 	f.putCalls++
 	call := f.putCalls
 	block := f.block
+	var wait time.Duration
+	if f.latency != nil {
+		wait = f.latency(call)
+	}
 	f.mu.Unlock()
+	time.Sleep(wait)
 	if block != nil {
 		select {
 		case <-block:
@@ -178,6 +187,7 @@ func (f *fakeKinesis) PutRecords(ctx context.Context, in *kinesis.PutRecordsInpu
 	}
 	out := &kinesis.PutRecordsOutput{Records: make([]types.PutRecordsResultEntry, len(in.Records))}
 	failed := int32(0)
+	shards := map[*fakeShard]bool{}
 	for i, e := range in.Records {
 		f.entries++
 		if f.entryErr != nil {
@@ -196,11 +206,12 @@ func (f *fakeKinesis) PutRecords(ctx context.Context, in *kinesis.PutRecordsInpu
 			}
 		}
 		s := f.route(h)
+		shards[s] = true
 		s.recs = append(s.recs, fakeRecord{data: bytes.Clone(e.Data), pk: pk, ehk: aws.ToString(e.ExplicitHashKey), seq: f.entries})
 		out.Records[i] = types.PutRecordsResultEntry{ShardId: aws.String(s.id), SequenceNumber: aws.String(strconv.Itoa(f.entries))}
 	}
 	out.FailedRecordCount = aws.Int32(failed)
-	f.log = append(f.log, putLog{at: time.Now(), entries: len(in.Records), bytes: total, failed: int(failed)})
+	f.log = append(f.log, putLog{at: time.Now(), entries: len(in.Records), shards: len(shards), bytes: total, failed: int(failed)})
 	return out, nil
 }
 

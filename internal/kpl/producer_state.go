@@ -85,6 +85,7 @@ type shard struct {
 	fresh     recQueue
 	busy      int       // requests in flight holding records of this shard
 	busySince time.Time // when the last of them was sent
+	ready     int       // bytes of the records in retry and fresh (their size)
 }
 
 // recQueue is a FIFO of records.
@@ -155,7 +156,8 @@ type flushWaiter struct {
 type batch struct {
 	recs   []*record
 	users  int
-	shards []*shard // shards with records in it
+	shards []*shard  // shards with records in it
+	sent   time.Time // when the dispatcher sent it
 
 	body       []byte // the buffer its body is written into; nil: send allocates it
 	need       int    // the body's size
@@ -188,8 +190,9 @@ type state struct {
 
 	readyCount    int // records in shard queues
 	readyBytes    int
-	force         bool // send partial batches until the queues are empty
-	inflight      int  // requests in flight
+	force         bool     // send partial batches until the queues are empty
+	inflight      int      // requests in flight
+	flights       []*batch // the requests in flight
 	inflightUsers int
 	rr            int // shard to start the next batch at
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -278,6 +279,100 @@ func TestProducerRetriesShardMapWithBackoff(t *testing.T) {
 		}
 		if _, list := f.calls(); list != 4 { // 2 failures, then 2 pages
 			t.Errorf("%d ListShards calls", list)
+		}
+	})
+}
+
+// TestProducerBusyShardsDoNotFragmentBatches: with rate limiting on, a shard takes one
+// request at a time, so the records of a shard whose request is in flight wait. When
+// requests end at different times, each frees only its own shards; sending their records
+// at once, on their own, would split the stream into ever smaller requests. With two or
+// more requests in flight, a batch under half a batch waits for one of them
+// (smallBatchInflight).
+func TestProducerBusyShardsDoNotFragmentBatches(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const shards = 32
+		f := newFakeKinesis("s", shards)
+		// Answers take 5 to 25 ms, varied, so that requests end apart.
+		f.latency = func(call int) time.Duration { return time.Duration(5+call*7%21) * time.Millisecond }
+		cfg := testConfig("s")
+		cfg.RateLimit = 1000 // limited, so one request a shard, but never short of tokens here
+		cfg.AggregateBatchSize = 4 << 10
+		cfg.BatchSize = 256 << 10
+		cfg.FlushInterval = time.Hour
+		cfg.BacklogCount = 1 << 20
+		p := newTestProducer(t, f, cfg)
+		start := time.Now()
+		data := make([]byte, 1000)
+		// 40 MB a second for half a second, spread over every shard: more than requests
+		// one after the other carry, so several are in flight.
+		puts := 0
+		for range 500 {
+			for range 40 {
+				mustPut(t, p, fmt.Sprint(puts), "", data, nil)
+				puts++
+			}
+			time.Sleep(time.Millisecond)
+		}
+		mustFlush(t, p)
+		elapsed := time.Since(start)
+		if got := p.Stats().UserRecordsDelivered; got != int64(puts) {
+			t.Fatalf("%d of %d user records delivered", got, puts)
+		}
+		entries, spanned := 0, 0
+		for _, l := range f.log {
+			entries += l.entries
+			spanned += l.shards
+		}
+		n := len(f.log)
+		t.Logf("%d requests, %.1f records and %.1f shards a request, all delivered after %v", n,
+			float64(entries)/float64(n), float64(spanned)/float64(n), elapsed)
+		if perReq := float64(spanned) / float64(n); perReq < shards/4 {
+			t.Errorf("requests span %.1f shards on average, want at least %d: batches fragmented", perReq, shards/4)
+		}
+	})
+}
+
+// TestProducerStalledRequestsHoldSmallBatchesOnlyBriefly: two requests that hang keep a
+// small batch waiting only until they are shardBusyGrace old, not until they end.
+func TestProducerStalledRequestsHoldSmallBatchesOnlyBriefly(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFakeKinesis("s", 4)
+		f.latency = func(call int) time.Duration {
+			if call <= 2 {
+				return 10 * time.Second
+			}
+			return 0
+		}
+		cfg := testConfig("s")
+		cfg.FlushInterval = time.Hour
+		p := newTestProducer(t, f, cfg)
+		start := time.Now()
+		var keys []string // one key on each of three shards
+		for i, seen := 0, map[int]bool{}; len(keys) < 3; i++ {
+			pk := fmt.Sprint(i)
+			if s := p.shardForLockedTest(pk); !seen[s] {
+				seen[s] = true
+				keys = append(keys, pk)
+			}
+		}
+		var wg sync.WaitGroup
+		for _, pk := range keys { // three flushes, each of one record: three requests
+			mustPut(t, p, pk, "", []byte("x"), nil)
+			wg.Go(func() { mustFlush(t, p) })
+			synctest.Wait()
+		}
+		if put, _ := f.calls(); put != 2 {
+			t.Fatalf("%d requests sent at once, want 2 (the third waits)", put)
+		}
+		wg.Wait()
+		if len(f.log) != 3 {
+			t.Fatalf("%d requests answered, want 3", len(f.log))
+		}
+		// f.log is in the order of the answers: the third request, answered at once,
+		// went when the first two were shardBusyGrace old.
+		if got := f.log[0].at.Sub(start); got != shardBusyGrace {
+			t.Errorf("the third request went after %v, want %v", got, shardBusyGrace)
 		}
 	})
 }
