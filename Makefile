@@ -60,7 +60,9 @@ demo: peers
 # The library's own benchmarks, then the side-by-side suite of bench/ (span export against
 # otlptracehttp and the Collector's awskinesisexporter, per-byte work alone and as a share
 # of the export's CPU profile, aggregation peers, shard capacity, memory, trace locality),
-# raw output under bench/results/ (benchstat reads it), then bench-charts. BENCHCOUNT runs of each CPU benchmark; the capacity and memory
+# raw output under bench/results/ (benchstat reads it), then bench-charts. The charts are
+# a line of their own, the only one `make -n bench` runs (GNU make runs a line that names
+# $(MAKE) even with -n). BENCHCOUNT runs of each CPU benchmark; the capacity and memory
 # ones are single long runs, repeated CAPCOUNT and MEMCOUNT times.
 CAPCOUNT ?= 5
 MEMCOUNT ?= 3
@@ -77,8 +79,8 @@ bench: peers
 	run aggsize $(GO) -C bench test -run '^$$' -bench '^BenchmarkSpanExportAggregateSize$$' -benchmem -count=$(BENCHCOUNT) -timeout 60m .; \
 	run capacity $(GO) -C bench test -run '^$$' -bench ShardCapacity -benchtime=1x -count=$(CAPCOUNT) -timeout 30m .; \
 	run memory $(GO) -C bench test -run '^$$' -bench Memory -benchtime=1x -count=$(MEMCOUNT) -timeout 30m .; \
-	run locality $(GO) -C bench test -run TestTraceLocality -v -count=1 .; \
-	$(MAKE) --no-print-directory bench-charts
+	run locality $(GO) -C bench test -run TestTraceLocality -v -count=1 .
+	@$(MAKE) --no-print-directory bench-charts
 
 # Charts (SVG) and tables of bench/results/*.txt into bench/charts/, which BENCHMARKS.md
 # shows, with a copy of the raw output and a benchstat summary of each file in
