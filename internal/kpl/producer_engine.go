@@ -221,7 +221,7 @@ func (p *Producer) popRetryLocked() *record {
 func (p *Producer) pressureLocked() {
 	st := &p.st
 	st.force = true
-	if st.readyCount == 0 && st.inflight == 0 {
+	if st.readyCount == 0 && len(st.flights) == 0 {
 		p.sealAllLocked()
 	}
 	p.poke()
@@ -299,15 +299,15 @@ func (p *Producer) dispatchLocked(now time.Time) (time.Duration, []*batch) {
 		wait = st.retries[0].due.Sub(now)
 	}
 	var sends []*batch
-	for st.inflight < p.cfg.MaxConnections && st.readyCount > 0 {
+	for len(st.flights) < p.cfg.MaxConnections && st.readyCount > 0 {
 		eager := st.force || st.closed || len(st.flushWaiters) > 0
 		if !eager && st.readyCount < p.cfg.BatchCount && st.readyBytes < p.cfg.BatchSize {
 			break
 		}
-		if st.inflight > 0 && st.mem-st.idleBytes+p.perReq > p.cfg.BacklogBytes {
+		if len(st.flights) > 0 && st.mem-st.idleBytes+p.perReq > p.cfg.BacklogBytes {
 			break // no room for its body yet: a request that ends makes some
 		}
-		if st.inflight >= smallBatchInflight && p.smallBatchLocked(now) {
+		if len(st.flights) >= smallBatchInflight && p.smallBatchLocked(now) {
 			if w := p.youngFlightsLocked(now); w > 0 {
 				if wait == 0 || w < wait {
 					wait = w
@@ -322,7 +322,6 @@ func (p *Producer) dispatchLocked(now time.Time) (time.Duration, []*batch) {
 			}
 			break
 		}
-		st.inflight++
 		b.sent = now
 		st.flights = append(st.flights, b)
 		st.inflightUsers += b.users
@@ -495,7 +494,6 @@ func (p *Producer) complete(b *batch, out *kinesis.PutRecordsOutput, err error, 
 	var notes []*DropError
 	p.mu.Lock()
 	st := &p.st
-	st.inflight--
 	if i := slices.Index(st.flights, b); i >= 0 {
 		last := len(st.flights) - 1
 		st.flights[i] = st.flights[last]

@@ -152,7 +152,7 @@ func testMemoryUnderStall(t *testing.T, plain bool) {
 	// Let every request that can start start.
 	for last := -1; ; time.Sleep(200 * time.Millisecond) {
 		p.mu.Lock()
-		n := p.st.inflight
+		n := len(p.st.flights)
 		p.mu.Unlock()
 		if n > 0 && n == last {
 			break
@@ -164,7 +164,7 @@ func testMemoryUnderStall(t *testing.T, plain bool) {
 	<-sampled
 	s := p.Stats()
 	p.mu.Lock()
-	inflight := p.st.inflight
+	inflight := len(p.st.flights)
 	p.mu.Unlock()
 	t.Logf("%d user records accepted (%d bytes of user data), %d requests in flight; charged %d bytes now, %d at most; heap grew %d bytes; budget %d",
 		accepted, s.BufferedBytes, inflight, s.MemoryBytes, peak.Load(), grew, int64(budget))

@@ -191,7 +191,6 @@ type state struct {
 	readyCount    int // records in shard queues
 	readyBytes    int
 	force         bool     // send partial batches until the queues are empty
-	inflight      int      // requests in flight
 	flights       []*batch // the requests in flight
 	inflightUsers int
 	rr            int // shard to start the next batch at
