@@ -234,10 +234,7 @@ func (s *results) writeCharts(dir string) ([]string, error) {
 			name := unsafeFile.ReplaceAllString(strings.TrimPrefix(f.name, "bench.")+"_"+unit, "_") + ".svg"
 			var bars []bar
 			for _, b := range f.subs {
-				if m, ok := median(b.values[unit]); ok {
-					lo, hi := slices.Min(b.values[unit]), slices.Max(b.values[unit])
-					bars = append(bars, bar{label: label(b.name), value: m, lo: lo, hi: hi})
-				}
+				bars = appendBar(bars, label(b.name), b.values[unit])
 			}
 			svg := barChart(fmt.Sprintf("%s: %s (median of %d runs; whiskers: min to max)", f.name, unit, runs(f, unit)), unit, bars)
 			if err := os.WriteFile(filepath.Join(dir, name), []byte(svg), 0o644); err != nil {
@@ -262,12 +259,7 @@ func (f *family) writeSplitCharts(dir string) ([]string, error) {
 	var names []string
 	for _, b := range f.subs {
 		var bars []bar
-		add := func(unit, lbl string) {
-			if vs := b.values[unit]; len(vs) > 0 {
-				m, _ := median(vs)
-				bars = append(bars, bar{label: lbl, value: m, lo: slices.Min(vs), hi: slices.Max(vs)})
-			}
-		}
+		add := func(unit, lbl string) { bars = appendBar(bars, lbl, b.values[unit]) }
 		for _, g := range splitGroups {
 			for _, unit := range f.units {
 				if class, ok := strings.CutPrefix(unit, g+"-"); ok && unit != g+"-ns/span" && splitClass(unit) {
@@ -300,6 +292,16 @@ func runs(f *family, unit string) int {
 type bar struct {
 	label         string
 	value, lo, hi float64
+}
+
+// appendBar appends the bar of a unit's runs vs: their median, with a whisker from the
+// smallest to the largest; none if there are no runs.
+func appendBar(bars []bar, label string, vs []float64) []bar {
+	m, ok := median(vs)
+	if !ok {
+		return bars
+	}
+	return append(bars, bar{label: label, value: m, lo: slices.Min(vs), hi: slices.Max(vs)})
 }
 
 // barChart draws horizontal bars, one per sub-benchmark, with the value written at the end
