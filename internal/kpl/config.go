@@ -201,6 +201,65 @@ func DefaultConfig() Config {
 // ErrInvalidConfig is wrapped by every error Validate returns.
 var ErrInvalidConfig = errors.New("invalid producer setting")
 
+// settingRange is the range a numeric setting allows, inclusive.
+type settingRange struct {
+	lo, hi   int64
+	duration bool   // lo and hi are time.Durations
+	zero     string // if not "", 0 is allowed too, and means this
+}
+
+// ranges holds the range of every numeric setting, by its seed name: the one
+// source of the limits Validate checks and of what Allowed says. min_backoff's
+// upper limit is max_backoff's value when that is valid.
+var ranges = map[string]settingRange{
+	"aggregate_batch_count": {lo: 1, hi: DefaultAggregateBatchCount},
+	"aggregate_batch_size":  {lo: 1, hi: MaxRecordBytes},
+	"batch_size":            {lo: 1, hi: MaxRequestBytes},
+	"batch_count":           {lo: 1, hi: MaxBatchCount},
+	"backlog_count":         {lo: 1, hi: 1<<31 - 1},
+	"backlog_bytes":         {lo: 1 << 10, hi: 1 << 40},
+	"flush_interval":        {lo: int64(time.Millisecond), hi: int64(time.Hour), duration: true},
+	"max_connections":       {lo: 1, hi: 1024},
+	"max_retries":           {lo: 0, hi: 100},
+	"min_backoff":           {lo: int64(time.Millisecond), hi: int64(time.Hour), duration: true},
+	"max_backoff":           {lo: int64(time.Millisecond), hi: int64(time.Hour), duration: true},
+	"request_timeout":       {lo: int64(time.Millisecond), hi: int64(time.Hour), duration: true},
+	"rate_limit":            {lo: 1, hi: 1000},
+	"shard_map_refresh":     {lo: int64(time.Second), hi: int64(24 * time.Hour), duration: true},
+	"max_record_size":       {lo: 1 << 10, hi: MaxRecordBytes, zero: "ask the stream"},
+}
+
+// String says what r allows, as Validate's errors and Allowed do: "1 to 500",
+// "1ms to 1h0m0s", "0 (ask the stream) or 1024 to 10485760".
+func (r settingRange) String() string {
+	var s string
+	if r.duration {
+		s = fmt.Sprintf("%v to %v", time.Duration(r.lo), time.Duration(r.hi))
+	} else {
+		s = fmt.Sprintf("%d to %d", r.lo, r.hi)
+	}
+	if r.zero != "" {
+		s = fmt.Sprintf("0 (%s) or %s", r.zero, s)
+	}
+	return s
+}
+
+// allows reports whether v is in r.
+func (r settingRange) allows(v int64) bool {
+	return v >= r.lo && v <= r.hi || v == 0 && r.zero != ""
+}
+
+// Allowed returns what the numeric setting named setting (its seed name in
+// lower case, such as "batch_count") allows, in the words of Validate's errors,
+// such as "1 to 500" or "1ms to 1h0m0s"; "" if setting has no range.
+func Allowed(setting string) string {
+	r, ok := ranges[setting]
+	if !ok {
+		return ""
+	}
+	return r.String()
+}
+
 // Validate checks every setting and returns an error that names each invalid
 // one, its value and the allowed range; errors.Is(err, ErrInvalidConfig).
 func (c Config) Validate() error {
@@ -208,16 +267,13 @@ func (c Config) Validate() error {
 	bad := func(name string, value any, allowed string) {
 		errs = append(errs, fmt.Errorf("kpl: %w %s = %v: allowed %s", ErrInvalidConfig, name, value, allowed))
 	}
-	intRange := func(name string, v, lo, hi int64) {
-		if v < lo || v > hi {
-			bad(name, v, fmt.Sprintf("%d to %d", lo, hi))
+	check := func(name string, r settingRange, v int64, value any) {
+		if !r.allows(v) {
+			bad(name, value, r.String())
 		}
 	}
-	durRange := func(name string, v, lo, hi time.Duration) {
-		if v < lo || v > hi {
-			bad(name, v, fmt.Sprintf("%v to %v", lo, hi))
-		}
-	}
+	intRange := func(name string, v int64) { check(name, ranges[name], v, v) }
+	durRange := func(name string, v time.Duration) { check(name, ranges[name], int64(v), v) }
 
 	if c.StreamName == "" && c.StreamARN == "" {
 		errs = append(errs, fmt.Errorf("kpl: %w: a stream name or stream ARN is required", ErrInvalidConfig))
@@ -235,27 +291,25 @@ func (c Config) Validate() error {
 				ErrInvalidConfig, c.StreamName, c.StreamARN))
 		}
 	}
-	intRange("aggregate_batch_count", c.AggregateBatchCount, 1, DefaultAggregateBatchCount)
-	intRange("aggregate_batch_size", int64(c.AggregateBatchSize), 1, MaxRecordBytes)
-	intRange("batch_size", int64(c.BatchSize), 1, MaxRequestBytes)
-	intRange("batch_count", int64(c.BatchCount), 1, MaxBatchCount)
-	intRange("backlog_count", int64(c.BacklogCount), 1, 1<<31-1)
-	intRange("backlog_bytes", c.BacklogBytes, 1<<10, 1<<40)
-	durRange("flush_interval", c.FlushInterval, time.Millisecond, time.Hour)
-	intRange("max_connections", int64(c.MaxConnections), 1, 1024)
-	intRange("max_retries", int64(c.MaxRetries), 0, 100)
-	durRange("max_backoff", c.MaxBackoff, time.Millisecond, time.Hour)
-	if c.MaxBackoff >= time.Millisecond && c.MaxBackoff <= time.Hour {
-		durRange("min_backoff", c.MinBackoff, time.Millisecond, c.MaxBackoff)
-	} else {
-		durRange("min_backoff", c.MinBackoff, time.Millisecond, time.Hour)
+	intRange("aggregate_batch_count", c.AggregateBatchCount)
+	intRange("aggregate_batch_size", int64(c.AggregateBatchSize))
+	intRange("batch_size", int64(c.BatchSize))
+	intRange("batch_count", int64(c.BatchCount))
+	intRange("backlog_count", int64(c.BacklogCount))
+	intRange("backlog_bytes", c.BacklogBytes)
+	durRange("flush_interval", c.FlushInterval)
+	intRange("max_connections", int64(c.MaxConnections))
+	intRange("max_retries", int64(c.MaxRetries))
+	durRange("max_backoff", c.MaxBackoff)
+	minBackoff := ranges["min_backoff"]
+	if ranges["max_backoff"].allows(int64(c.MaxBackoff)) {
+		minBackoff.hi = int64(c.MaxBackoff)
 	}
-	durRange("request_timeout", c.RequestTimeout, time.Millisecond, time.Hour)
-	intRange("rate_limit", int64(c.RateLimit), 1, 1000)
-	durRange("shard_map_refresh", c.ShardMapRefresh, time.Second, 24*time.Hour)
-	if c.MaxRecordSize != 0 && (c.MaxRecordSize < 1<<10 || c.MaxRecordSize > MaxRecordBytes) {
-		bad("max_record_size", c.MaxRecordSize, fmt.Sprintf("0 (ask the stream) or %d to %d", 1<<10, MaxRecordBytes))
-	}
+	check("min_backoff", minBackoff, int64(c.MinBackoff), c.MinBackoff)
+	durRange("request_timeout", c.RequestTimeout)
+	intRange("rate_limit", int64(c.RateLimit))
+	durRange("shard_map_refresh", c.ShardMapRefresh)
+	intRange("max_record_size", int64(c.MaxRecordSize))
 	return errors.Join(errs...)
 }
 

@@ -70,3 +70,37 @@ func TestConfigValidateNamesSettingValueAndRange(t *testing.T) {
 		}
 	}
 }
+
+// TestAllowedIsWhatValidateSays: Allowed gives each numeric setting's range in the words of
+// Validate's error for it, and nothing for a setting without a range.
+func TestAllowedIsWhatValidateSays(t *testing.T) {
+	for name, want := range map[string]string{
+		"batch_count":     "1 to 500",
+		"max_retries":     "0 to 100",
+		"flush_interval":  "1ms to 1h0m0s",
+		"max_record_size": "0 (ask the stream) or 1024 to 10485760",
+		"stream_name":     "",
+		"no_such_setting": "",
+	} {
+		if got := Allowed(name); got != want {
+			t.Errorf("Allowed(%q) = %q, want %q", name, got, want)
+		}
+	}
+	// A zero Config has every numeric setting but max_retries and max_record_size out of
+	// range; each error must say what Allowed says.
+	var zero Config
+	zero.StreamName = "s"
+	msg := zero.Validate().Error()
+	for name := range ranges {
+		if name == "max_retries" || name == "max_record_size" {
+			continue
+		}
+		if want := name + " = "; !strings.Contains(msg, want) {
+			t.Errorf("zero config: %s not reported in %v", name, msg)
+			continue
+		}
+		if want := ": allowed " + Allowed(name); !strings.Contains(msg, want) {
+			t.Errorf("zero config: %s's error does not say %q: %v", name, want, msg)
+		}
+	}
+}
