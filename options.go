@@ -73,34 +73,38 @@ const (
 
 func option(f func(*config.Config)) Option { return config.OptionFunc(f) }
 
+// setting is like option, for the settings the environment also gives, named as in their
+// variables: it wins over them even when their value does not parse.
+func setting(f func(*config.Config), names ...string) Option { return config.Setting(f, names...) }
+
 // WithStreamName sets the stream by name. Environment: OTEL_EXPORTER_KINESIS_STREAM_NAME.
 // One of the stream name and ARN is required.
 func WithStreamName(name string) Option {
-	return option(func(c *config.Config) { c.Producer.StreamName = name })
+	return setting(func(c *config.Config) { c.Producer.StreamName = name }, "STREAM_NAME")
 }
 
 // WithStreamARN sets the stream by ARN (its region is used when no region is set).
 // Environment: OTEL_EXPORTER_KINESIS_STREAM_ARN.
 func WithStreamARN(arn string) Option {
-	return option(func(c *config.Config) { c.Producer.StreamARN = arn })
+	return setting(func(c *config.Config) { c.Producer.StreamARN = arn }, "STREAM_ARN")
 }
 
 // WithEndpoint points the Kinesis client at url (a local emulator, a VPC endpoint).
 // Environment: OTEL_EXPORTER_KINESIS_ENDPOINT. Default: the region's AWS endpoint.
 func WithEndpoint(url string) Option {
-	return option(func(c *config.Config) { c.Endpoint = url })
+	return setting(func(c *config.Config) { c.Endpoint = url }, "ENDPOINT")
 }
 
 // WithRegion sets the AWS region. Environment: OTEL_EXPORTER_KINESIS_REGION, then
 // AWS_REGION. Default: the AWS shared configuration's region, then the stream ARN's.
 func WithRegion(region string) Option {
-	return option(func(c *config.Config) { c.Region = region })
+	return setting(func(c *config.Config) { c.Region = region }, "REGION")
 }
 
 // WithRole assumes roleARN through STS for the Kinesis calls, with externalID if it is not
 // empty. Environment: OTEL_EXPORTER_KINESIS_ROLE_ARN and _EXTERNAL_ID. Default: no role.
 func WithRole(roleARN, externalID string) Option {
-	return option(func(c *config.Config) { c.RoleARN, c.ExternalID = roleARN, externalID })
+	return setting(func(c *config.Config) { c.RoleARN, c.ExternalID = roleARN, externalID }, "ROLE_ARN", "EXTERNAL_ID")
 }
 
 // WithAWSConfig uses the caller's AWS configuration (region, credentials, HTTP client)
@@ -124,27 +128,27 @@ type KinesisAPI = kpl.Client
 // WithEncoding sets the OTLP encoding. Environment: OTEL_EXPORTER_KINESIS_ENCODING.
 // Default otlp_proto.
 func WithEncoding(e Encoding) Option {
-	return option(func(c *config.Config) { c.Encoding = e })
+	return setting(func(c *config.Config) { c.Encoding = e }, "ENCODING")
 }
 
 // WithCompression sets the compression of each user record. Environment:
 // OTEL_EXPORTER_KINESIS_COMPRESSION. Default none.
 func WithCompression(comp Compression) Option {
-	return option(func(c *config.Config) { c.Compression = comp })
+	return setting(func(c *config.Config) { c.Compression = comp }, "COMPRESSION")
 }
 
 // WithPartitionBy sets the partitioning scheme: trace_id, resource, random or shard (see
 // the constants). Environment: OTEL_EXPORTER_KINESIS_PARTITION_BY (and the _TRACES_,
 // _METRICS_, _LOGS_ forms). Default trace_id.
 func WithPartitionBy(p PartitionBy) Option {
-	return option(func(c *config.Config) { c.PartitionBy = p })
+	return setting(func(c *config.Config) { c.PartitionBy = p }, "PARTITION_BY")
 }
 
 // WithAggregateBatchCount sets the most user records in one aggregated Kinesis record.
 // Environment: OTEL_EXPORTER_KINESIS_AGGREGATE_BATCH_COUNT. Default 4294967295, range 1 to
 // 4294967295.
 func WithAggregateBatchCount(n int64) Option {
-	return option(func(c *config.Config) { c.Producer.AggregateBatchCount = n })
+	return setting(func(c *config.Config) { c.Producer.AggregateBatchCount = n }, "AGGREGATE_BATCH_COUNT")
 }
 
 // WithAggregateBatchSize sets the largest aggregated Kinesis record in bytes (the stream's
@@ -160,25 +164,25 @@ func WithAggregateBatchCount(n int64) Option {
 // shard and records that fill more slowly (flush_interval still bounds how long they
 // wait).
 func WithAggregateBatchSize(n int) Option {
-	return option(func(c *config.Config) { c.Producer.AggregateBatchSize = n })
+	return setting(func(c *config.Config) { c.Producer.AggregateBatchSize = n }, "AGGREGATE_BATCH_SIZE")
 }
 
 // WithBatchSize sets the most bytes (data plus partition keys) in one PutRecords request.
 // Environment: OTEL_EXPORTER_KINESIS_BATCH_SIZE. Default 5242880, range 1 to 10485760.
 func WithBatchSize(n int) Option {
-	return option(func(c *config.Config) { c.Producer.BatchSize = n })
+	return setting(func(c *config.Config) { c.Producer.BatchSize = n }, "BATCH_SIZE")
 }
 
 // WithBatchCount sets the most Kinesis records in one PutRecords request. Environment:
 // OTEL_EXPORTER_KINESIS_BATCH_COUNT. Default 500, range 1 to 500.
 func WithBatchCount(n int) Option {
-	return option(func(c *config.Config) { c.Producer.BatchCount = n })
+	return setting(func(c *config.Config) { c.Producer.BatchCount = n }, "BATCH_COUNT")
 }
 
 // WithBacklogCount sets the most user records held at once; puts wait while it is full.
 // Environment: OTEL_EXPORTER_KINESIS_BACKLOG_COUNT. Default 2000, range 1 to 2147483647.
 func WithBacklogCount(n int) Option {
-	return option(func(c *config.Config) { c.Producer.BacklogCount = n })
+	return setting(func(c *config.Config) { c.Producer.BacklogCount = n }, "BACKLOG_COUNT")
 }
 
 // WithBacklogBytes bounds the memory the producer holds for telemetry not yet delivered:
@@ -194,25 +198,25 @@ func WithBacklogBytes(n int64) Option {
 // Environment: OTEL_EXPORTER_KINESIS_FLUSH_INTERVAL (milliseconds, or a Go duration).
 // Default 5s, range 1ms to 1h.
 func WithFlushInterval(d time.Duration) Option {
-	return option(func(c *config.Config) { c.Producer.FlushInterval = d })
+	return setting(func(c *config.Config) { c.Producer.FlushInterval = d }, "FLUSH_INTERVAL")
 }
 
 // WithMaxConnections sets the most PutRecords requests in flight. Environment:
 // OTEL_EXPORTER_KINESIS_MAX_CONNECTIONS. Default 24, range 1 to 1024.
 func WithMaxConnections(n int) Option {
-	return option(func(c *config.Config) { c.Producer.MaxConnections = n })
+	return setting(func(c *config.Config) { c.Producer.MaxConnections = n }, "MAX_CONNECTIONS")
 }
 
 // WithMaxRetries sets how many times a failed Kinesis record is sent again. Environment:
 // OTEL_EXPORTER_KINESIS_MAX_RETRIES. Default 10, range 0 to 100.
 func WithMaxRetries(n int) Option {
-	return option(func(c *config.Config) { c.Producer.MaxRetries = n })
+	return setting(func(c *config.Config) { c.Producer.MaxRetries = n }, "MAX_RETRIES")
 }
 
 // WithMaxBackoff caps the wait between attempts (exponential backoff with full jitter).
 // Environment: OTEL_EXPORTER_KINESIS_MAX_BACKOFF. Default 60s, range 1ms to 1h.
 func WithMaxBackoff(d time.Duration) Option {
-	return option(func(c *config.Config) { c.Producer.MaxBackoff = d })
+	return setting(func(c *config.Config) { c.Producer.MaxBackoff = d }, "MAX_BACKOFF")
 }
 
 // WithRequestTimeout bounds each PutRecords, ListShards and DescribeStreamSummary call; a

@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -149,6 +150,24 @@ type OptionFunc func(*Config)
 // Apply calls f.
 func (f OptionFunc) Apply(c *Config) { f(c) }
 
+// Setting returns an Option that changes, through set, the settings read from the
+// environment variables named names (their part after the prefix, such as "BATCH_COUNT").
+// Such an option takes the place of those variables: Load then ignores a value of theirs
+// that does not parse, as it ignores one that does. Every option for a setting the
+// environment also gives must be made with Setting, naming each setting it changes.
+func Setting(set func(*Config), names ...string) Option {
+	return settingOption{set: set, names: names}
+}
+
+// settingOption is the Option Setting returns.
+type settingOption struct {
+	set   func(*Config)
+	names []string
+}
+
+// Apply calls o's function.
+func (o settingOption) Apply(c *Config) { o.set(c) }
+
 // Default returns the defaults for signal.
 func Default(signal Signal) Config {
 	return Config{
@@ -162,13 +181,19 @@ func Default(signal Signal) Config {
 
 // Load resolves the configuration of an exporter of signal: defaults, then the
 // environment, then opts; then validates it. Every error names the setting (and the
-// environment variable it came from), its value and what is allowed.
+// environment variable it came from), its value and what is allowed. A variable's value
+// that does not parse is an error only if no option made with [Setting] sets it.
 func Load(signal Signal, opts ...Option) (Config, error) {
 	c := Default(signal)
-	envErr := c.applyEnv(os.LookupEnv)
+	envErrs := c.applyEnv(os.LookupEnv)
 	for _, o := range opts {
-		if o != nil {
-			o.Apply(&c)
+		if o == nil {
+			continue
+		}
+		o.Apply(&c)
+		// An option wins over the environment, even over a value that does not parse.
+		if so, ok := o.(settingOption); ok {
+			envErrs = slices.DeleteFunc(envErrs, func(e envError) bool { return slices.Contains(so.names, e.name) })
 		}
 	}
 	// The first backoff step is not a setting of its own here: a max_backoff below its
@@ -176,7 +201,11 @@ func Load(signal Signal, opts ...Option) (Config, error) {
 	if c.Producer.MaxBackoff > 0 && c.Producer.MinBackoff > c.Producer.MaxBackoff {
 		c.Producer.MinBackoff = c.Producer.MaxBackoff
 	}
-	if err := errors.Join(envErr, c.Validate()); err != nil {
+	errs := make([]error, 0, len(envErrs)+1)
+	for _, e := range envErrs {
+		errs = append(errs, e.err)
+	}
+	if err := errors.Join(append(errs, c.Validate())...); err != nil {
 		return c, err
 	}
 	return c, nil
@@ -244,9 +273,16 @@ func EnvName(signal Signal, name string) string {
 	return EnvPrefix + string(signal) + "_" + name
 }
 
-// applyEnv reads every setting from the environment through lookup.
-func (c *Config) applyEnv(lookup func(string) (string, bool)) error {
-	var errs []error
+// envError is a value of setting name in the environment that does not parse.
+type envError struct {
+	name string
+	err  error
+}
+
+// applyEnv reads every setting from the environment through lookup, and returns the
+// values that do not parse.
+func (c *Config) applyEnv(lookup func(string) (string, bool)) []envError {
+	var errs []envError
 	for _, s := range envSettings {
 		var key, v string
 		var ok bool
@@ -262,10 +298,10 @@ func (c *Config) applyEnv(lookup func(string) (string, bool)) error {
 			continue
 		}
 		if err := s.parse(c, v); err != nil {
-			errs = append(errs, fmt.Errorf("otelkinesis: %s=%q: %w", key, v, err))
+			errs = append(errs, envError{s.name, fmt.Errorf("otelkinesis: %s=%q: %w", key, v, err)})
 		}
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 // Validate checks every setting; the error names each invalid one, its value and what

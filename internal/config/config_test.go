@@ -251,3 +251,42 @@ func TestEnvErrorsJoined(t *testing.T) {
 		t.Fatalf("want both errors, got %v", err)
 	}
 }
+
+// TestOptionWinsOverUnparsableEnv: an option made with Setting wins over the environment
+// even when the variable's value does not parse; without such an option that value is an
+// error, and so it is for an option that does not name the setting.
+func TestOptionWinsOverUnparsableEnv(t *testing.T) {
+	clearEnv(t)
+	t.Setenv("OTEL_EXPORTER_KINESIS_STREAM_NAME", "s")
+	t.Setenv("OTEL_EXPORTER_KINESIS_BATCH_COUNT", "many")
+	t.Setenv("OTEL_EXPORTER_KINESIS_TRACES_MAX_BACKOFF", "long")
+	batchCount := Setting(func(c *Config) { c.Producer.BatchCount = 100 }, "BATCH_COUNT")
+	maxBackoff := Setting(func(c *Config) { c.Producer.MaxBackoff = time.Second }, "MAX_BACKOFF")
+
+	c, err := Load(Traces, batchCount, maxBackoff)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Producer.BatchCount != 100 || c.Producer.MaxBackoff != time.Second {
+		t.Errorf("batch count %d, max backoff %v: want the options' 100 and 1s", c.Producer.BatchCount, c.Producer.MaxBackoff)
+	}
+
+	_, err = Load(Traces, batchCount)
+	if err == nil || strings.Contains(err.Error(), "BATCH_COUNT") || !strings.Contains(err.Error(), `OTEL_EXPORTER_KINESIS_TRACES_MAX_BACKOFF="long"`) {
+		t.Errorf("err = %v, want only the max backoff refused", err)
+	}
+	_, err = Load(Traces, OptionFunc(func(c *Config) { c.Producer.BatchCount = 100 }), maxBackoff)
+	if err == nil || !strings.Contains(err.Error(), `OTEL_EXPORTER_KINESIS_BATCH_COUNT="many"`) {
+		t.Errorf("err = %v, want the batch count refused: the option does not name it", err)
+	}
+
+	// An option for two settings names both.
+	clearEnv(t)
+	t.Setenv("OTEL_EXPORTER_KINESIS_STREAM_NAME", "s")
+	t.Setenv("OTEL_EXPORTER_KINESIS_BATCH_COUNT", "many")
+	t.Setenv("OTEL_EXPORTER_KINESIS_MAX_RETRIES", "lots")
+	both := Setting(func(c *Config) { c.Producer.BatchCount, c.Producer.MaxRetries = 7, 3 }, "BATCH_COUNT", "MAX_RETRIES")
+	if c, err := Load(Traces, both); err != nil || c.Producer.BatchCount != 7 || c.Producer.MaxRetries != 3 {
+		t.Errorf("batch count %d, max retries %d, err %v: want 7, 3, nil", c.Producer.BatchCount, c.Producer.MaxRetries, err)
+	}
+}
