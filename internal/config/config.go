@@ -280,7 +280,7 @@ type envError struct {
 }
 
 // applyEnv reads every setting from the environment through lookup, and returns the
-// values that do not parse.
+// values that do not parse. A parse error of a numeric setting says its range too.
 func (c *Config) applyEnv(lookup func(string) (string, bool)) []envError {
 	var errs []envError
 	for _, s := range envSettings {
@@ -298,6 +298,10 @@ func (c *Config) applyEnv(lookup func(string) (string, bool)) []envError {
 			continue
 		}
 		if err := s.parse(c, v); err != nil {
+			setting := strings.ToLower(s.name)
+			if allowed := kpl.Allowed(setting); allowed != "" {
+				err = fmt.Errorf("%w; %s allows %s", err, setting, allowed)
+			}
 			errs = append(errs, envError{s.name, fmt.Errorf("otelkinesis: %s=%q: %w", key, v, err)})
 		}
 	}

@@ -101,12 +101,12 @@ func TestInvalidSettings(t *testing.T) {
 		{"COMPRESSION", "lz4", []string{"compression", "lz4", "zstd"}},
 		{"PARTITION_BY", "span_id", []string{"partition_by", "span_id", "trace_id", "shard"}},
 		{"AGGREGATE_BATCH_COUNT", "0", []string{"aggregate_batch_count", "0", "1 to 4294967295"}},
-		{"AGGREGATE_BATCH_SIZE", "x", []string{"OTEL_EXPORTER_KINESIS_AGGREGATE_BATCH_SIZE", `"x"`, "whole number"}},
+		{"AGGREGATE_BATCH_SIZE", "x", []string{"OTEL_EXPORTER_KINESIS_AGGREGATE_BATCH_SIZE", `"x"`, "whole number", "aggregate_batch_size allows 1 to 10485760"}},
 		{"AGGREGATE_BATCH_SIZE", "20000000", []string{"aggregate_batch_size", "20000000", "1 to 10485760"}},
 		{"BATCH_SIZE", "10485761", []string{"batch_size", "10485761", "1 to 10485760"}},
 		{"BATCH_COUNT", "1000", []string{"batch_count", "1000", "1 to 500"}},
 		{"BACKLOG_COUNT", "-1", []string{"backlog_count", "-1"}},
-		{"FLUSH_INTERVAL", "soon", []string{"OTEL_EXPORTER_KINESIS_FLUSH_INTERVAL", `"soon"`, "duration"}},
+		{"FLUSH_INTERVAL", "soon", []string{"OTEL_EXPORTER_KINESIS_FLUSH_INTERVAL", `"soon"`, "duration", "flush_interval allows 1ms to 1h0m0s"}},
 		{"FLUSH_INTERVAL", "0", []string{"flush_interval", "0s", "1ms to 1h0m0s"}},
 		{"MAX_CONNECTIONS", "0", []string{"max_connections", "0", "1 to 1024"}},
 		{"MAX_RETRIES", "101", []string{"max_retries", "101", "0 to 100"}},
@@ -249,6 +249,41 @@ func TestEnvErrorsJoined(t *testing.T) {
 	_, err := Load(Traces)
 	if err == nil || !strings.Contains(err.Error(), "OTEL_EXPORTER_KINESIS_BATCH_COUNT") || !strings.Contains(err.Error(), `"xml"`) {
 		t.Fatalf("want both errors, got %v", err)
+	}
+}
+
+// TestEnvParseErrorsSayTheRange: every integer and duration variable that does not parse is
+// refused with its name, its value and the setting's range, in the words of kpl's Validate.
+func TestEnvParseErrorsSayTheRange(t *testing.T) {
+	clearEnv(t)
+	numeric := 0
+	for _, s := range envSettings {
+		c := Default(Traces)
+		if s.parse(&c, "lots") == nil {
+			continue // a string setting: any text parses
+		}
+		numeric++
+		setting := strings.ToLower(s.name)
+		allowed := kpl.Allowed(setting)
+		if allowed == "" {
+			t.Errorf("%s: kpl.Allowed(%q) is empty", s.name, setting)
+			continue
+		}
+		t.Setenv(EnvPrefix+s.name, "lots")
+		_, err := Load(Traces, OptionFunc(func(c *Config) { c.Producer.StreamName = "s" }))
+		want := fmt.Sprintf(`%s%s="lots": `, EnvPrefix, s.name)
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "; "+setting+" allows "+allowed) {
+			t.Errorf("%s=lots: err = %v, want %q and the range %q", s.name, err, want, allowed)
+		}
+		t.Setenv(EnvPrefix+s.name, "")
+	}
+	if numeric != 9 {
+		t.Errorf("%d integer and duration settings, want the 9 of DESIGN §6", numeric)
+	}
+	t.Setenv("OTEL_EXPORTER_KINESIS_MAX_RETRIES", "lots")
+	_, err := Load(Traces, OptionFunc(func(c *Config) { c.Producer.StreamName = "s" }))
+	if want := `otelkinesis: OTEL_EXPORTER_KINESIS_MAX_RETRIES="lots": not a whole number; max_retries allows 0 to 100`; err == nil || err.Error() != want {
+		t.Errorf("err = %v, want %q", err, want)
 	}
 }
 
