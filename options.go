@@ -95,14 +95,16 @@ func WithEndpoint(url string) Option {
 	return setting(func(c *config.Config) { c.Endpoint = url }, "ENDPOINT")
 }
 
-// WithRegion sets the AWS region. Environment: OTEL_EXPORTER_KINESIS_REGION, then
-// AWS_REGION. Default: the AWS shared configuration's region, then the stream ARN's.
+// WithRegion sets the AWS region, a region name such as us-east-1 (lower-case letters,
+// digits and hyphens). Environment: OTEL_EXPORTER_KINESIS_REGION, then AWS_REGION. Default:
+// the AWS shared configuration's region, then the stream ARN's.
 func WithRegion(region string) Option {
 	return setting(func(c *config.Config) { c.Region = region }, "REGION")
 }
 
-// WithRole assumes roleARN through STS for the Kinesis calls, with externalID if it is not
-// empty. Environment: OTEL_EXPORTER_KINESIS_ROLE_ARN and _EXTERNAL_ID. Default: no role.
+// WithRole assumes roleARN, arn:PARTITION:iam::ACCOUNT:role/NAME, through STS for the
+// Kinesis calls, with externalID if it is not empty. Environment:
+// OTEL_EXPORTER_KINESIS_ROLE_ARN and _EXTERNAL_ID. Default: no role.
 func WithRole(roleARN, externalID string) Option {
 	return setting(func(c *config.Config) { c.RoleARN, c.ExternalID = roleARN, externalID }, "ROLE_ARN", "EXTERNAL_ID")
 }

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -95,10 +96,11 @@ type Config struct {
 	// Endpoint overrides the Kinesis endpoint URL (a local emulator, a VPC endpoint).
 	// Default: the AWS endpoint of the region.
 	Endpoint string
-	// Region is the AWS region. Default: AWS_REGION or the shared config's region, then
-	// the region of StreamARN.
+	// Region is the AWS region, a region name such as us-east-1. Default: AWS_REGION or the
+	// shared config's region, then the region of StreamARN.
 	Region string
-	// RoleARN, if set, is assumed through STS for the Kinesis calls.
+	// RoleARN, if set, is assumed through STS for the Kinesis calls; an IAM role ARN,
+	// arn:PARTITION:iam::ACCOUNT:role/NAME.
 	RoleARN string
 	// ExternalID goes with RoleARN when the role's trust policy asks for one.
 	ExternalID string
@@ -328,6 +330,15 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("otelkinesis: partition_by %q: allowed %q, %q, %q or %q", c.PartitionBy,
 			PartitionByTraceID, PartitionByResource, PartitionByRandom, PartitionByShard))
 	}
+	if c.Region != "" && !validRegion(c.Region) {
+		errs = append(errs, fmt.Errorf("otelkinesis: region %q: allowed an AWS region name such as %q: "+
+			"1 to 63 lower-case letters, digits and hyphens, starting with a letter and not ending with a hyphen",
+			c.Region, "us-east-1"))
+	}
+	if c.RoleARN != "" && !validRoleARN(c.RoleARN) {
+		// The role ARN is not secret; the external ID is, and is never printed.
+		errs = append(errs, fmt.Errorf("otelkinesis: role_arn %q: allowed an IAM role ARN arn:PARTITION:iam::ACCOUNT:role/NAME", c.RoleARN))
+	}
 	if c.ExternalID != "" && c.RoleARN == "" {
 		errs = append(errs, errors.New("otelkinesis: external_id is set but role_arn is not: the external ID goes with a role to assume"))
 	}
@@ -340,6 +351,34 @@ func (c Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// validRegion reports whether s can be an AWS region name: a host label (1 to 63 characters,
+// not ending with a hyphen) of lower-case letters, digits and hyphens that starts with a
+// letter. The SDK puts the region in the endpoint's host name and refuses, when it builds
+// the first request, one that is not a host label; it allows upper case and dots too, which
+// no AWS region name has.
+func validRegion(s string) bool {
+	if len(s) == 0 || len(s) > 63 || s[0] < 'a' || s[0] > 'z' || s[len(s)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// validRoleARN reports whether s is an IAM role ARN, arn:PARTITION:iam::ACCOUNT:role/NAME
+// (NAME may have a path before it, role/PATH/NAME).
+func validRoleARN(s string) bool {
+	a, err := arn.Parse(s)
+	if err != nil || a.Partition == "" || a.Service != "iam" || a.Region != "" || a.AccountID == "" {
+		return false
+	}
+	name, ok := strings.CutPrefix(a.Resource, "role/")
+	return ok && name != "" && !strings.HasSuffix(name, "/")
 }
 
 // MarshalLog is what a logr logger or any structured logger prints for the Config: the

@@ -115,6 +115,8 @@ func TestInvalidSettings(t *testing.T) {
 		{"STREAM_NAME", "bad name!", []string{"stream_name", "bad name!"}},
 		{"ENDPOINT", "127.0.0.1:4567", []string{"endpoint", "127.0.0.1:4567", "http://"}},
 		{"EXTERNAL_ID", "abc", []string{"external_id", "role_arn"}},
+		{"REGION", "not a region!", []string{"region", `"not a region!"`, "us-east-1", "lower-case letters, digits and hyphens"}},
+		{"ROLE_ARN", "garbage", []string{"role_arn", `"garbage"`, "arn:PARTITION:iam::ACCOUNT:role/NAME"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.env+"="+tc.value, func(t *testing.T) {
@@ -323,5 +325,58 @@ func TestOptionWinsOverUnparsableEnv(t *testing.T) {
 	both := Setting(func(c *Config) { c.Producer.BatchCount, c.Producer.MaxRetries = 7, 3 }, "BATCH_COUNT", "MAX_RETRIES")
 	if c, err := Load(Traces, both); err != nil || c.Producer.BatchCount != 7 || c.Producer.MaxRetries != 3 {
 		t.Errorf("batch count %d, max retries %d, err %v: want 7, 3, nil", c.Producer.BatchCount, c.Producer.MaxRetries, err)
+	}
+}
+
+// TestRegionAndRoleValidated: a region that is not an AWS region name and a role ARN that is
+// not an IAM role's are refused, from the environment or an option, naming the setting, the
+// value and what is allowed; the external ID never appears in the error.
+func TestRegionAndRoleValidated(t *testing.T) {
+	clearEnv(t)
+	t.Setenv("OTEL_EXPORTER_KINESIS_STREAM_NAME", "s")
+	region := func(r string) Option { return Setting(func(c *Config) { c.Region = r }, "REGION") }
+	role := func(arn, id string) Option {
+		return Setting(func(c *Config) { c.RoleARN, c.ExternalID = arn, id }, "ROLE_ARN", "EXTERNAL_ID")
+	}
+	for _, r := range []string{"us-east-1", "us-gov-west-1", "cn-northwest-1", "eu-isoe-west-1", "local"} {
+		if _, err := Load(Traces, region(r)); err != nil {
+			t.Errorf("region %q refused: %v", r, err)
+		}
+	}
+	for _, r := range []string{"not a region!", "US-EAST-1", "1us-east", "us-east-1-", "us.east.1", "us_east_1", strings.Repeat("a", 64)} {
+		_, err := Load(Traces, region(r))
+		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("region %q: allowed an AWS region name", r)) {
+			t.Errorf("region %q: err = %v", r, err)
+		}
+	}
+	for _, a := range []string{"arn:aws:iam::123456789012:role/r", "arn:aws-cn:iam::123456789012:role/path/to/r",
+		"arn:aws:iam::123456789012:role/aws-service-role/kinesis.amazonaws.com/r"} {
+		if _, err := Load(Traces, role(a, "ext")); err != nil {
+			t.Errorf("role %q refused: %v", a, err)
+		}
+	}
+	for _, a := range []string{"garbage", "arn:aws:iam::123456789012:user/u", "arn:aws:s3:::bucket", "arn:aws:iam::123456789012:role/",
+		"arn:aws:iam:us-east-1:123456789012:role/r", "arn:aws:iam:::role/r", "arn::iam::123456789012:role/r"} {
+		_, err := Load(Traces, role(a, "the-external-secret"))
+		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("role_arn %q: allowed an IAM role ARN arn:PARTITION:iam::ACCOUNT:role/NAME", a)) {
+			t.Errorf("role %q: err = %v", a, err)
+		} else if strings.Contains(err.Error(), "the-external-secret") {
+			t.Errorf("role %q: error shows the external ID: %v", a, err)
+		}
+	}
+
+	// The environment's forms, signal-specific and shared, with the secret in EXTERNAL_ID.
+	t.Setenv("OTEL_EXPORTER_KINESIS_TRACES_REGION", "Not-A-Region")
+	t.Setenv("OTEL_EXPORTER_KINESIS_ROLE_ARN", "garbage")
+	t.Setenv("OTEL_EXPORTER_KINESIS_EXTERNAL_ID", "the-external-secret")
+	_, err := Load(Traces)
+	if err == nil || !strings.Contains(err.Error(), `region "Not-A-Region"`) || !strings.Contains(err.Error(), `role_arn "garbage"`) {
+		t.Errorf("err = %v, want the region and the role ARN refused", err)
+	} else if strings.Contains(err.Error(), "the-external-secret") {
+		t.Errorf("error shows the external ID: %v", err)
+	}
+	// Options win over them.
+	if _, err := Load(Traces, region("eu-west-1"), role("arn:aws:iam::123456789012:role/r", "")); err != nil {
+		t.Errorf("valid options over invalid environment: %v", err)
 	}
 }
