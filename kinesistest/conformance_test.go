@@ -3,7 +3,9 @@ package kinesistest_test
 // The behaviour suite: the same checks against every Kinesis implementation available here
 // (kinesalite, kinesis-local and kinesistest). It is what proves kinesistest behaves like
 // Kinesis, and it pins down where the emulators differ from AWS (DESIGN §10): each such
-// difference is a named skip, never a silent pass.
+// difference is a named skip, never a silent pass, and a named skip fails once the
+// implementation behaves like AWS there after all. Without the emulators (outside
+// `make test`) their subtests skip and the kinesistest ones still run.
 
 import (
 	"bytes"
@@ -11,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -23,51 +26,94 @@ import (
 
 	"github.com/otelkinesis/otelkinesis/internal/kpl"
 	"github.com/otelkinesis/otelkinesis/internal/testpeers"
+	"github.com/otelkinesis/otelkinesis/kinesistest"
 )
 
 // target is one Kinesis implementation under test.
 type target struct {
-	name     string
-	endpoint string
-	// differs names the checks of TestConformanceLimits where this implementation is known
-	// to behave unlike AWS, with what it does instead. Those checks are skipped by name.
+	name string
+	// endpoint returns where to reach the implementation within one subtest. For an
+	// emulator it is found through testpeers, which skips or fails the subtest when the
+	// emulator is not running, so the other targets still run; options are ignored, as an
+	// emulator cannot be configured. For kinesistest it is a new server with the suite's
+	// options plus opts, closed when the subtest ends.
+	endpoint func(t *testing.T, opts ...kinesistest.Option) string
+	// differs names the checks (subtests, by name) where this implementation is known to
+	// behave unlike AWS, with what it does instead. See [target.differsHere].
 	differs map[string]string
 }
 
 // targets returns every implementation the suite runs against.
-func targets(t *testing.T) []target {
-	t.Helper()
-	return append(emulatorTargets(t), kinesistestTargets(t)...)
+func targets() []target {
+	return append(emulatorTargets(), kinesistestTarget())
 }
 
-func emulatorTargets(t *testing.T) []target {
-	t.Helper()
+func emulatorTargets() []target {
 	return []target{
 		{
-			name: "kinesalite", endpoint: testpeers.Kinesalite(t).Endpoint,
+			name: "kinesalite",
+			endpoint: func(t *testing.T, _ ...kinesistest.Option) string {
+				return testpeers.Kinesalite(t).Endpoint
+			},
 			differs: map[string]string{
-				"request over 5 MiB refused": "refuses the body with HTTP 413 and no Kinesis error type",
+				"request over 5 MiB refused":           "refuses the body with HTTP 413 and no Kinesis error type",
+				"writes over shard capacity throttled": "does not throttle",
+				"MaxRecordSizeInKiB reported":          "leaves MaxRecordSizeInKiB out of DescribeStreamSummary",
 			},
 		},
 		{
-			name: "kinesis-local", endpoint: testpeers.KinesisLocal(t).Endpoint,
+			name: "kinesis-local",
+			endpoint: func(t *testing.T, _ ...kinesistest.Option) string {
+				return testpeers.KinesisLocal(t).Endpoint
+			},
 			differs: map[string]string{
-				"501 entries refused":           "accepts more than 500 entries",
-				"257-character key refused":     "answers InvalidArgumentException, not ValidationException",
-				"257 UTF-16 code units refused": "answers InvalidArgumentException, not ValidationException",
-				"empty key refused":             "answers InvalidArgumentException, not ValidationException",
-				"record over 1 MiB refused":     "accepts records over the stream's record limit",
-				"request over 5 MiB refused":    "does not limit the request size",
+				"501 entries refused":                  "accepts more than 500 entries",
+				"257-character key refused":            "answers InvalidArgumentException, not ValidationException",
+				"257 UTF-16 code units refused":        "answers InvalidArgumentException, not ValidationException",
+				"empty key refused":                    "answers InvalidArgumentException, not ValidationException",
+				"record over 1 MiB refused":            "accepts records over the stream's record limit",
+				"request over 5 MiB refused":           "does not limit the request size",
+				"writes over shard capacity throttled": "does not throttle",
+				"hash ranges split as AWS does":        "splits the hash key space in steps of (2^128-1)/n, not 2^128/n: with 2 shards its boundary is one below AWS's",
+				"MaxRecordSizeInKiB reported":          "answers MaxRecordSizeInKiB null in DescribeStreamSummary",
 			},
 		},
 	}
 }
 
+// differsHere is called by a check, in its own subtest named after the check, once the
+// implementation has answered: asAWS says whether it behaved as AWS does, got says what it
+// did. Where tg is listed as differing from AWS at this check, the subtest ends there: it
+// is skipped with the difference named or, when the implementation now behaves like AWS,
+// it fails because the listed difference has gone stale. Otherwise differsHere returns and
+// the check goes on to assert the AWS behaviour.
+func (tg target) differsHere(t *testing.T, asAWS bool, got string) {
+	t.Helper()
+	name := t.Name()[strings.LastIndex(t.Name(), "/")+1:]
+	check := strings.ReplaceAll(name, "_", " ")
+	why, ok := tg.differs[check]
+	if !ok {
+		return
+	}
+	if asAWS {
+		t.Fatalf("%s is listed as differing from AWS at %q (it %s), but now behaves like AWS: it %s; the named skip is stale, remove it", tg.name, check, why, got)
+	}
+	t.Skipf("%s differs from AWS here (DESIGN §10): it %s; it %s", tg.name, why, got)
+}
+
+// forEachTarget runs fn against every target in parallel subtests named after them.
 func forEachTarget(t *testing.T, fn func(t *testing.T, tg target, c *kinesis.Client)) {
-	for _, tg := range targets(t) {
+	forEachTargetWith(t, nil, fn)
+}
+
+// forEachTargetWith is forEachTarget with options for the kinesistest target, for a check
+// that needs kinesistest to do what AWS always does and kinesistest does only when asked
+// (write capacity).
+func forEachTargetWith(t *testing.T, opts []kinesistest.Option, fn func(t *testing.T, tg target, c *kinesis.Client)) {
+	for _, tg := range targets() {
 		t.Run(tg.name, func(t *testing.T) {
 			t.Parallel()
-			fn(t, tg, testpeers.Client(t, tg.endpoint))
+			fn(t, tg, testpeers.Client(t, tg.endpoint(t, opts...)))
 		})
 	}
 }
@@ -151,6 +197,30 @@ func TestConformanceShardMap(t *testing.T) {
 			t.Errorf("shards not contiguous: %s then %s", lo, hi)
 		}
 		t.Logf("%s shard map: %s=%s %s=%s", tg.name, m.ids[idx[0]], lo, m.ids[idx[1]], hi)
+
+		// AWS splits the space evenly in steps of 2^128/n: with 2 shards the first ends at
+		// 2^127-1 and the second starts at 2^127.
+		t.Run("hash ranges split as AWS does", func(t *testing.T) {
+			awsEnd := kpl.HashKey{Hi: 1<<63 - 1, Lo: ^uint64(0)}
+			asAWS := lo.End == awsEnd
+			tg.differsHere(t, asAWS, fmt.Sprintf("ends the first of 2 shards at %s", lo.End))
+			if !asAWS {
+				t.Errorf("first of 2 shards ends at %s, want %s (2^127-1)", lo.End, awsEnd)
+			}
+		})
+		// AWS reports every stream's record size limit, 1024 KiB unless set otherwise.
+		t.Run("MaxRecordSizeInKiB reported", func(t *testing.T) {
+			got := sum.StreamDescriptionSummary.MaxRecordSizeInKiB
+			asAWS := aws.ToInt32(got) == 1024
+			what := "answers no MaxRecordSizeInKiB"
+			if got != nil {
+				what = fmt.Sprintf("answers MaxRecordSizeInKiB %d", *got)
+			}
+			tg.differsHere(t, asAWS, what)
+			if !asAWS {
+				t.Errorf("DescribeStreamSummary %s, want 1024", what)
+			}
+		})
 	})
 }
 
@@ -282,20 +352,18 @@ func TestConformanceLimits(t *testing.T) {
 		// implementation is known to differ there, which is a named skip.
 		check := func(t *testing.T, err error, codes ...string) {
 			t.Helper()
-			name := t.Name()[strings.LastIndex(t.Name(), "/")+1:]
-			if why, ok := tg.differs[strings.ReplaceAll(name, "_", " ")]; ok {
-				t.Skipf("%s differs from AWS here (DESIGN §10): it %s; it answered: %v", tg.name, why, err)
+			asAWS := err != nil && slices.Contains(codes, errorCode(err))
+			got := "accepted the request"
+			if err != nil {
+				got = fmt.Sprintf("answered: %v", err)
 			}
+			tg.differsHere(t, asAWS, got)
 			if err == nil {
 				t.Fatalf("accepted, want %v", codes)
 			}
-			got := errorCode(err)
-			for _, c := range codes {
-				if got == c {
-					return
-				}
+			if !asAWS {
+				t.Fatalf("error code %q (%v), want one of %v", errorCode(err), err, codes)
 			}
-			t.Fatalf("error code %q (%v), want one of %v", got, err, codes)
 		}
 
 		t.Run("500 entries accepted", func(t *testing.T) {
@@ -363,6 +431,59 @@ func TestConformanceLimits(t *testing.T) {
 		t.Run("missing stream", func(t *testing.T) {
 			_, err := c.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String(stream + "-missing"), Records: []types.PutRecordsRequestEntry{entry("k", 1)}})
 			check(t, err, "ResourceNotFoundException")
+		})
+	})
+}
+
+// TestConformanceThrottling puts three times what a shard takes in a second (1 MiB, with
+// one second of burst) to one shard in a single PutRecords: AWS takes what fits and refuses
+// the other entries with ProvisionedThroughputExceededException. kinesistest does so when
+// asked (WithWriteCapacity, Kinesis's limits); the emulators never throttle (DESIGN §10).
+// One request, so the result does not depend on how fast an implementation answers.
+func TestConformanceThrottling(t *testing.T) {
+	capacity := []kinesistest.Option{kinesistest.WithWriteCapacity(kinesistest.WriteCapacity{})}
+	forEachTargetWith(t, capacity, func(t *testing.T, tg target, c *kinesis.Client) {
+		ctx := ctxT(t)
+		stream := testpeers.UniqueStreamName(t)
+		testpeers.CreateStream(t, c, stream, 1)
+		t.Run("writes over shard capacity throttled", func(t *testing.T) {
+			const recordBytes = 768 << 10
+			entries := make([]types.PutRecordsRequestEntry, 4) // 3 MiB
+			for i := range entries {
+				entries[i] = types.PutRecordsRequestEntry{PartitionKey: aws.String(fmt.Sprint(i)), Data: bytes.Repeat([]byte{'t'}, recordBytes)}
+			}
+			out, err := c.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String(stream), Records: entries})
+			if err != nil {
+				t.Fatal(err)
+			}
+			throttled := 0
+			for i, r := range out.Records {
+				switch code := aws.ToString(r.ErrorCode); code {
+				case "":
+				case "ProvisionedThroughputExceededException":
+					throttled++
+					if msg := aws.ToString(r.ErrorMessage); !strings.HasPrefix(msg, "Rate exceeded for shard ") {
+						t.Errorf("entry %d: message %q, want AWS's \"Rate exceeded for shard ...\"", i, msg)
+					}
+				default:
+					t.Fatalf("entry %d: error %s %s", i, code, aws.ToString(r.ErrorMessage))
+				}
+			}
+			if n := int(aws.ToInt32(out.FailedRecordCount)); n != throttled {
+				t.Errorf("FailedRecordCount %d, but %d entries were throttled", n, throttled)
+			}
+			got := fmt.Sprintf("took all %d records of %d KiB, 3 MiB, put to one shard in one request", len(entries), recordBytes>>10)
+			if throttled > 0 {
+				got = fmt.Sprintf("throttled %d of %d records of %d KiB put to one shard in one request", throttled, len(entries), recordBytes>>10)
+			}
+			tg.differsHere(t, throttled > 0, got)
+			switch {
+			case throttled == 0:
+				t.Fatalf("all %d records of %d KiB were taken by one shard in one request, want the ones over 1 MiB throttled", len(entries), recordBytes>>10)
+			case throttled == len(entries):
+				t.Fatalf("all %d records were throttled, want the shard to take what fits in 1 MiB", len(entries))
+			}
+			t.Logf("%d of %d records of %d KiB throttled", throttled, len(entries), recordBytes>>10)
 		})
 	})
 }
