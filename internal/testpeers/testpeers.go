@@ -56,10 +56,17 @@ func Required() bool {
 	return os.Getenv(EnvRequire) == "1" || strings.EqualFold(os.Getenv("CI"), "true")
 }
 
+// missingPeer says what to tell a test that needs what, found through the unset variable
+// env, and whether the test must fail ([Required]) rather than skip.
+func missingPeer(what, env string) (msg string, fail bool) {
+	msg = fmt.Sprintf("%s is not running: %s is unset (start the peers with `make peers-up` and `. .peers/dev/env`, or run `make test`)", what, env)
+	return msg, Required()
+}
+
 func missing(t testing.TB, what, env string) {
 	t.Helper()
-	msg := fmt.Sprintf("%s is not running: %s is unset (start the peers with `make peers-up` and source .peers/env, or run `make test`)", what, env)
-	if Required() {
+	msg, fail := missingPeer(what, env)
+	if fail {
 		t.Fatal(msg)
 	}
 	t.Skip(msg)
