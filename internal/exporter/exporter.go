@@ -44,7 +44,8 @@ type Core struct {
 	shutOnce sync.Once
 	shutErr  error
 
-	dropped metric.Int64Counter
+	dropped   metric.Int64Counter
+	dropAttrs map[kpl.DropReason]metric.AddOption // by the reasons of the producer's drops
 }
 
 // New builds a Core for cfg: it creates the Kinesis client and the producer, unless
@@ -69,10 +70,28 @@ func New(ctx context.Context, cfg config.Config) (*Core, error) {
 	}
 	c.comp = comp
 
+	mp := cfg.Producer.MeterProvider
+	if mp == nil {
+		mp = otel.GetMeterProvider()
+	}
+	c.dropped, err = droppedCounter(mp)
+	if err != nil {
+		otel.Handle(fmt.Errorf("otelkinesis: %s exporter: dropped counter: %w", c.signal, err))
+	}
+	c.dropAttrs = make(map[kpl.DropReason]metric.AddOption, len(producerDropReasons))
+	for _, r := range producerDropReasons {
+		c.dropAttrs[r] = metric.WithAttributeSet(attribute.NewSet(
+			attribute.String("signal", c.signal), attribute.String("reason", string(r))))
+	}
+
 	if cfg.SharedProducer != nil {
+		// Whoever created a shared producer counts its drops, with DropCounter as its
+		// OnDrop: without a signal, since one aggregate may hold several signals.
 		c.producer = cfg.SharedProducer
 	} else {
-		p, err := cfg.NewProducer(ctx)
+		pcfg := cfg
+		pcfg.Producer.OnDrop = chainOnDrop(c.producerDropped, cfg.Producer.OnDrop)
+		p, err := pcfg.NewProducer(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("otelkinesis: %s exporter: %w", c.signal, err)
 		}
@@ -89,17 +108,6 @@ func New(ctx context.Context, cfg config.Config) (*Core, error) {
 		return nil, fmt.Errorf("otelkinesis: %s exporter: the stream's record limit leaves only %d bytes per user record", c.signal, limit)
 	}
 	c.maxData = limit
-
-	mp := cfg.Producer.MeterProvider
-	if mp == nil {
-		mp = otel.GetMeterProvider()
-	}
-	c.dropped, err = mp.Meter("github.com/otelkinesis/otelkinesis").Int64Counter("otelkinesis.exporter.dropped",
-		metric.WithDescription("Telemetry items (spans, data points, log records) an exporter dropped before they reached the producer"),
-		metric.WithUnit("{item}"))
-	if err != nil {
-		otel.Handle(fmt.Errorf("otelkinesis: %s exporter: dropped counter: %w", c.signal, err))
-	}
 	return c, nil
 }
 
@@ -146,7 +154,11 @@ func (c *Core) Put(ctx context.Context, partitionKey string, data []byte, items 
 	return err
 }
 
-// Drop reasons, as the reason attribute of otelkinesis.exporter.dropped.
+// Drop reasons, as the reason attribute of otelkinesis.exporter.dropped. The first three
+// are the exporter's own, for items that never reached the producer; the export call
+// that dropped them also returns an error naming them. The last three are the producer's
+// (kpl.DropReason), for items in user records the producer took and then gave up on; they
+// are reported through otel.Handle and the next ForceFlush or Shutdown.
 const (
 	// ReasonTooLarge: one item alone is larger than a user record may be.
 	ReasonTooLarge = "too_large"
@@ -155,7 +167,33 @@ const (
 	ReasonNotAccepted = "not_accepted"
 	// ReasonUnsupported: OTLP has no message for the data.
 	ReasonUnsupported = "unsupported"
+	// ReasonRetriesExhausted: every attempt to send the record failed with an error worth
+	// retrying (kpl.DropRetriesExhausted).
+	ReasonRetriesExhausted = string(kpl.DropRetriesExhausted)
+	// ReasonPermanentError: Kinesis refused the record with an error sending again cannot
+	// fix, such as a missing stream or denied access (kpl.DropPermanent).
+	ReasonPermanentError = string(kpl.DropPermanent)
+	// ReasonShutdown: the producer's Shutdown ended, by its context, before the record was
+	// delivered (kpl.DropShutdown).
+	ReasonShutdown = string(kpl.DropShutdown)
 )
+
+// producerDropReasons are the reasons of the producer's drops.
+var producerDropReasons = []kpl.DropReason{kpl.DropRetriesExhausted, kpl.DropPermanent, kpl.DropShutdown}
+
+// droppedName is the name of the counter of dropped telemetry items.
+const droppedName = "otelkinesis.exporter.dropped"
+
+// droppedCounter creates the otelkinesis.exporter.dropped counter of mp. The exporters and
+// a shared producer's DropCounter create the same instrument, so one series per
+// attribute set adds up every drop of a stream.
+func droppedCounter(mp metric.MeterProvider) (metric.Int64Counter, error) {
+	return mp.Meter("github.com/otelkinesis/otelkinesis").Int64Counter(droppedName,
+		metric.WithDescription("Telemetry items (spans, data points, log records) dropped, by reason: "+
+			"by an exporter before they reached the producer (too_large, not_accepted, unsupported), "+
+			"or by the producer after it took them (retries_exhausted, permanent_error, shutdown)"),
+		metric.WithUnit("{item}"))
+}
 
 // CountDropped adds n items (spans, data points or log records) that were not exported to
 // the otelkinesis.exporter.dropped counter, with the signal and reason as attributes. The
@@ -165,6 +203,79 @@ func (c *Core) CountDropped(ctx context.Context, n int, reason string) {
 	if n > 0 && c.dropped != nil {
 		c.dropped.Add(context.WithoutCancel(ctx), int64(n), metric.WithAttributes(
 			attribute.String("signal", c.signal), attribute.String("reason", reason)))
+	}
+}
+
+// producerDropped is the OnDrop hook of a producer the Core created: it counts the items
+// (kpl.DropError.Items: the spans, data points or log records the user records held) of
+// user records the producer gave up on after taking them, with the signal and the
+// producer's reason. The producer calls it from its own goroutines without holding its
+// lock; it only adds to a counter and never calls back into the producer.
+func (c *Core) producerDropped(records int, _ int64, reason error) {
+	if c.dropped == nil {
+		return
+	}
+	n, r := dropItems(records, reason)
+	opt, ok := c.dropAttrs[r]
+	if !ok {
+		opt = metric.WithAttributes(attribute.String("signal", c.signal), attribute.String("reason", string(r)))
+	}
+	if n > 0 {
+		c.dropped.Add(context.Background(), n, opt)
+	}
+}
+
+// dropItems returns the items and the reason of a drop reported to OnDrop, from its
+// *kpl.DropError. The producer always reports one; an error of another kind counts its
+// records as items, under the reason "unknown".
+func dropItems(records int, reason error) (int64, kpl.DropReason) {
+	var de *kpl.DropError
+	if errors.As(reason, &de) {
+		return de.Items, de.Reason
+	}
+	return int64(records), "unknown"
+}
+
+// chainOnDrop returns an OnDrop hook calling first and then next, if next is set.
+func chainOnDrop(first, next func(records int, bytes int64, reason error)) func(records int, bytes int64, reason error) {
+	if next == nil {
+		return first
+	}
+	return func(records int, bytes int64, reason error) {
+		first(records, bytes, reason)
+		next(records, bytes, reason)
+	}
+}
+
+// DropCounter returns an OnDrop hook (kpl.Config.OnDrop) for a producer shared by several
+// exporters (otelkinesis.NewProducer): it counts the items of the user records the
+// producer gives up on in otelkinesis.exporter.dropped of mp (nil: the global
+// MeterProvider), with the producer's reason and no signal attribute, since one aggregate
+// of a shared producer can hold spans, data points and log records together. Like the
+// exporters' own hook, it only adds to a counter. An exporter handed a shared producer
+// counts only what never reached it.
+func DropCounter(mp metric.MeterProvider) func(records int, bytes int64, reason error) {
+	if mp == nil {
+		mp = otel.GetMeterProvider()
+	}
+	counter, err := droppedCounter(mp)
+	if err != nil {
+		otel.Handle(fmt.Errorf("otelkinesis: producer: dropped counter: %w", err))
+		return func(int, int64, error) {}
+	}
+	opts := make(map[kpl.DropReason]metric.AddOption, len(producerDropReasons))
+	for _, r := range producerDropReasons {
+		opts[r] = metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", string(r))))
+	}
+	return func(records int, _ int64, reason error) {
+		n, r := dropItems(records, reason)
+		opt, ok := opts[r]
+		if !ok {
+			opt = metric.WithAttributes(attribute.String("reason", string(r)))
+		}
+		if n > 0 {
+			counter.Add(context.Background(), n, opt)
+		}
 	}
 }
 

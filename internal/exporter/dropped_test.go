@@ -1,0 +1,212 @@
+package exporter
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
+	"github.com/otelkinesis/otelkinesis/internal/config"
+	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/kinesistest"
+)
+
+// droppedSeries returns the otelkinesis.exporter.dropped series reader collected, by
+// their attributes written as "signal=traces,reason=permanent_error" (attributes in
+// their set's order: reason before signal), and fails on an unexpected kind of data.
+func droppedSeries(t *testing.T, reader *sdkmetric.ManualReader) map[string]int64 {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int64{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if m.Name != droppedName {
+				continue
+			}
+			sum, ok := m.Data.(metricdata.Sum[int64])
+			if !ok || !sum.IsMonotonic {
+				t.Fatalf("%s: %T, want a monotonic Sum[int64]", m.Name, m.Data)
+			}
+			if !strings.Contains(m.Description, "after it took them") {
+				t.Errorf("%s: description %q does not cover the producer's drops", m.Name, m.Description)
+			}
+			for _, dp := range sum.DataPoints {
+				var kv []string
+				for _, a := range dp.Attributes.ToSlice() {
+					kv = append(kv, string(a.Key)+"="+a.Value.Emit())
+				}
+				got[strings.Join(kv, ",")] += dp.Value
+			}
+		}
+	}
+	return got
+}
+
+// newStream starts kinesistest with one stream "s" of 2 shards.
+func newStream(t *testing.T) *kinesistest.Server {
+	t.Helper()
+	srv := kinesistest.NewServer()
+	t.Cleanup(srv.Close)
+	if _, err := srv.CreateStream("s", 2); err != nil {
+		t.Fatal(err)
+	}
+	return srv
+}
+
+// streamConfig is the configuration of an exporter of signal writing srv's stream, with
+// its metrics going to a new MeterProvider read by the returned reader.
+func streamConfig(srv *kinesistest.Server, signal config.Signal) (config.Config, *sdkmetric.ManualReader) {
+	cfg := config.Default(signal)
+	cfg.Producer.StreamName = "s"
+	cfg.Producer.MinBackoff = time.Millisecond
+	cfg.Producer.MaxBackoff = 10 * time.Millisecond
+	cfg.Endpoint = srv.URL()
+	aws := srv.AWSConfig()
+	cfg.AWSConfig = &aws
+	reader := sdkmetric.NewManualReader()
+	cfg.Producer.MeterProvider = sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	return cfg, reader
+}
+
+// TestProducerDropsCounted: the items of user records the exporter's own producer took and
+// then dropped are counted in otelkinesis.exporter.dropped with the signal and the
+// producer's reason, and an OnDrop the configuration already had still sees each drop.
+func TestProducerDropsCounted(t *testing.T) {
+	srv := newStream(t)
+	srv.InjectRequests(-1, kinesistest.AccessDenied(), "PutRecords")
+	cfg, reader := streamConfig(srv, config.Logs)
+	var seen atomic.Int64
+	cfg.Producer.OnDrop = func(records int, _ int64, _ error) { seen.Add(int64(records)) }
+	c, err := New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Shutdown(context.Background()) }()
+	ctx := context.Background()
+	for i := range 10 {
+		if err := c.Put(ctx, "key-"+string(rune('a'+i)), []byte("log records"), 3); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err = c.Flush(ctx)
+	var de *kpl.DropError
+	if !errors.As(err, &de) || de.Reason != kpl.DropPermanent || de.Items != 30 {
+		t.Fatalf("Flush = %v, want a permanent drop of 30 items", err)
+	}
+	want := map[string]int64{"reason=" + ReasonPermanentError + ",signal=logs": 30}
+	if got := droppedSeries(t, reader); !maps.Equal(got, want) {
+		t.Errorf("dropped = %v, want %v", got, want)
+	}
+	if seen.Load() != 10 {
+		t.Errorf("the configured OnDrop saw %d user records, want 10", seen.Load())
+	}
+}
+
+// TestShutdownDropsCounted: records a Shutdown whose context ended gave up on are counted
+// with the reason shutdown.
+func TestShutdownDropsCounted(t *testing.T) {
+	srv := newStream(t)
+	srv.InjectRequests(-1, kinesistest.Stall(), "PutRecords")
+	cfg, reader := streamConfig(srv, config.Metrics)
+	c, err := New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 4 {
+		if err := c.Put(context.Background(), "k"+string(rune('0'+i)), []byte("points"), 5); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := c.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Shutdown = %v, want the context's error", err)
+	}
+	want := map[string]int64{"reason=" + ReasonShutdown + ",signal=metrics": 20}
+	if got := droppedSeries(t, reader); !maps.Equal(got, want) {
+		t.Errorf("dropped = %v, want %v", got, want)
+	}
+}
+
+// TestSharedProducerDropCounter: a producer shared by a trace and a log exporter, created
+// with DropCounter as its OnDrop, counts the items it drops by reason without a signal;
+// the exporters, which did not create it, add no series of their own for its drops.
+func TestSharedProducerDropCounter(t *testing.T) {
+	srv := newStream(t)
+	srv.InjectRequests(-1, kinesistest.AccessDenied(), "PutRecords")
+	pcfg, reader := streamConfig(srv, "")
+	pcfg.Producer.OnDrop = DropCounter(pcfg.Producer.MeterProvider)
+	p, err := pcfg.NewProducer(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = p.Shutdown(context.Background()) }()
+	var cores []*Core
+	for _, signal := range []config.Signal{config.Traces, config.Logs} {
+		cfg, _ := streamConfig(srv, signal)
+		cfg.Producer.MeterProvider = pcfg.Producer.MeterProvider
+		cfg.SharedProducer = p
+		c, err := New(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cores = append(cores, c)
+	}
+	ctx := context.Background()
+	for i, c := range cores {
+		for j := range 5 {
+			if err := c.Put(ctx, "k"+string(rune('a'+j)), []byte("items"), i+1); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := p.Flush(ctx); !errors.Is(err, kpl.ErrPermanent) {
+		t.Fatalf("Flush = %v, want a permanent drop", err)
+	}
+	for _, c := range cores {
+		if err := c.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown of the %s exporter: %v", c.Signal(), err)
+		}
+	}
+	// 5 user records of 1 span and 5 of 2 log records.
+	want := map[string]int64{"reason=" + ReasonPermanentError: 15}
+	if got := droppedSeries(t, reader); !maps.Equal(got, want) {
+		t.Errorf("dropped = %v, want %v", got, want)
+	}
+}
+
+// TestDropCounterReasons: DropCounter counts a DropError's items under its reason, and
+// anything else's records under "unknown".
+func TestDropCounterReasons(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	hook := DropCounter(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)))
+	hook(2, 100, &kpl.DropError{Reason: kpl.DropRetriesExhausted, Records: 2, Items: 7})
+	hook(1, 10, &kpl.DropError{Reason: kpl.DropShutdown, Records: 1, Items: 1})
+	hook(1, 10, &kpl.DropError{Reason: kpl.DropRetriesExhausted, Records: 1, Items: 4})
+	hook(3, 10, errors.New("not a DropError"))
+	want := map[string]int64{
+		"reason=" + ReasonRetriesExhausted: 11,
+		"reason=" + ReasonShutdown:         1,
+		"reason=unknown":                   3,
+	}
+	if got := droppedSeries(t, reader); !maps.Equal(got, want) {
+		t.Errorf("dropped = %v, want %v", got, want)
+	}
+	// The reasons are the producer's own words.
+	for got, want := range map[string]string{
+		ReasonRetriesExhausted: "retries_exhausted", ReasonPermanentError: "permanent_error", ReasonShutdown: "shutdown",
+	} {
+		if got != want {
+			t.Errorf("reason %q, want %q", got, want)
+		}
+	}
+}
