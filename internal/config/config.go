@@ -17,6 +17,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"slices"
 	"strconv"
@@ -256,7 +257,13 @@ func intSetting(set func(*Config, int64)) func(*Config, string) error {
 func durationSetting(set func(*Config, time.Duration)) func(*Config, string) error {
 	return func(c *Config, v string) error {
 		v = strings.TrimSpace(v)
-		if ms, err := strconv.ParseInt(v, 10, 64); err == nil {
+		ms, err := strconv.ParseInt(v, 10, 64)
+		if err == nil && (ms > math.MaxInt64/int64(time.Millisecond) || ms < math.MinInt64/int64(time.Millisecond)) ||
+			errors.Is(err, strconv.ErrRange) {
+			// Multiplied into a time.Duration it would wrap around, maybe into the range.
+			return errors.New("too many milliseconds for a duration")
+		}
+		if err == nil {
 			set(c, time.Duration(ms)*time.Millisecond)
 			return nil
 		}

@@ -108,6 +108,8 @@ func TestInvalidSettings(t *testing.T) {
 		{"BACKLOG_COUNT", "-1", []string{"backlog_count", "-1"}},
 		{"FLUSH_INTERVAL", "soon", []string{"OTEL_EXPORTER_KINESIS_FLUSH_INTERVAL", `"soon"`, "duration", "flush_interval allows 1ms to 1h0m0s"}},
 		{"FLUSH_INTERVAL", "0", []string{"flush_interval", "0s", "1ms to 1h0m0s"}},
+		{"FLUSH_INTERVAL", "9223372036855", []string{"OTEL_EXPORTER_KINESIS_FLUSH_INTERVAL", `"9223372036855"`, "too many milliseconds", "1ms to 1h0m0s"}},
+		{"MAX_BACKOFF", "99999999999999999999", []string{"OTEL_EXPORTER_KINESIS_MAX_BACKOFF", "too many milliseconds", "1ms to 1h0m0s"}},
 		{"MAX_CONNECTIONS", "0", []string{"max_connections", "0", "1 to 1024"}},
 		{"MAX_RETRIES", "101", []string{"max_retries", "101", "0 to 100"}},
 		{"MAX_BACKOFF", "2h", []string{"max_backoff", "2h0m0s", "1ms to 1h0m0s"}},
