@@ -11,6 +11,7 @@ import (
 
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.uber.org/goleak"
 
 	"github.com/otelkinesis/otelkinesis/internal/config"
 	"github.com/otelkinesis/otelkinesis/internal/kpl"
@@ -209,4 +210,20 @@ func TestDropCounterReasons(t *testing.T) {
 			t.Errorf("reason %q, want %q", got, want)
 		}
 	}
+}
+
+// TestNewTooSmallRecordLimitLeavesNothingRunning: when the stream's record limit leaves
+// too little room per user record, New fails and shuts down the producer it created.
+func TestNewTooSmallRecordLimitLeavesNothingRunning(t *testing.T) {
+	srv := newStream(t)
+	cfg, _ := streamConfig(srv, config.Traces)
+	cfg.Producer.MaxRecordSize = 1024 // less than the longest partition key and the tags need
+	before := goleak.IgnoreCurrent()
+	if _, err := New(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "record limit") {
+		t.Fatalf("New = %v, want the record limit refused", err)
+	}
+	goleak.VerifyNone(t, before, // the producer's goroutines, not the HTTP connections'
+		goleak.IgnoreAnyFunction("net/http.(*conn).serve"),
+		goleak.IgnoreAnyFunction("net/http.(*persistConn).readLoop"),
+		goleak.IgnoreAnyFunction("net/http.(*persistConn).writeLoop"))
 }

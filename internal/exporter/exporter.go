@@ -105,6 +105,9 @@ func New(ctx context.Context, cfg config.Config) (*Core, error) {
 		limit -= limit/100 + 1024
 	}
 	if limit < 1024 {
+		if c.owned {
+			_ = c.producer.Shutdown(ctx) // a failed construction leaves no producer running
+		}
 		return nil, fmt.Errorf("otelkinesis: %s exporter: the stream's record limit leaves only %d bytes per user record", c.signal, limit)
 	}
 	c.maxData = limit
