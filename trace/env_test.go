@@ -2,6 +2,8 @@ package trace_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -10,41 +12,71 @@ import (
 )
 
 // TestEnvironmentOnly: with only the stream name, the endpoint, the region and credentials
-// in the environment, New(ctx) with no options works, and spans arrive.
+// in the environment, and nothing else of OpenTelemetry's or AWS's, New(ctx) with no
+// options works, and spans arrive signed with those credentials. A second run adds an AWS
+// variable that would break a custom endpoint if it were honoured.
 func TestEnvironmentOnly(t *testing.T) {
-	srv := kinesistest.NewServer()
-	t.Cleanup(srv.Close)
-	if _, err := srv.CreateStream("from-env", 2); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("OTEL_EXPORTER_KINESIS_STREAM_NAME", "from-env")
-	t.Setenv("OTEL_EXPORTER_KINESIS_ENDPOINT", srv.URL())
-	t.Setenv("AWS_REGION", "us-east-1")
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDENV")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
-	t.Setenv("AWS_PROFILE", "")
-	t.Setenv("AWS_ACCOUNT_ID_ENDPOINT_MODE", "required") // must not break a custom endpoint
-	t.Setenv("OTEL_EXPORTER_KINESIS_TRACES_FLUSH_INTERVAL", "10")
+	for _, extra := range [][2]string{{}, {"AWS_ACCOUNT_ID_ENDPOINT_MODE", "required"}} {
+		name := "minimal"
+		if extra[0] != "" {
+			name = extra[0]
+		}
+		t.Run(name, func(t *testing.T) {
+			srv := kinesistest.NewServer()
+			t.Cleanup(srv.Close)
+			if _, err := srv.CreateStream("from-env", 2); err != nil {
+				t.Fatal(err)
+			}
+			clearEnv(t, "OTEL_", "AWS_")
+			t.Setenv("OTEL_EXPORTER_KINESIS_STREAM_NAME", "from-env")
+			t.Setenv("OTEL_EXPORTER_KINESIS_ENDPOINT", srv.URL())
+			t.Setenv("AWS_REGION", "us-east-1")
+			t.Setenv("AWS_ACCESS_KEY_ID", "AKIDENV")
+			t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+			// No shared AWS config or credentials files of the machine's user either.
+			t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+			t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+			if extra[0] != "" {
+				t.Setenv(extra[0], extra[1])
+			}
 
-	ctx := context.Background()
-	exp, err := kinesistrace.New(ctx)
-	if err != nil {
-		t.Fatal(err)
+			ctx := context.Background()
+			exp, err := kinesistrace.New(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			spans := tracetestSpans(5)
+			if err := exp.ExportSpans(ctx, spans); err != nil {
+				t.Fatal(err)
+			}
+			if err := exp.Shutdown(ctx); err != nil {
+				t.Fatal(err)
+			}
+			seen := readSpans(t, srv, "from-env")
+			if len(seen) != 5 {
+				t.Fatalf("read %d spans, want 5", len(seen))
+			}
+			reqs := srv.RequestsFor("PutRecords")
+			if len(reqs) == 0 || !strings.Contains(reqs[0].Header.Get("Authorization"), "Credential=AKIDENV/") {
+				t.Errorf("PutRecords not signed with the environment's credentials: %v", reqs)
+			}
+		})
 	}
-	spans := tracetestSpans(5)
-	if err := exp.ExportSpans(ctx, spans); err != nil {
-		t.Fatal(err)
-	}
-	if err := exp.Shutdown(ctx); err != nil {
-		t.Fatal(err)
-	}
-	seen := readSpans(t, srv, "from-env")
-	if len(seen) != 5 {
-		t.Fatalf("read %d spans, want 5", len(seen))
-	}
-	reqs := srv.RequestsFor("PutRecords")
-	if len(reqs) == 0 || !strings.Contains(reqs[0].Header.Get("Authorization"), "Credential=AKIDENV/") {
-		t.Errorf("PutRecords not signed with the environment's credentials: %v", reqs)
+}
+
+// clearEnv removes, for the rest of t, every environment variable that starts with one
+// of prefixes (t.Setenv first, so that the test restores them).
+func clearEnv(t *testing.T, prefixes ...string) {
+	t.Helper()
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		for _, p := range prefixes {
+			if strings.HasPrefix(k, p) {
+				t.Setenv(k, "")
+				os.Unsetenv(k)
+				break
+			}
+		}
 	}
 }
 

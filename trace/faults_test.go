@@ -3,6 +3,8 @@ package trace_test
 import (
 	"context"
 	"errors"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -224,6 +226,17 @@ func TestOversizeSpanDropped(t *testing.T) {
 	bigCtx := big.SpanContext()
 	if err == nil || !strings.Contains(err.Error(), bigCtx.TraceID().String()) || !strings.Contains(err.Error(), bigCtx.SpanID().String()) {
 		t.Fatalf("ExportSpans = %v, want the big span named", err)
+	}
+	// The size named is that of a record holding the span alone: at least its blob, and
+	// over the limit named with it.
+	m := regexp.MustCompile(`would take (\d+) bytes, over the record size limit of (\d+)`).FindStringSubmatch(err.Error())
+	if m == nil {
+		t.Fatalf("ExportSpans = %v, want the span's size and the limit", err)
+	}
+	size, _ := strconv.Atoi(m[1])
+	limit, _ := strconv.Atoi(m[2])
+	if size < 1_200_000 || size > 1_201_000 || limit >= size || limit > 1<<20 {
+		t.Errorf("dropped span reported at %d bytes over a limit of %d, want about 1,200,000 over at most 1 MiB", size, limit)
 	}
 	if err := exp.Shutdown(ctx); err != nil {
 		t.Fatal(err)
