@@ -144,28 +144,22 @@ func oracle(t *testing.T, spans []sdktrace.ReadOnlySpan) map[string]placedSpan {
 }
 
 // TestRoundTrip exports spans through a TracerProvider into kinesalite and kinesis-local,
-// in every encoding and compression (10,000 spans for otlp_proto without compression,
-// 2,000 for the others: enough for several aggregates and requests each, while keeping
-// the single-threaded emulators from dominating make test), reads the stream back and checks
+// with 10,000 spans in every encoding and compression, reads the stream back and checks
 // that every span arrived exactly once, equal field by field to what otlptrace makes of
 // it, under the right resource and scope, each trace whole on one shard, each user record
 // keyed by its one trace ID and tagged as it should be.
 func TestRoundTrip(t *testing.T) {
-	eachFormat(t, roundTrip)
+	eachFormat(t, 10000, roundTrip)
 }
 
 // eachFormat runs test in parallel subtests for each emulator, encoding and compression,
-// with the span count TestRoundTrip describes.
-func eachFormat(t *testing.T, test func(t *testing.T, peer testpeers.Peer, enc otelkinesis.Encoding, comp otelkinesis.Compression, n int)) {
+// each with n spans.
+func eachFormat(t *testing.T, n int, test func(t *testing.T, peer testpeers.Peer, enc otelkinesis.Encoding, comp otelkinesis.Compression, n int)) {
 	for _, peer := range testpeers.Emulators(t) {
 		for _, enc := range []otelkinesis.Encoding{otelkinesis.EncodingProto, otelkinesis.EncodingJSON} {
 			for _, comp := range []otelkinesis.Compression{otelkinesis.CompressionNone, otelkinesis.CompressionGzip, otelkinesis.CompressionZstd} {
 				t.Run(fmt.Sprintf("%s/%s/%s", peer.Name, enc, comp), func(t *testing.T) {
 					t.Parallel()
-					n := 2000
-					if enc == otelkinesis.EncodingProto && comp == otelkinesis.CompressionNone {
-						n = 10000
-					}
 					test(t, peer, enc, comp, n)
 				})
 			}
