@@ -50,7 +50,7 @@ func main() {
 	endpoint := flag.String("endpoint", os.Getenv("OTELKINESIS_KINESALITE_ENDPOINT"), "Kinesis endpoint URL (a local emulator)")
 	stream := flag.String("stream", "otelkinesis-demo", "stream to create and write")
 	requests := flag.Int("requests", 40, "checkout requests the service handles (each one trace)")
-	show := flag.Int("show", 3, "traces to print as trees (the rest are summarised)")
+	show := flag.Int("show", -1, "traces to print as trees, each with the shard it landed on (-1: all; the rest are counted)")
 	flag.Parse()
 	if *endpoint == "" {
 		fmt.Fprintln(os.Stderr, "demo: -endpoint is required (make demo starts kinesalite and passes it)")
@@ -344,7 +344,7 @@ func readBack(ctx context.Context, w io.Writer, client *kinesis.Client, stream s
 	}
 	fmt.Fprintln(w)
 	for i, id := range order {
-		if i == show {
+		if show >= 0 && i == show {
 			if show > 0 {
 				fmt.Fprintf(w, "... and %d more traces\n\n", len(order)-show)
 			}

@@ -21,7 +21,7 @@ func TestDemo(t *testing.T) {
 	defer cancel()
 	var out bytes.Buffer
 	const requests = 40
-	if err := run(ctx, &out, p.Endpoint, testpeers.UniqueStreamName(t), requests, 2); err != nil {
+	if err := run(ctx, &out, p.Endpoint, testpeers.UniqueStreamName(t), requests, -1); err != nil {
 		t.Fatalf("demo: %v\n%s", err, out.String())
 	}
 	text := out.String()
@@ -42,14 +42,21 @@ func TestDemo(t *testing.T) {
 	}
 	// Each trace holds 5 + items spans; the trees printed must add up with their headers.
 	trees := regexp.MustCompile(`trace ([0-9a-f]{32}) on (shardId-\d+) \((\d+) spans\)`).FindAllStringSubmatch(text, -1)
-	if len(trees) != 2 {
-		t.Fatalf("printed %d trees, want 2:\n%s", len(trees), text)
+	if len(trees) != requests {
+		t.Fatalf("printed %d trees, want one per trace, %d:\n%s", len(trees), requests, text)
+	}
+	treesOn := map[string]int{}
+	for _, tr := range trees {
+		treesOn[tr[2]]++
 	}
 	shardLines := regexp.MustCompile(`(shardId-\d+): (\d+) traces`).FindAllStringSubmatch(text, -1)
 	total := 0
 	for _, l := range shardLines {
 		n, _ := strconv.Atoi(l[2])
 		total += n
+		if treesOn[l[1]] != n {
+			t.Errorf("%s: %d traces counted, %d printed as trees on it", l[1], n, treesOn[l[1]])
+		}
 	}
 	if total != requests || len(shardLines) != 2 {
 		t.Errorf("per-shard trace counts %v add up to %d, want %d over 2 shards", shardLines, total, requests)
