@@ -27,9 +27,11 @@ peers:
 
 # Starts kinesalite and kinesis-local on 127.0.0.1, runs vet and every test of both modules
 # with the endpoints in the environment, and stops the peers by PID on every exit path.
+# An interrupt (INT or TERM) ends the recipe with 130 or 143, never 0, once the command
+# running then has returned; the EXIT trap stops the peers on the way out.
 test: peers
 	@set -uo pipefail; dir=.peers/test; \
-	trap '$(PEERS) down '"$$dir" EXIT INT TERM; \
+	trap '$(PEERS) down '"$$dir" EXIT; trap 'exit 130' INT; trap 'exit 143' TERM; \
 	$(PEERS) up "$$dir" || exit 1; \
 	. "$$dir/env"; export OTELKINESIS_REQUIRE_PEERS=1; \
 	for m in $(MODULES); do \
@@ -43,7 +45,7 @@ test: peers
 # then the trace-context propagation scenario runs. Stops kinesalite on every exit path.
 demo: peers
 	@set -uo pipefail; dir=.peers/demo; \
-	trap '$(PEERS) down '"$$dir" EXIT INT TERM; \
+	trap '$(PEERS) down '"$$dir" EXIT; trap 'exit 130' INT; trap 'exit 143' TERM; \
 	$(PEERS) up "$$dir" kinesalite >/dev/null || exit 1; \
 	. "$$dir/env"; ep="$$OTELKINESIS_KINESALITE_ENDPOINT"; \
 	$(GO) build -o "$$dir/otelkinesis" ./cmd/otelkinesis || exit 1; \
@@ -68,7 +70,7 @@ CAPCOUNT ?= 5
 MEMCOUNT ?= 3
 bench: peers
 	@set -uo pipefail; root=$$(pwd); dir=.peers/bench; mkdir -p bench/results; \
-	trap 'cd "$$root" && $(PEERS) down '"$$dir" EXIT INT TERM; \
+	trap 'cd "$$root" && $(PEERS) down '"$$dir" EXIT; trap 'exit 130' INT; trap 'exit 143' TERM; \
 	$(PEERS) up "$$dir" || exit 1; . "$$dir/env"; \
 	run() { out=$$root/bench/results/$$1.txt; shift; echo "== $$* > $$out"; "$$@" | tee "$$out" || exit 1; }; \
 	run library $(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count=$(BENCHCOUNT) -timeout 60m ./...; \
