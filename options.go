@@ -116,7 +116,9 @@ func WithAWSConfig(cfg aws.Config) Option {
 }
 
 // WithKinesisClient uses the caller's Kinesis client. Build it with the SDK's retries off
-// (RetryMaxAttempts 1): the producer owns retries. *kinesis.Client implements KinesisAPI;
+// (RetryMaxAttempts 1): the producer owns retries. The client is used as it is: the
+// endpoint, region, role and AWS configuration settings do not apply to it (they are still
+// validated). *kinesis.Client implements KinesisAPI;
 // the producer's PutRecords calls on it write their bodies with the exporters' own
 // serializer (a call option), into buffers the producer's byte budget counts.
 func WithKinesisClient(client KinesisAPI) Option {
