@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -349,8 +350,13 @@ func (c Config) Validate() error {
 	if c.ExternalID != "" && c.RoleARN == "" {
 		errs = append(errs, errors.New("otelkinesis: external_id is set but role_arn is not: the external ID goes with a role to assume"))
 	}
-	if c.Endpoint != "" && !strings.HasPrefix(c.Endpoint, "http://") && !strings.HasPrefix(c.Endpoint, "https://") {
-		errs = append(errs, fmt.Errorf("otelkinesis: endpoint %q: allowed an http:// or https:// URL", c.Endpoint))
+	if c.Endpoint != "" && !validEndpoint(c.Endpoint) {
+		errs = append(errs, fmt.Errorf("otelkinesis: endpoint %q: allowed an http:// or https:// URL with a host", c.Endpoint))
+	}
+	// The stream ARN's region is the region when none is set: it must be one too.
+	if parts := strings.SplitN(c.Producer.StreamARN, ":", 6); len(parts) == 6 && !validRegion(parts[3]) {
+		errs = append(errs, fmt.Errorf("otelkinesis: stream_arn %q: its region %q is not a region name (lower-case letters, digits and hyphens, starting with a letter)",
+			c.Producer.StreamARN, parts[3]))
 	}
 	if c.SharedProducer == nil {
 		if err := c.Producer.Validate(); err != nil {
@@ -358,6 +364,12 @@ func (c Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// validEndpoint reports whether s is an absolute http or https URL with a host.
+func validEndpoint(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.Hostname() != ""
 }
 
 // validRegion reports whether s can be an AWS region name: a host label (1 to 63 characters,
