@@ -71,11 +71,20 @@
 // only user records of aggregated records have tags (ErrTagsNeedAggregation
 // otherwise).
 //
-// Whatever the format, a producer that has no context to add to a record that
-// would nevertheless be read as carrying some (a business key that starts like
-// a wrapped key, data that is an envelope, a JSON object whose first member is
-// the context field) wraps it with an empty context, so the consumer gets back
-// exactly what was sent.
+// Whatever the format, a Producer makes every record read back exactly for a
+// Consumer that looks for every format, as one does by default. Where the
+// context did not go, a business key that starts like a wrapped key, data
+// that is an envelope, or a JSON object whose first member is the context
+// field would be read as carrying context: the producer wraps it with an empty
+// context (the all-zero traceparent in the key, routed by the business key's
+// hash key; an envelope without headers; an empty first member), so the
+// consumer takes off exactly what the producer added and finds only the
+// context the producer injected. The check costs a look at the first bytes of
+// the key and data. A look-alike that cannot be wrapped (a key too long, a
+// record at the size limit) is sent as it came, and the producer says so.
+// Producer and Consumer must name the same JSON field; a Consumer limited by
+// WithExtractFormats leaves the wrapping of the formats it skips on the rare
+// records that needed it; FormatNone leaves records untouched.
 //
 // # Producer side
 //

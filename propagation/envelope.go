@@ -77,9 +77,9 @@ func EnvelopeSize(headers []Tag, payloadLen int) (int, error) {
 // AppendEnvelope appends to dst an envelope holding headers (in order) around
 // payload, and returns the extended slice. Headers usually come from a
 // propagator injecting into a TagCarrier. An envelope with no headers is
-// valid: it carries no context, and is what a producer writes around a payload
-// that is itself an envelope (IsEnvelope) when it has no context to add, so the
-// consumer unwraps exactly one level.
+// valid: it carries no context, and is what a Producer writes around a
+// payload that is itself an envelope (IsEnvelope) when the record's context
+// goes elsewhere or nowhere, so the consumer unwraps exactly one level.
 //
 // The error wraps ErrHeadersTooLarge when a key is empty or over 255 bytes, or
 // the header block would exceed MaxEnvelopeHeaderBytes or MaxEnvelopeHeaders;

@@ -23,9 +23,10 @@ const maxJSONFieldBytes = 2 * MaxEnvelopeHeaderBytes
 // Everything else in payload is kept byte for byte, so ExtractJSONField gives
 // back exactly payload. An existing member of the same name is not touched:
 // the new one comes first, and readers of this package only look at the first
-// member. With no headers the field is an empty object; a producer writes that
-// around a payload whose first member already has the field's name when it has
-// no context to add, so the consumer removes exactly one.
+// member. With no headers the field is an empty object; a Producer puts one
+// in front of a first member that already has the field's name when the
+// record's context goes elsewhere or nowhere, so the consumer removes exactly
+// one.
 //
 // The error wraps ErrNotJSONObject when payload, without surrounding
 // whitespace, does not begin with '{' and end with '}' (nothing else is

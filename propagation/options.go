@@ -147,7 +147,9 @@ func WithFallback(f Format) Option {
 
 // WithExtractFormats sets the formats a Consumer looks for, and takes apart.
 // Default: all four. A Consumer that does not list FormatJSON, say, leaves a
-// JSON context field in the data.
+// JSON context field in the data: both the fields that carry context and the
+// empty ones a Producer adds to data whose first member has the field's name
+// (see the package documentation on look-alikes).
 func WithExtractFormats(fs ...Format) Option {
 	return optionFunc(func(c *config) {
 		c.extract = [formatCount]bool{}

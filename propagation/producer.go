@@ -72,10 +72,19 @@ func NewProducer(opts ...Option) (*Producer, error) {
 // "" unless the caller routes the record by hash key. Nothing is written into
 // data: a new slice is returned when the data changes.
 //
+// Whatever the format, a key or data that a Consumer would take for context
+// (a key that looks wrapped, data that is an envelope, a JSON object whose
+// first member is the context field) and that the context did not go into is
+// wrapped with an empty context, so the consumer gets back exactly the record
+// given here. With FormatNone the record is returned as it came.
+//
 // The error explains why the context could not be carried (it wraps one of
-// the injection errors); the record is then returned as it came, except that
-// the key format keeps carrying the traceparent when only other fields (say,
-// baggage) did not fit.
+// the injection errors); the record is then returned as it came, apart from
+// that protection, except that the key format keeps carrying the traceparent
+// when only other fields (say, baggage) did not fit. When a look-alike cannot
+// be protected (a key too long to wrap, ErrKeyTooLong; a record at the size
+// limit, ErrRecordTooLarge) the record is returned as it came, without
+// context, and the error says so.
 func (p *Producer) Inject(ctx context.Context, partitionKey, explicitHashKey string, data []byte) (newPartitionKey, newExplicitHashKey string, newData []byte, f Format, err error) {
 	r := outRecord{pk: &partitionKey, data: data}
 	if explicitHashKey != "" {
@@ -91,11 +100,31 @@ func (p *Producer) Inject(ctx context.Context, partitionKey, explicitHashKey str
 
 // InjectTags returns tags with the context of ctx added, for a user record of
 // a KPL aggregated record (FormatTags, whatever the Producer's format). The
-// given slice is not modified.
+// given slice is not modified. It sees only the tags: to also protect a key
+// or data that a Consumer would take for context, use InjectUserRecord.
 func (p *Producer) InjectTags(ctx context.Context, tags []Tag) ([]Tag, error) {
 	r := outRecord{tags: &tags}
 	_, err := p.in.injectTags(ctx, &r)
-	return tags, err
+	return *r.tags, err
+}
+
+// InjectUserRecord is Inject for a user record of a KPL aggregated record,
+// such as one given to otelkinesis.Producer.Put: the context goes into its
+// tags (FormatTags, whatever the Producer's format, without fallback), and
+// its key and data are protected as Inject protects them. The given tags are
+// not modified. The error is InjectTags', or says that a look-alike could not
+// be protected (the record is then returned as it came, without context).
+func (p *Producer) InjectUserRecord(ctx context.Context, partitionKey, explicitHashKey string, data []byte, tags []Tag) (newPartitionKey, newExplicitHashKey string, newData []byte, newTags []Tag, err error) {
+	r := outRecord{pk: &partitionKey, data: data, tags: &tags}
+	if explicitHashKey != "" {
+		r.ehk = &explicitHashKey
+	}
+	_, err = p.in.injectWith(ctx, &r, FormatTags, FormatNone)
+	newExplicitHashKey = explicitHashKey
+	if r.ehk != nil {
+		newExplicitHashKey = *r.ehk
+	}
+	return *r.pk, newExplicitHashKey, r.data, *r.tags, err
 }
 
 // InjectPutRecord writes the context of ctx onto in, in the Producer's format
