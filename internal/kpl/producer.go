@@ -503,7 +503,8 @@ func (p *Producer) poke() {
 	}
 }
 
-// askRefresh asks the refresher for a new shard map.
+// askRefresh asks the refresher for a new shard map; refreshLoop paces the
+// reads asked for.
 func (p *Producer) askRefresh() {
 	select {
 	case p.refresh <- struct{}{}:

@@ -72,11 +72,19 @@
 //
 // Shard map. New reads the open shards with ListShards (all pages) and
 // checks they cover the hash key space exactly once. The map is read again
-// every shard_map_refresh, with backoff after failures, and at once when an
-// entry is stored on another shard than predicted (the stream was
-// resharded). Such a record is delivered if its landing shard's range holds
-// all its user records; otherwise the KCL would discard it, so its user
-// records are sent again, aggregated for the new map (counted in
+// every shard_map_refresh, with backoff after failures, and when the stream
+// shows a reshard: an entry stored on another shard than predicted, or a
+// request or entry refused with an error that says the stream is being
+// resharded (ResourceInUseException: the stream is UPDATING; such records are
+// retried as well). These reads are paced, since every request of a reshard
+// may ask for one: the first is made at once; while asks keep coming and the
+// reads find the same shards, each waits min_backoff after the previous read,
+// then twice that, and so on up to max_backoff (and shard_map_refresh); a read
+// that finds new shards, or an ask after a quiet spell of twice that wait,
+// starts over, and while reads fail asks wait for the failure backoff. A
+// record stored on an unexpected shard is delivered if its landing shard's
+// range holds all its user records; otherwise the KCL would discard it, so its
+// user records are sent again, aggregated for the new map (counted in
 // Stats.WrongShardResends: a reader that does not apply the KCL rule sees
 // them twice). Aggregates waiting in queues or for a retry whose shard went
 // away are routed again, and taken apart and aggregated again per new shard

@@ -526,10 +526,14 @@ func (p *Producer) complete(b *batch, out *kinesis.PutRecordsOutput, err error, 
 			cls, code = classifyError(err)
 		}
 		err = fmt.Errorf("kpl: stream %q: PutRecords: %w", p.stream, err)
+		if reshardingCode(code) {
+			p.askRefresh() // the shards may be changing: read them again (paced)
+		}
 		for _, r := range b.recs {
 			p.failLocked(r, cls, code, err, cls == classRetry, now, &notes)
 		}
 	default:
+		reshard := false
 		for i := range out.Records {
 			e := &out.Records[i]
 			r := b.recs[i]
@@ -544,6 +548,7 @@ func (p *Producer) complete(b *batch, out *kinesis.PutRecordsOutput, err error, 
 			}
 			outcome = "partial"
 			code := *e.ErrorCode
+			reshard = reshard || reshardingCode(code)
 			msg := code
 			if e.ErrorMessage != nil {
 				msg += ": " + *e.ErrorMessage
@@ -551,6 +556,9 @@ func (p *Producer) complete(b *batch, out *kinesis.PutRecordsOutput, err error, 
 			p.failLocked(r, classifyCode(code), code,
 				fmt.Errorf("kpl: stream %q: PutRecords entry for shard %s: %s", p.stream, r.shard.id, msg),
 				false, now, &notes)
+		}
+		if reshard {
+			p.askRefresh() // once a request
 		}
 	}
 	p.bodyBackLocked(b)
@@ -866,26 +874,59 @@ func (p *Producer) applyMapLocked(m *shardMap, now time.Time) {
 	p.verifyLocked()
 }
 
-// refreshLoop reads the shard map again every ShardMapRefresh, at once when
-// asked (a record landed on an unexpected shard), and with backoff after a
-// failure. failing says the first read, in New, failed.
+// refreshLoop reads the shard map again every ShardMapRefresh, with backoff
+// after a failure, and when asked (askRefresh: a record landed on an unexpected
+// shard, or an error said the stream is being resharded). failing says the
+// first read, in New, failed.
+//
+// Asks are paced, since every failed request of a reshard may ask: an ask is
+// served at once, unless the previous read was less than pace ago, and then when
+// pace has passed. pace is 0 until an asked read finds the same shards, and then
+// refreshDelay of the asked reads in a row that found them unchanged, so that
+// asks arriving all along a long reshard read the map min_backoff apart, then
+// twice that, four times, ... up to max_backoff and shard_map_refresh. A read
+// that finds new shards, and an ask after a quiet spell (no ask for twice pace
+// after a read), start the pacing over. While reads fail, asks wait for the
+// failure backoff.
 func (p *Producer) refreshLoop(failing bool) {
 	defer p.wg.Done()
-	failures := 0
+	failures := 0 // failed reads in a row
 	if failing {
 		failures = 1
 	}
+	unchanged := 0         // asked reads in a row that found the same shards
+	last := time.Now()     // when the last read ended (New's, first)
+	var pace time.Duration // how long after last an ask waits
+	waiting := false       // an ask waits for t
 	t := time.NewTimer(p.refreshDelay(failures))
 	defer t.Stop()
 	for {
+		asked := false
 		select {
 		case <-p.stop:
 			return
 		case <-p.refresh:
+			if failures > 0 || waiting {
+				continue // the failure backoff, or the ask waiting, reads next
+			}
+			since := time.Since(last)
+			if since < pace {
+				waiting = true
+				t.Stop()
+				t.Reset(pace - since) // never later than the periodic read: pace <= shard_map_refresh
+				continue
+			}
+			if since >= 2*pace {
+				unchanged = 0 // a quiet spell: pacing starts over
+			}
+			asked = true
 		case <-t.C:
+			asked = waiting
 		}
+		waiting = false
 		m, err := listShards(p.reqCtx, p.client, &p.cfg, noRetry)
 		now := time.Now()
+		last = now
 		var notify error
 		p.mu.Lock()
 		if err != nil {
@@ -900,6 +941,11 @@ func (p *Producer) refreshLoop(failing bool) {
 		} else {
 			failures = 0
 			p.st.refreshFailing = false
+			if asked && p.st.smap != nil && p.st.smap.sameShards(m) {
+				unchanged++
+			} else {
+				unchanged = 0
+			}
 			p.applyMapLocked(m, now)
 		}
 		p.unlockReport(nil)
@@ -907,13 +953,18 @@ func (p *Producer) refreshLoop(failing bool) {
 			otel.Handle(notify)
 		}
 		p.poke()
+		pace = 0
+		if unchanged > 0 {
+			pace = p.refreshDelay(unchanged)
+		}
 		t.Stop()
 		t.Reset(p.refreshDelay(failures))
 	}
 }
 
 // refreshDelay returns the wait before the next map read after failures
-// failed reads in a row.
+// failed reads in a row; refreshLoop paces asks with it too, counting the
+// asked reads in a row that found the shards unchanged.
 func (p *Producer) refreshDelay(failures int) time.Duration {
 	if failures == 0 {
 		return p.cfg.ShardMapRefresh

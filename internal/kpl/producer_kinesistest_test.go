@@ -402,6 +402,53 @@ func TestKinesistestReshardingDuringRun(t *testing.T) {
 	checkExactlyOnce(t, res, want)
 }
 
+// TestKinesistestResourceInUseRefreshesShardMap: the stream is split after the producer
+// read its map, and the first PutRecords requests are refused with ResourceInUseException,
+// as Kinesis answers while a stream is UPDATING. Each refusal makes the producer read the
+// shard map again (a ListShards follows it), and nothing is lost or breaks the KCL rule.
+func TestKinesistestResourceInUseRefreshesShardMap(t *testing.T) {
+	srv, st, c := startServer(t, 2)
+	cfg := config("telemetry")
+	cfg.ShardMapRefresh = time.Hour // no periodic read
+	p := newProducer(t, c, cfg)
+	shards := st.Shards()
+	if err := st.SplitShard(shards[0].ID, bigMid(t, shards[0].StartingHashKey, shards[0].EndingHashKey)); err != nil {
+		t.Fatal(err)
+	}
+	srv.InjectRequests(2, kinesistest.ErrorFault(http.StatusBadRequest, "ResourceInUseException",
+		"Stream telemetry under account 000000000000 not ACTIVE, instead in state UPDATING"), "PutRecords")
+	want := putMany(t, p, 5000, 1000, 2, 100)
+	flush(t, p)
+
+	var refused []int64 // the Seq of each PutRecords refused with ResourceInUseException
+	var lists []int64
+	for _, r := range srv.Requests() {
+		switch {
+		case r.Operation == "PutRecords" && r.ErrorType == "ResourceInUseException":
+			refused = append(refused, r.Seq)
+		case r.Operation == "ListShards":
+			lists = append(lists, r.Seq)
+		}
+	}
+	if len(refused) != 2 {
+		t.Fatalf("%d requests refused with ResourceInUseException, want 2", len(refused))
+	}
+	if len(lists) < 2 || lists[len(lists)-1] < refused[0] {
+		t.Errorf("ListShards requests %v: none after the ResourceInUseException of request %d", lists, refused[0])
+	}
+	s := p.Stats()
+	t.Logf("ResourceInUseException on requests %v, ListShards on %v; stats %+v", refused, lists, s)
+	if s.Shards != 3 || s.ShardMapRefreshes < 2 {
+		t.Errorf("stats %+v, want the split seen", s)
+	}
+	res := readKCL(t, serverRecords(st))
+	if int64(res.discarded) != s.WrongShardResends {
+		t.Errorf("KCL discards %d user records, the producer resent %d", res.discarded, s.WrongShardResends)
+	}
+	res.discarded = 0
+	checkExactlyOnce(t, res, want)
+}
+
 func TestKinesistestPermanentErrorsFailFast(t *testing.T) {
 	srv, _, c := startServer(t, 2)
 	cfg := config("telemetry")

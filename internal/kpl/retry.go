@@ -66,6 +66,22 @@ var errorCodes = map[string]errClass{
 	"SerializationException":      classPermanent,
 }
 
+// reshardCodes are the error codes that say the stream's shards may be changing under the
+// producer: Kinesis answers ResourceInUseException while a stream is UPDATING, which a
+// SplitShard, MergeShards or UpdateShardCount puts it in. Besides being retried as
+// errorCodes classes them, they make the producer read the shard map again (paced: see
+// refreshLoop), so that the records it retries after the reshard are aggregated for the
+// new shards instead of being found on the wrong shard one request at a time. The other
+// sign of a reshard, a record stored on another shard than predicted, is not an error
+// (wrongShardLocked).
+var reshardCodes = map[string]bool{
+	"ResourceInUseException": true,
+}
+
+// reshardingCode reports whether an error code, of a failed request (classifyError's code)
+// or of a PutRecords entry, says the stream is being resharded.
+func reshardingCode(code string) bool { return reshardCodes[code] }
+
 // classifyCode classifies a per-entry error code of a PutRecords result.
 // Unknown codes are retried: the entry was refused by a service that
 // accepted the request, so the next attempt may succeed.
