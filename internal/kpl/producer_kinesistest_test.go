@@ -277,18 +277,46 @@ func TestKinesistestThrottlingAndOutagesLoseNothing(t *testing.T) {
 
 	// A stall that ends: the next request is held for a second, then released.
 	srv.InjectRequests(1, kinesistest.Stall(), "PutRecords")
+	var stalledAt, releasedAt time.Time
+	stallDone := make(chan struct{})
 	go func() {
+		defer close(stallDone)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if srv.WaitStalled(ctx, 1) == nil {
+			stalledAt = time.Now()
 			time.Sleep(time.Second)
+			releasedAt = time.Now()
 			srv.Release()
 		}
 	}()
 
 	want := putMany(t, p, 20_000, 2000, 4, 300)
 	flush(t, p)
+	<-stallDone
 	res := readKCL(t, serverRecords(st))
+
+	// The stall happened: one request was held until released, a second later, and was
+	// then answered; requests on other connections went on meanwhile.
+	var stalled []kinesistest.RecordedRequest
+	during := 0
+	for _, r := range srv.RequestsFor("PutRecords") {
+		if r.Fault != nil && r.Fault.Stall {
+			stalled = append(stalled, r)
+		}
+		if r.Time.After(stalledAt) && r.Time.Before(releasedAt) {
+			during++
+		}
+	}
+	switch {
+	case stalledAt.IsZero():
+		t.Error("no request stalled")
+	case len(stalled) != 1 || stalled[0].StatusCode != http.StatusOK:
+		t.Errorf("stalled requests %+v, want one, answered 200 once released", stalled)
+	case releasedAt.Sub(stalledAt) < time.Second || during == 0:
+		t.Errorf("stalled for %v; %d requests arrived meanwhile", releasedAt.Sub(stalledAt), during)
+	}
+	t.Logf("one request stalled for %v; %d others arrived meanwhile", releasedAt.Sub(stalledAt), during)
 
 	// Every user record arrived; the only duplicates are those of requests
 	// the server stored but whose answer it dropped, and the producer
