@@ -93,7 +93,7 @@ func (m *Message) Context() context.Context {
 		parent = context.Background()
 	}
 	if m.sc.IsValid() {
-		return trace.ContextWithRemoteSpanContext(parent, m.sc)
+		return contextWithRemoteSpanContext(parent, m.sc)
 	}
 	return parent
 }
