@@ -50,7 +50,7 @@ demo: peers
 	. "$$dir/env"; ep="$$OTELKINESIS_KINESALITE_ENDPOINT"; \
 	$(GO) build -o "$$dir/otelkinesis" ./cmd/otelkinesis || exit 1; \
 	echo "== the checkout service: traces, metrics and logs through otelkinesis"; \
-	$(GO) run ./examples/demo -endpoint "$$ep" -stream otelkinesis-demo -show 0 || exit 1; \
+	$(GO) run ./examples/demo -endpoint "$$ep" -stream otelkinesis-demo || exit 1; \
 	echo; echo "== otelkinesis tail --from trim_horizon --follow=false otelkinesis-demo   (first 24 lines)"; \
 	"$$dir/otelkinesis" tail --endpoint "$$ep" --from trim_horizon --follow=false otelkinesis-demo >"$$dir/tail.txt" || exit 1; \
 	head -n 24 "$$dir/tail.txt"; echo "   ... $$(wc -l <"$$dir/tail.txt") lines in all"; \

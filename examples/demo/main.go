@@ -15,13 +15,13 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
@@ -65,10 +65,13 @@ func main() {
 }
 
 func run(ctx context.Context, w io.Writer, endpoint, stream string, requests, show int) error {
+	// A transport of the demo's own, so that its idle connections close when run returns.
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	defer transport.CloseIdleConnections()
 	client := kinesis.NewFromConfig(aws.Config{
 		Region:                "us-east-1",
 		Credentials:           credentials.NewStaticCredentialsProvider("demo", "demo", ""),
-		HTTPClient:            awshttp.NewBuildableClient(),
+		HTTPClient:            &http.Client{Transport: transport, Timeout: 30 * time.Second},
 		BaseEndpoint:          aws.String(endpoint),
 		AccountIDEndpointMode: aws.AccountIDEndpointModeDisabled,
 		Retryer:               func() aws.Retryer { return aws.NopRetryer{} },
