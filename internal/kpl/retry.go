@@ -67,13 +67,14 @@ var errorCodes = map[string]errClass{
 }
 
 // reshardCodes are the error codes that say the stream's shards may be changing under the
-// producer: Kinesis answers ResourceInUseException while a stream is UPDATING, which a
-// SplitShard, MergeShards or UpdateShardCount puts it in. Besides being retried as
-// errorCodes classes them, they make the producer read the shard map again (paced: see
-// refreshLoop), so that the records it retries after the reshard are aggregated for the
-// new shards instead of being found on the wrong shard one request at a time. The other
-// sign of a reshard, a record stored on another shard than predicted, is not an error
-// (wrongShardLocked).
+// producer. ResourceInUseException says the stream is not ACTIVE for the operation: it is
+// UPDATING, as SplitShard, MergeShards and UpdateShardCount leave it. (The API documents
+// it for ListShards, not for PutRecords; a PutRecords request or entry that meets it
+// anyway is taken the same way.) Besides being retried as errorCodes classes them, these
+// codes make the producer read the shard map again (paced: see refreshLoop), so that the
+// records it retries after the reshard are aggregated for the new shards instead of being
+// found on the wrong shard one request at a time. The other sign of a reshard, a record
+// stored on another shard than predicted, is not an error (wrongShardLocked).
 var reshardCodes = map[string]bool{
 	"ResourceInUseException": true,
 }
