@@ -134,13 +134,16 @@ func (c *Consumer) Extract(ctx context.Context, partitionKey string, data []byte
 			errs = append(errs, err)
 		}
 	}
-	if c.extract[FormatJSON] && len(m.Data) > 0 && startsJSONObject(m.Data) {
-		h, payload, err := ExtractJSONField(c.jsonField, m.Data)
-		switch {
-		case err == nil:
-			jsonHdrs, m.Data = h, payload
-		case errors.Is(err, ErrMalformedJSONField):
-			errs = append(errs, err)
+	if c.extract[FormatJSON] {
+		// Most data has no context field: a look at its first bytes says so.
+		if _, ok := firstMemberIs(c.jsonField, m.Data); ok {
+			h, payload, err := ExtractJSONField(c.jsonField, m.Data)
+			switch {
+			case err == nil:
+				jsonHdrs, m.Data = h, payload
+			case errors.Is(err, ErrMalformedJSONField):
+				errs = append(errs, err)
+			}
 		}
 	}
 
@@ -230,12 +233,6 @@ func (c *Consumer) pickGeneric(m *Message, cand candidates) error {
 	case cand.keyTP != "" && try(FormatKey, &KeyCarrier{Traceparent: cand.keyTP}):
 	}
 	return errors.Join(errs...)
-}
-
-// startsJSONObject reports whether data's first non-space byte is '{'.
-func startsJSONObject(data []byte) bool {
-	i := skipJSONSpace(data, 0)
-	return i < len(data) && data[i] == '{'
 }
 
 // w3cContext reads a traceparent and tracestate the way
