@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 
 	"github.com/otelkinesis/otelkinesis/consumer"
+	"github.com/otelkinesis/otelkinesis/internal/kpl"
 	"github.com/otelkinesis/otelkinesis/internal/testpeers"
 )
 
@@ -24,16 +25,9 @@ import (
 func TestEmulatorsReshardingDuringRun(t *testing.T) {
 	for _, peer := range testpeers.Emulators(t) {
 		t.Run(peer.Name, func(t *testing.T) {
-			c := newClient(t, peer.Endpoint)
-			name := testpeers.UniqueStreamName(t)
-			testpeers.CreateStream(t, c, name, 2)
-			cfg := config(name)
-			cfg.BatchSize = 5 << 20         // the request limit the emulators document
-			cfg.ShardMapRefresh = time.Hour // only the producer's own detection
-			p := newProducer(t, c, cfg)
-			if s := p.Stats(); s.Fallback || s.Shards != 2 {
-				t.Fatalf("shard map not read: %+v", s)
-			}
+			c, name, p := emulatorProducer(t, peer, 2, func(cfg *kpl.Config) {
+				cfg.ShardMapRefresh = time.Hour // only the producer's own detection
+			})
 
 			// A writer puts 4000 user records over about two seconds; the split comes
 			// after the first quarter.
@@ -111,33 +105,6 @@ func split(t *testing.T, c *kinesis.Client, stream string) string {
 		t.Fatalf("SplitShard: %v", err)
 	}
 	return aws.ToString(s.ShardId)
-}
-
-// readEmulator reads every record of every shard, open or closed, with GetRecords, each
-// with its shard's range, and returns them with the number of shards.
-func readEmulator(t *testing.T, ctx context.Context, c *kinesis.Client, stream string) ([]stored, int) {
-	t.Helper()
-	shards, err := testpeers.ListShards(ctx, c, stream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var recs []stored
-	for _, s := range shards {
-		got, err := testpeers.ReadShard(ctx, c, stream, aws.ToString(s.ShardId))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range got {
-			recs = append(recs, stored{
-				shard: aws.ToString(s.ShardId),
-				start: aws.ToString(s.HashKeyRange.StartingHashKey),
-				end:   aws.ToString(s.HashKeyRange.EndingHashKey),
-				pk:    aws.ToString(r.PartitionKey),
-				data:  r.Data,
-			})
-		}
-	}
-	return recs, len(shards)
 }
 
 // rawDuplicates counts the extra copies of user records a reader that deaggregates
