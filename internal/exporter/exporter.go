@@ -1,7 +1,11 @@
 // Package exporter is the part of the trace, metric and log exporters that does not depend
 // on the signal: it turns encoded OTLP requests into tagged, optionally compressed user
 // records, hands them to the producer (its own, or one shared with the other exporters of
-// the stream), and accounts for everything it cannot deliver.
+// the stream), and accounts for everything it cannot deliver: the items it drops before
+// the producer (too large, not accepted, unsupported) and, through the OnDrop hook of a
+// producer it creates, those the producer drops after taking them (retries exhausted, a
+// permanent error, a shutdown cut short) are counted in otelkinesis.exporter.dropped by
+// signal and reason. A shared producer's creator counts its drops with DropCounter.
 package exporter
 
 import (

@@ -61,9 +61,11 @@
 //     disabled or missing) drop the records at once, so a permanent failure
 //     costs one request per batch and no retries.
 //   - Every user record ends delivered or dropped. Drops are reported as a
-//     *DropError (stream, reason, records, bytes, attempts, last error) to
-//     Config.OnDrop and otel.Handle, counted in Stats and the metrics, and
-//     returned by the next Flush (or Shutdown).
+//     *DropError (stream, reason, records, bytes, telemetry items, attempts,
+//     last error) to Config.OnDrop and otel.Handle, counted in Stats and the
+//     metrics, and returned by the next Flush (or Shutdown). The exporters set
+//     OnDrop to count the dropped items (spans, data points, log records) in
+//     otelkinesis.exporter.dropped by reason (package internal/exporter).
 //
 // Aggregation off (Config.DisableAggregation): every user record is its own
 // plain Kinesis record with its own partition key and explicit hash key, no
