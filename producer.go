@@ -26,6 +26,9 @@ func NewProducer(ctx context.Context, opts ...Option) (*Producer, error) {
 	if err != nil {
 		return nil, err
 	}
+	// What the producer gives up on is counted in otelkinesis.exporter.dropped, without a
+	// signal: its aggregates can mix the exporters' records.
+	cfg.Producer.OnDrop = exporter.DropCounter(cfg.Producer.MeterProvider)
 	p, err := cfg.NewProducer(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("otelkinesis: producer: %w", err)
