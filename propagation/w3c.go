@@ -1,7 +1,7 @@
 package propagation
 
 import (
-	"encoding/hex"
+	"encoding/binary"
 
 	"go.opentelemetry.io/otel/trace"
 )
@@ -28,14 +28,33 @@ const hexDigits = "0123456789abcdef"
 // random flags kept.
 func appendTraceparent(dst []byte, sc trace.SpanContext) []byte {
 	tid, sid := sc.TraceID(), sc.SpanID()
-	flags := [1]byte{byte(sc.TraceFlags() & (trace.FlagsSampled | trace.FlagsRandom))}
+	flags := byte(sc.TraceFlags() & (trace.FlagsSampled | trace.FlagsRandom))
 	n := len(dst)
 	dst = append(dst, zeroTraceparent...)
-	tp := dst[n:]
-	hex.Encode(tp[3:35], tid[:])
-	hex.Encode(tp[36:52], sid[:])
-	hex.Encode(tp[53:55], flags[:])
+	tp := dst[n : n+traceparentLen]
+	for i := 0; i < 4; i++ {
+		binary.BigEndian.PutUint64(tp[3+8*i:], hex8(binary.BigEndian.Uint32(tid[4*i:])))
+	}
+	for i := 0; i < 2; i++ {
+		binary.BigEndian.PutUint64(tp[36+8*i:], hex8(binary.BigEndian.Uint32(sid[4*i:])))
+	}
+	tp[53], tp[54] = hexDigits[flags>>4], hexDigits[flags&0xf]
 	return dst
+}
+
+// bytes1 has 1 in each of the eight bytes of a uint64.
+const bytes1 = 0x0101010101010101
+
+// hex8 returns the eight lowercase hex digits of x, most significant first,
+// as the bytes of a big-endian uint64. It works on all eight at once: the
+// nibbles are spread one to a byte, then each becomes its digit.
+func hex8(x uint32) uint64 {
+	v := uint64(x)
+	v = (v | v<<16) & 0x0000ffff0000ffff
+	v = (v | v<<8) & 0x00ff00ff00ff00ff
+	v = (v | v<<4) & 0x0f0f0f0f0f0f0f0f
+	letters := (v + 6*bytes1) >> 4 & bytes1 // 1 in each byte holding 10 to 15
+	return v + '0'*bytes1 + letters*('a'-'0'-10)
 }
 
 // unhex maps a lowercase hex digit to its value and every other byte to 0xff,

@@ -2,6 +2,9 @@ package propagation
 
 import (
 	"context"
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
 	"testing"
 
 	"go.opentelemetry.io/otel/propagation"
@@ -88,10 +91,39 @@ func FuzzParseTraceparent(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, tp string) {
 		checkParseTraceparent(t, tp)
-		if traceparentSyntax(tp) {
-			if len(tp) != traceparentLen {
-				t.Fatalf("traceparentSyntax(%q) with length %d", tp, len(tp))
-			}
+		if got, want := traceparentSyntax(tp), traceparentSyntaxRef(tp); got != want {
+			t.Fatalf("traceparentSyntax(%q) = %v, want %v", tp, got, want)
 		}
 	})
+}
+
+// traceparentSyntaxRef is traceparentSyntax written plainly.
+func traceparentSyntaxRef(tp string) bool {
+	if len(tp) != traceparentLen {
+		return false
+	}
+	for i := 0; i < len(tp); i++ {
+		dash := i == 2 || i == 35 || i == 52
+		hex := '0' <= tp[i] && tp[i] <= '9' || 'a' <= tp[i] && tp[i] <= 'f'
+		if dash && tp[i] != '-' || !dash && !hex {
+			return false
+		}
+	}
+	return true
+}
+
+// hex8 against the standard library.
+func TestHex8(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	xs := []uint32{0, 1, 9, 10, 15, 16, 0x89abcdef, 0xfedcba98, 0xffffffff}
+	for range 10000 {
+		xs = append(xs, rng.Uint32())
+	}
+	for _, x := range xs {
+		var got [8]byte
+		binary.BigEndian.PutUint64(got[:], hex8(x))
+		if want := fmt.Sprintf("%08x", x); string(got[:]) != want {
+			t.Fatalf("hex8(%#x) = %q, want %q", x, got, want)
+		}
+	}
 }
