@@ -57,8 +57,10 @@ func WithPartitionKey(fn func(*sdklog.Record) string) otelkinesis.Option {
 // Export encodes records into OTLP user records and hands them to the producer before it
 // returns; it keeps no reference to records. Delivery is asynchronous: ForceFlush waits
 // for it. A log record too large for any record, and log records the producer could not
-// take, are counted in otelkinesis.exporter.dropped and named in the error. After
-// Shutdown it returns sdklog.ErrExporterShutdown.
+// take, are counted in otelkinesis.exporter.dropped and named in the error; log records
+// the producer gives up on later are counted there too, with its reason, and reported
+// through otel.Handle and ForceFlush or Shutdown. After Shutdown it returns
+// sdklog.ErrExporterShutdown.
 func (e *Exporter) Export(ctx context.Context, records []sdklog.Record) error {
 	if e.shutdown.Load() {
 		return sdklog.ErrExporterShutdown

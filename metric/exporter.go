@@ -76,7 +76,9 @@ func (e *Exporter) Aggregation(k sdkmetric.InstrumentKind) sdkmetric.Aggregation
 // returns (the SDK reuses rm afterwards). Delivery is asynchronous: ForceFlush waits for
 // it. A data point too large for any record, a metric OTLP cannot carry, and data points
 // the producer could not take are counted in otelkinesis.exporter.dropped and named in
-// the error. After Shutdown it returns sdkmetric.ErrExporterShutdown.
+// the error; data points the producer gives up on later are counted there too, with its
+// reason, and reported through otel.Handle and ForceFlush or Shutdown. After Shutdown it
+// returns sdkmetric.ErrExporterShutdown.
 func (e *Exporter) Export(ctx context.Context, rm *metricdata.ResourceMetrics) error {
 	if e.shutdown.Load() {
 		return sdkmetric.ErrExporterShutdown

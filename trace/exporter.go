@@ -60,7 +60,8 @@ func WithPartitionKey(fn func(sdktrace.ReadOnlySpan) string) otelkinesis.Option 
 // waits for it. A span too large for any record is dropped; spans the producer could not
 // take (the context ended while the backlog was full, or the exporter was shut down) are
 // dropped too. Both are counted in the otelkinesis.exporter.dropped metric and named in the
-// returned error.
+// returned error. Spans the producer gives up on later are counted there too, with the
+// producer's reason, and reported through otel.Handle and ForceFlush or Shutdown.
 func (e *Exporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
 	if e.core.Stopped() {
 		return ErrShutdown
