@@ -137,6 +137,9 @@ func finishEnvelope(dst []byte, start, count int, payload []byte) []byte {
 // IsEnvelope reports whether data is a well-formed envelope, checking the
 // magic, version, lengths, header block and checksum. It does not allocate.
 func IsEnvelope(data []byte) bool {
+	if len(data) < EnvelopeFixedSize || [4]byte(data[:4]) != EnvelopeMagic {
+		return false // most data: the first bytes say no
+	}
 	_, err := parseEnvelope(data)
 	return err == nil
 }

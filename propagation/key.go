@@ -144,6 +144,11 @@ func checkWrap(businessKey, traceparent string) error {
 	if businessKey == "" {
 		return fmt.Errorf("wrap partition key: empty business key: %w", ErrKeyTooLong)
 	}
+	// A key has no more UTF-16 code units than bytes: only long ones need
+	// counting.
+	if len(businessKey) <= MaxWrappedBusinessKeyLength {
+		return nil
+	}
 	if n := kpl.PartitionKeyLen(businessKey); n > MaxWrappedBusinessKeyLength {
 		return fmt.Errorf("wrap partition key %s: %d characters, at most %d leave room for the traceparent: %w",
 			quoteShort(businessKey), n, MaxWrappedBusinessKeyLength, ErrKeyTooLong)
