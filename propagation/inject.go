@@ -18,11 +18,12 @@ import (
 const maxHashKeyDigits = 39
 
 // outRecord is the part of a record injection may replace. Injection never
-// writes through these pointers or into data: it replaces them.
+// writes through these pointers or into data or tags: it replaces them.
 type outRecord struct {
 	pk, ehk *string
 	data    []byte
-	tags    *[]Tag // nil for a plain record, which has no tags
+	tags    []Tag
+	tagged  bool // a user record of an aggregated record: it has tags
 }
 
 // injected is the outcome of injecting into one record.
@@ -381,7 +382,7 @@ func (in *injector) injectJSON(ctx context.Context, r *outRecord) (injected, err
 }
 
 func (in *injector) injectTags(ctx context.Context, r *outRecord) (injected, error) {
-	if r.tags == nil {
+	if !r.tagged {
 		return injected{}, fmt.Errorf("inject into tags: %w", ErrTagsNeedAggregation)
 	}
 	headers, release := in.headers(ctx)
@@ -390,12 +391,12 @@ func (in *injector) injectTags(ctx context.Context, r *outRecord) (injected, err
 		return injected{}, nil
 	}
 	// A new slice: the caller's tags are never written to.
-	out := make(TagCarrier, len(*r.tags), len(*r.tags)+len(headers))
-	copy(out, *r.tags)
+	out := make(TagCarrier, len(r.tags), len(r.tags)+len(headers))
+	copy(out, r.tags)
 	for _, h := range headers {
 		out.Set(h.Key, h.Value)
 	}
-	r.tags = (*[]Tag)(&out)
+	r.tags = out
 	return injected{format: FormatTags}, nil
 }
 

@@ -103,9 +103,9 @@ func (p *Producer) Inject(ctx context.Context, partitionKey, explicitHashKey str
 // given slice is not modified. It sees only the tags: to also protect a key
 // or data that a Consumer would take for context, use InjectUserRecord.
 func (p *Producer) InjectTags(ctx context.Context, tags []Tag) ([]Tag, error) {
-	r := outRecord{tags: &tags}
+	r := outRecord{tags: tags, tagged: true}
 	_, err := p.in.injectTags(ctx, &r)
-	return *r.tags, err
+	return r.tags, err
 }
 
 // InjectUserRecord is Inject for a user record of a KPL aggregated record,
@@ -115,7 +115,7 @@ func (p *Producer) InjectTags(ctx context.Context, tags []Tag) ([]Tag, error) {
 // not modified. The error is InjectTags', or says that a look-alike could not
 // be protected (the record is then returned as it came, without context).
 func (p *Producer) InjectUserRecord(ctx context.Context, partitionKey, explicitHashKey string, data []byte, tags []Tag) (newPartitionKey, newExplicitHashKey string, newData []byte, newTags []Tag, err error) {
-	r := outRecord{pk: &partitionKey, data: data, tags: &tags}
+	r := outRecord{pk: &partitionKey, data: data, tags: tags, tagged: true}
 	if explicitHashKey != "" {
 		r.ehk = &explicitHashKey
 	}
@@ -124,7 +124,7 @@ func (p *Producer) InjectUserRecord(ctx context.Context, partitionKey, explicitH
 	if r.ehk != nil {
 		newExplicitHashKey = *r.ehk
 	}
-	return *r.pk, newExplicitHashKey, r.data, *r.tags, err
+	return *r.pk, newExplicitHashKey, r.data, r.tags, err
 }
 
 // InjectPutRecord writes the context of ctx onto in, in the Producer's format
