@@ -2,12 +2,19 @@ package propagation
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otelkinesis/otelkinesis/internal/kpl"
 )
@@ -228,4 +235,76 @@ func FuzzEnvelopeRoundTrip(f *testing.F) {
 			t.Fatalf("bit %d flipped and still an envelope", bit)
 		}
 	})
+}
+
+// traceStateOfLen returns a valid trace state exactly n bytes long (n >= 4),
+// of members of at most 200 bytes.
+func traceStateOfLen(t *testing.T, n int) trace.TraceState {
+	var b strings.Builder
+	for i := 0; b.Len() < n; i++ {
+		prefix := fmt.Sprintf("k%d=", i)
+		if i > 0 {
+			prefix = "," + prefix
+		}
+		room := n - b.Len()
+		size := min(room, 200)
+		if next := len(fmt.Sprintf(",k%d=v", i+1)); room > size && room-size < next {
+			size = room - next // leave the next member room for a value
+		}
+		b.WriteString(prefix + strings.Repeat("v", size-len(prefix)))
+	}
+	ts, err := trace.ParseTraceState(b.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ts
+}
+
+// The producer's direct W3C envelope, in one allocation, is the envelope
+// AppendEnvelope writes of the fields TraceContext sets, whatever the size of
+// the trace state.
+func TestEnvelopeW3CMatchesAppendEnvelope(t *testing.T) {
+	w3c := mustProducer(t, WithPropagator(propagation.TraceContext{}), WithFormat(FormatEnvelope))
+	payload := []byte(`{"a":1}`)
+	for _, n := range []int{0, 4, 157, 158, 159, 512, 2000} {
+		sc := testSC(t, "")
+		if n > 0 {
+			sc = sc.WithTraceState(traceStateOfLen(t, n))
+			if got := len(sc.TraceState().String()); got != n {
+				t.Fatalf("trace state of %d bytes, want %d", got, n)
+			}
+		}
+		ctx := trace.ContextWithSpanContext(context.Background(), sc)
+		fields := propagation.MapCarrier{}
+		propagation.TraceContext{}.Inject(ctx, fields)
+		headers := []Tag{{Key: "traceparent", Value: fields["traceparent"]}}
+		if n > 0 {
+			headers = append(headers, Tag{Key: "tracestate", Value: fields["tracestate"]})
+		}
+		want, err := AppendEnvelope(nil, headers, payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key := aws.String("k")
+		e := types.PutRecordsRequestEntry{PartitionKey: key, Data: payload}
+		if f, err := w3c.InjectEntry(ctx, &e); err != nil || f != FormatEnvelope {
+			t.Fatalf("trace state of %d bytes: %v, %v", n, f, err)
+		}
+		if !bytes.Equal(e.Data, want) || cap(e.Data) != len(want) {
+			t.Errorf("trace state of %d bytes:\n got % x (cap %d)\nwant % x", n, e.Data, cap(e.Data), want)
+		}
+		if a := testing.AllocsPerRun(20, func() {
+			e := types.PutRecordsRequestEntry{PartitionKey: key, Data: payload}
+			_, _ = w3c.InjectEntry(ctx, &e)
+		}); a > 1+btoi(n > 0) {
+			t.Errorf("trace state of %d bytes: %v allocations", n, a)
+		}
+	}
+}
+
+func btoi(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
