@@ -113,23 +113,24 @@ func (m *Message) Context() context.Context {
 // the envelope first, then the JSON field of its payload). If more than one
 // carries context, the envelope wins, then the tags, then the JSON field, then
 // the key.
-func (c *Consumer) Extract(ctx context.Context, partitionKey string, data []byte, tags []Tag) Message {
-	m := Message{PartitionKey: partitionKey, Data: data, Tags: tags, parent: ctx}
+func (c *Consumer) Extract(ctx context.Context, partitionKey string, data []byte, tags []Tag) (m Message) {
+	// m is the result itself, filled in place: a Message is large to copy.
+	m.PartitionKey, m.Data, m.Tags, m.parent = partitionKey, data, tags, ctx
 	var (
-		keyTP    string
-		env      envelope
-		hasEnv   bool
-		jsonHdrs TagCarrier
-		errs     []error
+		cand candidates
+		errs []error
 	)
 	if c.extract[FormatKey] {
-		m.PartitionKey, keyTP, _ = UnwrapKey(partitionKey)
+		m.PartitionKey, cand.keyTP, _ = UnwrapKey(partitionKey)
 	}
 	if c.extract[FormatEnvelope] {
 		e, err := parseEnvelope(m.Data)
 		switch {
 		case err == nil:
-			env, hasEnv, m.Data = e, true, e.payload
+			m.Data = e.payload
+			if e.count > 0 {
+				cand.env = e
+			}
 		case err != ErrNotEnvelope:
 			errs = append(errs, err)
 		}
@@ -140,27 +141,18 @@ func (c *Consumer) Extract(ctx context.Context, partitionKey string, data []byte
 			h, payload, err := ExtractJSONField(c.jsonField, m.Data)
 			switch {
 			case err == nil:
-				jsonHdrs, m.Data = h, payload
+				cand.json, m.Data = h, payload
 			case errors.Is(err, ErrMalformedJSONField):
 				errs = append(errs, err)
 			}
 		}
 	}
-
-	cand := candidates{keyTP: keyTP, json: jsonHdrs}
-	if hasEnv && env.count > 0 {
-		cand.env = env
-	}
 	if c.extract[FormatTags] {
 		cand.tags = tags
 	}
-	var err error
 	if c.w3c {
-		err = pickW3C(&m, &cand)
-	} else {
-		err = c.pickGeneric(&m, cand)
-	}
-	if err != nil {
+		pickW3C(&m, &cand, &errs)
+	} else if err := c.pickGeneric(&m, cand); err != nil {
 		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
@@ -178,38 +170,36 @@ type candidates struct {
 }
 
 // pickW3C reads the W3C fields of the candidates straight from the record,
-// in order of precedence, and keeps the first valid context.
-func pickW3C(m *Message, cand *candidates) error {
-	var errs []error
-	note := func(f Format, sc trace.SpanContext, ok bool, err error) bool {
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%v format: %w", f, err))
-		}
-		if ok {
-			m.sc, m.Format = sc, f
-		}
-		return ok
+// in order of precedence, and keeps the first valid context; it adds to errs
+// why those it read before were not.
+func pickW3C(m *Message, cand *candidates, errs *[]error) {
+	switch {
+	case cand.env.count > 0 && setW3C(m, errs, FormatEnvelope, cand.env.get(fieldTraceparent), cand.env.get(fieldTracestate)):
+	case len(cand.tags) > 0 && setW3C(m, errs, FormatTags, cand.tags.Get(fieldTraceparent), cand.tags.Get(fieldTracestate)):
+	case len(cand.json) > 0 && setW3C(m, errs, FormatJSON, cand.json.Get(fieldTraceparent), cand.json.Get(fieldTracestate)):
+	case cand.keyTP != "" && setW3C(m, errs, FormatKey, cand.keyTP, ""):
 	}
-	done := false
-	if cand.env.count > 0 {
-		tp, _ := cand.env.lookup(fieldTraceparent)
-		ts, _ := cand.env.lookup(fieldTracestate)
-		sc, ok, err := w3cContext(tp, ts)
-		done = note(FormatEnvelope, sc, ok, err)
+}
+
+// setW3C reads a traceparent and tracestate found in format f the way
+// propagation.TraceContext does. For a valid context it sets m's span context
+// and format and returns true; a traceparent present but unusable adds the
+// reason to errs. It allocates only for a non-empty tracestate (or a reason).
+func setW3C[S ~string | ~[]byte](m *Message, errs *[]error, f Format, tp, ts S) bool {
+	if len(tp) == 0 {
+		return false
 	}
-	if !done && len(cand.tags) > 0 {
-		sc, ok, err := w3cContext(cand.tags.Get(fieldTraceparent), cand.tags.Get(fieldTracestate))
-		done = note(FormatTags, sc, ok, err)
+	cfg, ok := parseTraceparent(tp)
+	if !ok {
+		*errs = append(*errs, fmt.Errorf("%v format: %w: traceparent %s", f, ErrMalformedContext, quoteShort(tp)))
+		return false
 	}
-	if !done && len(cand.json) > 0 {
-		sc, ok, err := w3cContext(cand.json.Get(fieldTraceparent), cand.json.Get(fieldTracestate))
-		done = note(FormatJSON, sc, ok, err)
+	if len(ts) > 0 {
+		// As in TraceContext: a bad tracestate does not void the traceparent.
+		cfg.TraceState, _ = trace.ParseTraceState(string(ts))
 	}
-	if !done && cand.keyTP != "" {
-		sc, ok, err := w3cContext(cand.keyTP, "")
-		note(FormatKey, sc, ok, err)
-	}
-	return errors.Join(errs...)
+	m.sc, m.Format = trace.NewSpanContext(cfg), f
+	return true
 }
 
 // pickGeneric runs the propagator over each candidate in order of precedence
@@ -233,25 +223,6 @@ func (c *Consumer) pickGeneric(m *Message, cand candidates) error {
 	case cand.keyTP != "" && try(FormatKey, &KeyCarrier{Traceparent: cand.keyTP}):
 	}
 	return errors.Join(errs...)
-}
-
-// w3cContext reads a traceparent and tracestate the way
-// propagation.TraceContext does. ok is true for a valid context; err explains
-// a traceparent that is present but unusable. It allocates only for a
-// non-empty tracestate.
-func w3cContext[S ~string | ~[]byte](tp, ts S) (sc trace.SpanContext, ok bool, err error) {
-	if len(tp) == 0 {
-		return sc, false, nil
-	}
-	cfg, ok := parseTraceparent(tp)
-	if !ok {
-		return sc, false, fmt.Errorf("%w: traceparent %s", ErrMalformedContext, quoteShort(tp))
-	}
-	if len(ts) > 0 {
-		// As in TraceContext: a bad tracestate does not void the traceparent.
-		cfg.TraceState, _ = trace.ParseTraceState(string(ts))
-	}
-	return trace.NewSpanContext(cfg), true, nil
 }
 
 // extractGeneric runs the configured propagator over carrier. ok is true when

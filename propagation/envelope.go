@@ -192,6 +192,12 @@ func (e *envelope) header(off int) (key, value []byte, next int) {
 	return key, value, off + 3 + kl + vl
 }
 
+// get returns the value of the first header named key, case folded, or nil.
+func (e *envelope) get(key string) []byte {
+	v, _ := e.lookup(key)
+	return v
+}
+
 // lookup returns the value of the first header named key, case folded.
 func (e *envelope) lookup(key string) (value []byte, ok bool) {
 	for off := 0; off < len(e.block); {
