@@ -2,6 +2,8 @@ package propagation
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -50,6 +52,9 @@ func TestContextWithRemoteSpanContext(t *testing.T) {
 			t.Fatalf("%T", got)
 		}
 		check(t, got)
+		if s := fmt.Sprint(got); !strings.HasPrefix(s, "context.Background.WithValue") || !strings.HasSuffix(s, ".WithRemoteSpanContext") {
+			t.Errorf("String() = %q, want the parent's name first", s)
+		}
 		if n := testing.AllocsPerRun(100, func() { _ = contextWithRemoteSpanContext(parent, sc) }); n != 1 {
 			t.Errorf("%v allocations", n)
 		}
