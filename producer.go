@@ -2,6 +2,7 @@ package otelkinesis
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/otelkinesis/otelkinesis/internal/config"
@@ -36,6 +37,44 @@ func NewProducer(ctx context.Context, opts ...Option) (*Producer, error) {
 	return &Producer{p: p}, nil
 }
 
+// Tag is a key/value tag of a user record. Tags travel with the record inside its KPL
+// aggregated record, and standard deaggregators ignore them; the consumer package's
+// deaggregator returns them (consumer.Tag is the same type). The trace context carrier
+// of package propagation puts context in them (propagation.Producer.InjectTags).
+type Tag = kpl.Tag
+
+// Put hands one user record to the producer, as the exporters do with telemetry: the
+// producer aggregates it with other user records bound for the same shard into KPL
+// aggregated records (so its tags travel with it), batches those into PutRecords
+// requests, limits the rate per shard and retries what fails. partitionKey routes the
+// record and is what consumers see as its key; a non-empty explicitHashKey routes it
+// instead. With WithAggregation(false) each user record is sent as a plain Kinesis
+// record, and its tags are not sent.
+//
+// data is copied before Put returns, so the caller may reuse its buffer. The key and tag
+// strings are kept until the record is sent: they must not be built over memory the
+// caller reuses. While the producer's backlog is full (WithBacklogCount,
+// WithBacklogBytes) Put blocks until there is room or ctx ends; the error then wraps
+// ctx.Err().
+//
+// Put returns an error, and the producer keeps nothing, when the producer is shut down
+// (ErrShutdown), the partition key or explicit hash key is one Kinesis would refuse
+// (ErrInvalidRecord) or the record cannot fit in one Kinesis record
+// (ErrRecordTooLarge). Once Put returned nil, the record ends delivered or dropped: a
+// drop (retries exhausted, a permanent error, a shutdown cut short) is counted in
+// otelkinesis.exporter.dropped, passed to otel.Handle and returned by the next Flush or
+// Shutdown.
+func (p *Producer) Put(ctx context.Context, partitionKey, explicitHashKey string, data []byte, tags []Tag) error {
+	err := p.p.Put(ctx, partitionKey, explicitHashKey, data, tags)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, kpl.ErrShutdown):
+		return fmt.Errorf("otelkinesis: put: %w: %w", ErrShutdown, err)
+	}
+	return fmt.Errorf("otelkinesis: put: %w", err)
+}
+
 // Flush sends everything buffered and returns when every record put before it is
 // delivered or dropped, or ctx ends. Safe to call concurrently with anything.
 func (p *Producer) Flush(ctx context.Context) error { return p.p.Flush(ctx) }
@@ -49,3 +88,14 @@ func (p *Producer) Shutdown(ctx context.Context) error { return p.p.Shutdown(ctx
 // and log exporters return the SDK's ErrExporterShutdown after their own Shutdown, and
 // ErrShutdown when a shared producer was shut down under them.
 var ErrShutdown = exporter.ErrShutdown
+
+// Errors wrapped by Put's error, for errors.Is.
+var (
+	// ErrInvalidRecord reports a partition key or explicit hash key Kinesis would refuse:
+	// an empty key, one over 256 characters or not valid UTF-8, a hash key that is not a
+	// decimal number below 2^128.
+	ErrInvalidRecord = kpl.ErrInvalidRecord
+	// ErrRecordTooLarge reports a user record that cannot fit in one Kinesis record of the
+	// stream; the error names its size and the limit.
+	ErrRecordTooLarge = kpl.ErrRecordTooLarge
+)
