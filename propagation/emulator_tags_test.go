@@ -8,21 +8,19 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/kinesis"
-	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/otelkinesis/otelkinesis"
 	"github.com/otelkinesis/otelkinesis/consumer"
-	"github.com/otelkinesis/otelkinesis/internal/kpl"
 	"github.com/otelkinesis/otelkinesis/internal/testpeers"
 )
 
-// The tags format on the emulators: each PutRecords call carries, per group,
-// one KPL aggregated record (partition key: the group) whose user records are
-// that group's events in order, each with the context of its own create span
-// in its tags. The consumer deaggregates with package consumer and extracts
-// from every user record.
+// The tags format on the emulators, through the public producer: each event
+// is put with otelkinesis.Producer.Put, its tags holding the context of its
+// own create span (Producer.InjectTags); the producer aggregates the user
+// records per shard in the KPL format. The consumer deaggregates with package
+// consumer and extracts from every user record.
 func TestGroupsInTagsOnEmulators(t *testing.T) {
 	for _, peer := range testpeers.Emulators(t) {
 		t.Run(peer.Name, func(t *testing.T) { checkGroupsInTags(t, peer) })
@@ -44,41 +42,36 @@ func checkGroupsInTags(t *testing.T, peer testpeers.Peer) {
 	testpeers.CreateStream(t, c, stream, 2)
 	plainShard, _ := putEvents(t, ctx, c, stream, nil)
 
+	kp, err := otelkinesis.NewProducer(ctx, otelkinesis.WithStreamName(stream), otelkinesis.WithKinesisClient(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := kp.Shutdown(context.WithoutCancel(ctx)); err != nil {
+			t.Error(err)
+		}
+	}()
 	create := make([]trace.SpanContext, groupEvents) // event → its create span
-	shardOfGroup := map[string]string{}
-	for start := 0; start < groupEvents; start += groupBatch {
-		aggs := map[string]*kpl.Aggregator{}
-		var order []string
-		for i := start; i < start+groupBatch; i++ {
-			key, data := groupEvent(i)
-			sctx, span := tracer.Start(ctx, "create "+stream, trace.WithSpanKind(trace.SpanKindProducer))
-			tags, err := p.InjectTags(sctx, nil)
-			span.End()
-			if err != nil {
+	for i := range groupEvents {
+		key, data := groupEvent(i)
+		sctx, span := tracer.Start(ctx, "create "+stream, trace.WithSpanKind(trace.SpanKindProducer))
+		tags, err := p.InjectTags(sctx, []Tag{{Key: "event", Value: "grouped"}})
+		span.End()
+		if err != nil {
+			t.Fatal(err)
+		}
+		create[i] = span.SpanContext()
+		if err := kp.Put(ctx, key, "", data, tags); err != nil {
+			t.Fatal(err)
+		}
+		// The producer does not promise order: it packs a shard's user
+		// records into several aggregates at once, and requests and retries
+		// reorder. Flushed every batch, a shard's user records of a batch go
+		// in one aggregate, in the order put, before the next batch's.
+		if (i+1)%groupBatch == 0 {
+			if err := kp.Flush(ctx); err != nil {
 				t.Fatal(err)
 			}
-			create[i] = span.SpanContext()
-			if aggs[key] == nil {
-				aggs[key] = &kpl.Aggregator{}
-				order = append(order, key)
-			}
-			aggs[key].Add(key, "", data, tags)
-		}
-		in := &kinesis.PutRecordsInput{StreamName: aws.String(stream)}
-		for _, key := range order {
-			in.Records = append(in.Records, types.PutRecordsRequestEntry{PartitionKey: aws.String(key), Data: aggs[key].AppendTo(nil)})
-		}
-		out, err := c.PutRecords(ctx, in)
-		if err != nil || aws.ToInt32(out.FailedRecordCount) != 0 {
-			t.Fatalf("PutRecords: %v (%d failed)", err, aws.ToInt32(out.FailedRecordCount))
-		}
-		for j, r := range out.Records {
-			shardOfGroup[order[j]] = aws.ToString(r.ShardId)
-		}
-	}
-	for i := range groupEvents {
-		if key, _ := groupEvent(i); shardOfGroup[key] != plainShard[i] {
-			t.Fatalf("group %s aggregated on %s, plain on %s", key, shardOfGroup[key], plainShard[i])
 		}
 	}
 
@@ -109,6 +102,9 @@ func checkGroupsInTags(t *testing.T, peer testpeers.Peer) {
 				key, data := groupEvent(i)
 				if m.PartitionKey != key || !bytes.Equal(m.Data, data) || m.Err != nil || m.Format != FormatTags {
 					t.Fatalf("user record %s: %q %q %v %v", m.SequenceNumber, m.PartitionKey, m.Data, m.Format, m.Err)
+				}
+				if len(m.Tags) != 2 || m.Tags[0] != (Tag{Key: "event", Value: "grouped"}) {
+					t.Fatalf("user record %s: tags %q", m.SequenceNumber, m.Tags)
 				}
 				if !m.SpanContext().Equal(create[i].WithRemote(true)) {
 					t.Fatalf("event %d: context %v, want %v", i, m.SpanContext(), create[i])
