@@ -13,7 +13,10 @@
 //	go run ./examples/propagation -endpoint http://127.0.0.1:4567 -format key
 //
 // The endpoint is a local Kinesis (kinesalite or kinesis-local: `make peers-up`
-// starts both); -format is key, envelope or json.
+// starts both); -format is key, envelope, json or tags. With tags, the events
+// go through otelkinesis.Producer.Put instead, which aggregates them per shard
+// in the KPL format, each with its producer span's context in its tags; the
+// handler deaggregates them with package consumer first.
 package main
 
 import (
@@ -36,18 +39,21 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/aws/smithy-go/middleware"
+	"go.opentelemetry.io/otel/attribute"
 	otelprop "go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/otelkinesis/otelkinesis"
+	kinesisconsumer "github.com/otelkinesis/otelkinesis/consumer"
 	"github.com/otelkinesis/otelkinesis/propagation"
 )
 
 func main() {
 	endpoint := flag.String("endpoint", os.Getenv("OTELKINESIS_KINESALITE_ENDPOINT"), "Kinesis endpoint URL (a local emulator)")
 	stream := flag.String("stream", fmt.Sprintf("otelkinesis-propagation-%d", time.Now().UnixNano()), "stream to create, write and delete")
-	format := flag.String("format", "key", "where the context travels: key, envelope or json")
+	format := flag.String("format", "key", "where the context travels: key, envelope, json or tags")
 	events := flag.Int("events", 100, "events to send")
 	groups := flag.Int("groups", 10, "event group IDs (partition keys)")
 	flag.Parse()
@@ -73,12 +79,12 @@ func main() {
 }
 
 func parseFormat(s string) (propagation.Format, error) {
-	for _, f := range []propagation.Format{propagation.FormatKey, propagation.FormatEnvelope, propagation.FormatJSON} {
+	for _, f := range []propagation.Format{propagation.FormatKey, propagation.FormatEnvelope, propagation.FormatJSON, propagation.FormatTags} {
 		if f.String() == s {
 			return f, nil
 		}
 	}
-	return 0, fmt.Errorf("-format %q: want key, envelope or json", s)
+	return 0, fmt.Errorf("-format %q: want key, envelope, json or tags", s)
 }
 
 type config struct {
@@ -143,40 +149,36 @@ func run(ctx context.Context, w io.Writer, cfg config) (result, error) {
 	}()
 	fmt.Fprintf(w, "stream %s, 2 shards, context in the %v\n", cfg.stream, cfg.format)
 
-	// Producer: each event is handled under its own span, and sent with a
-	// plain PutRecords call, 10 events a call.
+	// Producer: 10 events at a time, under a span of the code publishing them.
 	tracer := tp.Tracer("example/producer")
-	producerSpan := map[string]trace.SpanContext{} // event ID → the span that sent it
-	for start := 0; start < cfg.events; start += 10 {
-		ctx, span := tracer.Start(ctx, "publish events")
-		in := &kinesis.PutRecordsInput{StreamName: aws.String(cfg.stream)}
-		for i := start; i < min(start+10, cfg.events); i++ {
-			in.Records = append(in.Records, types.PutRecordsRequestEntry{
-				PartitionKey: aws.String(fmt.Sprintf("group-%d", i%cfg.groups)),
-				Data:         fmt.Appendf(nil, `{"id":"event-%d","n":%d}`, i, i/cfg.groups),
-			})
-		}
-		out, err := traced.PutRecords(ctx, in)
-		span.End()
-		if err != nil {
-			return result{}, fmt.Errorf("PutRecords: %w", err)
-		}
-		if n := aws.ToInt32(out.FailedRecordCount); n > 0 {
-			return result{}, fmt.Errorf("PutRecords: %d records failed", n)
-		}
+	var eventSpan map[string]trace.SpanContext // event ID → the producer span whose context it carries
+	if cfg.format == propagation.FormatTags {
+		eventSpan, err = publishTagged(ctx, tracer, producer, admin, cfg)
+	} else {
+		eventSpan, err = publish(ctx, tracer, traced, spans, cfg)
 	}
-	for _, s := range spans.Ended() {
-		if s.SpanKind() == trace.SpanKindProducer {
-			producerSpan[attr(s, "messaging.message.id")] = s.SpanContext()
-		}
+	if err != nil {
+		return result{}, err
 	}
 
 	// Consumer: a Lambda handler, given each shard's records as one event.
 	res := result{groupsExpected: cfg.groups}
 	order := map[string][]int{}      // group → the n of its events, in the order handled
 	shardOf := map[string][]string{} // group → the shards its events came from
+	deaggregator, err := kinesisconsumer.NewDeaggregator()
+	if err != nil {
+		return result{}, err
+	}
 	handler := func(ctx context.Context, ev events.KinesisEvent) error {
-		msgs := consumer.ExtractLambdaEvent(ctx, &ev)
+		var msgs []propagation.Message
+		if cfg.format == propagation.FormatTags {
+			var err error
+			if msgs, err = extractTagged(ctx, consumer, deaggregator, &ev); err != nil {
+				return err
+			}
+		} else {
+			msgs = consumer.ExtractLambdaEvent(ctx, &ev)
+		}
 		ctx, batch := consumer.StartBatch(ctx, msgs)
 		defer batch.End()
 		for i := range msgs {
@@ -192,7 +194,7 @@ func run(ctx context.Context, w io.Writer, cfg config) (result, error) {
 			}
 			order[m.PartitionKey] = append(order[m.PartitionKey], event.N)
 			shardOf[m.PartitionKey] = append(shardOf[m.PartitionKey], m.ShardID)
-			if p, ok := producerSpan[m.SequenceNumber]; ok && span.SpanContext().TraceID() == p.TraceID() && m.SpanContext().SpanID() == p.SpanID() {
+			if p, ok := eventSpan[event.ID]; ok && span.SpanContext().TraceID() == p.TraceID() && m.SpanContext().SpanID() == p.SpanID() {
 				res.sameTrace++
 			}
 			res.events++
@@ -221,7 +223,11 @@ func run(ctx context.Context, w io.Writer, cfg config) (result, error) {
 		if len(ev.Records) == 0 {
 			continue
 		}
-		fmt.Fprintf(w, "%s: %d records, the first sent with partition key %q\n", sh.id, len(ev.Records), ev.Records[0].Kinesis.PartitionKey)
+		kind := "records"
+		if cfg.format == propagation.FormatTags {
+			kind = "KPL aggregated records"
+		}
+		fmt.Fprintf(w, "%s: %d %s, the first sent with partition key %q\n", sh.id, len(ev.Records), kind, ev.Records[0].Kinesis.PartitionKey)
 		if err := handler(ctx, ev); err != nil {
 			return result{}, err
 		}
@@ -233,7 +239,7 @@ func run(ctx context.Context, w io.Writer, cfg config) (result, error) {
 			res.batches++
 			linked := 0
 			for _, l := range s.Links() {
-				for _, p := range producerSpan {
+				for _, p := range eventSpan {
 					if p.SpanID() == l.SpanContext.SpanID() {
 						linked++
 					}
@@ -264,6 +270,106 @@ func run(ctx context.Context, w io.Writer, cfg config) (result, error) {
 	fmt.Fprintf(w, "consumer batch spans linked to their producer spans: %d of %d\n", res.linkedBatches, res.batches)
 	fmt.Fprintf(w, "groups whose events all went to the shard of their key, in order: %d of %d\n", res.groupsInOrder, res.groupsExpected)
 	return res, nil
+}
+
+// publish sends the events with plain PutRecords calls through a client with
+// the propagation middleware, which starts a producer span per record and puts
+// its context on the record. It returns each event's producer span.
+func publish(ctx context.Context, tracer trace.Tracer, traced *kinesis.Client, spans *tracetest.SpanRecorder, cfg config) (map[string]trace.SpanContext, error) {
+	eventOf := map[string]string{} // sequence number → event ID
+	for start := 0; start < cfg.events; start += 10 {
+		ctx, span := tracer.Start(ctx, "publish events")
+		in := &kinesis.PutRecordsInput{StreamName: aws.String(cfg.stream)}
+		for i := start; i < min(start+10, cfg.events); i++ {
+			key, data := groupEvent(i, cfg.groups)
+			in.Records = append(in.Records, types.PutRecordsRequestEntry{PartitionKey: aws.String(key), Data: data})
+		}
+		out, err := traced.PutRecords(ctx, in)
+		span.End()
+		if err != nil {
+			return nil, fmt.Errorf("PutRecords: %w", err)
+		}
+		if n := aws.ToInt32(out.FailedRecordCount); n > 0 {
+			return nil, fmt.Errorf("PutRecords: %d records failed", n)
+		}
+		for j, r := range out.Records {
+			eventOf[aws.ToString(r.SequenceNumber)] = fmt.Sprintf("event-%d", start+j)
+		}
+	}
+	eventSpan := map[string]trace.SpanContext{}
+	for _, s := range spans.Ended() {
+		if s.SpanKind() == trace.SpanKindProducer {
+			eventSpan[eventOf[attr(s, "messaging.message.id")]] = s.SpanContext()
+		}
+	}
+	return eventSpan, nil
+}
+
+// publishTagged puts the events with otelkinesis.Producer.Put, each under a
+// producer span "create <stream>" whose context goes in the user record's tags
+// (with InjectUserRecord, which also protects a key or data that would be read
+// as carrying context). It returns each event's producer span.
+func publishTagged(ctx context.Context, tracer trace.Tracer, prop *propagation.Producer, client *kinesis.Client, cfg config) (map[string]trace.SpanContext, error) {
+	producer, err := otelkinesis.NewProducer(ctx, otelkinesis.WithStreamName(cfg.stream), otelkinesis.WithKinesisClient(client))
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = producer.Shutdown(context.WithoutCancel(ctx)) }()
+	eventSpan := map[string]trace.SpanContext{}
+	for start := 0; start < cfg.events; start += 10 {
+		ctx, publishing := tracer.Start(ctx, "publish events")
+		for i := start; i < min(start+10, cfg.events); i++ {
+			key, data := groupEvent(i, cfg.groups)
+			ctx, span := tracer.Start(ctx, "create "+cfg.stream, trace.WithSpanKind(trace.SpanKindProducer),
+				trace.WithAttributes(attribute.String("messaging.system", "aws.kinesis"), attribute.String("messaging.destination.name", cfg.stream),
+					attribute.String("messaging.operation.type", "create")))
+			key, ehk, data, tags, err := prop.InjectUserRecord(ctx, key, "", data, nil)
+			if err == nil {
+				err = producer.Put(ctx, key, ehk, data, tags)
+			}
+			span.End()
+			if err != nil {
+				publishing.End()
+				return nil, fmt.Errorf("put event %d: %w", i, err)
+			}
+			eventSpan[fmt.Sprintf("event-%d", i)] = span.SpanContext()
+		}
+		// The producer does not promise order: it packs a shard's user records
+		// into several aggregates at once, and requests and retries reorder.
+		// Flushed after each 10, a shard's events of the 10 go in one
+		// aggregate, in order, before the next 10.
+		err := producer.Flush(ctx)
+		publishing.End()
+		if err != nil {
+			return nil, fmt.Errorf("flush: %w", err)
+		}
+	}
+	return eventSpan, nil
+}
+
+// groupEvent returns event i's partition key, its group ID, and its data.
+func groupEvent(i, groups int) (key string, data []byte) {
+	return fmt.Sprintf("group-%d", i%groups), fmt.Appendf(nil, `{"id":"event-%d","n":%d}`, i, i/groups)
+}
+
+// extractTagged deaggregates the records of a Lambda event, then extracts
+// each user record: its context is in its tags.
+func extractTagged(ctx context.Context, c *propagation.Consumer, d *kinesisconsumer.Deaggregator, ev *events.KinesisEvent) ([]propagation.Message, error) {
+	var msgs []propagation.Message
+	for _, r := range ev.Records {
+		urs, err := d.DeaggregateLambdaRecord(r)
+		if err != nil {
+			return nil, fmt.Errorf("record %s: %w", r.Kinesis.SequenceNumber, err)
+		}
+		for _, ur := range urs {
+			m := c.Extract(ctx, ur.PartitionKey, ur.Data, ur.Tags)
+			_, m.Stream, _ = strings.Cut(r.EventSourceArn, ":stream/") // arn:aws:kinesis:<region>:<account>:stream/<name>
+			m.ShardID = kinesisconsumer.LambdaShardID(r)
+			m.SequenceNumber = fmt.Sprintf("%s/%d", ur.SequenceNumber, ur.SubSequenceNumber)
+			msgs = append(msgs, m)
+		}
+	}
+	return msgs, nil
 }
 
 func attr(s sdktrace.ReadOnlySpan, key string) string {

@@ -19,7 +19,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // checks what it found and printed.
 func TestExample(t *testing.T) {
 	for _, peer := range testpeers.Emulators(t) {
-		for _, f := range []propagation.Format{propagation.FormatKey, propagation.FormatEnvelope, propagation.FormatJSON} {
+		for _, f := range []propagation.Format{propagation.FormatKey, propagation.FormatEnvelope, propagation.FormatJSON, propagation.FormatTags} {
 			t.Run(peer.Name+"/"+f.String(), func(t *testing.T) {
 				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 				defer cancel()
@@ -42,6 +42,9 @@ func TestExample(t *testing.T) {
 				}
 				if f == propagation.FormatKey && !strings.Contains(out.String(), `partition key "tp~00-`) {
 					t.Errorf("output shows no wrapped key:\n%s", out.String())
+				}
+				if f == propagation.FormatTags && !strings.Contains(out.String(), "KPL aggregated records") {
+					t.Errorf("output shows no aggregated records:\n%s", out.String())
 				}
 			})
 		}
