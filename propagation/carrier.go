@@ -3,6 +3,8 @@ package propagation
 import (
 	"strconv"
 
+	"go.opentelemetry.io/otel/propagation"
+
 	"github.com/otelkinesis/otelkinesis/internal/kpl"
 )
 
@@ -22,6 +24,8 @@ type Tag = kpl.Tag
 // propagation fields (say, those telling which signal a record holds) are kept
 // as they are.
 type TagCarrier []Tag
+
+var _ propagation.TextMapCarrier = (*TagCarrier)(nil)
 
 // Get returns the value of the first tag named key, or "".
 func (c TagCarrier) Get(key string) string {

@@ -20,10 +20,12 @@ import (
 // with NewConsumer; it is safe for concurrent use.
 //
 // Extraction is for hostile input: any partition key, data and tags can be
-// given to it. It never panics, its work and allocations are bounded by the
-// context fields (at most 16 KiB of them are looked at, whatever the size of
-// the data), and a malformed context is ignored, the record passed through,
-// with the reason in Message.Err.
+// given to it. It never panics, and a malformed context is ignored, the record
+// passed through, with the reason in Message.Err. Whatever the size of the
+// data, it looks at no more than the context fields (the key, at most 16 KiB
+// of an envelope's headers, at most 32 KiB of a JSON object, the tags), and
+// its work and allocations are bounded by them, except that taking a JSON
+// context field off copies the rest of the data once.
 type Consumer struct {
 	tracer    trace.Tracer
 	prop      propagation.TextMapPropagator
@@ -259,6 +261,8 @@ func (c *Consumer) extractGeneric(m *Message, carrier propagation.TextMapCarrier
 // envelopeCarrier reads the headers of a parsed envelope as a TextMapCarrier.
 // Get allocates the value it returns; Set is a no-op.
 type envelopeCarrier struct{ e *envelope }
+
+var _ propagation.TextMapCarrier = envelopeCarrier{}
 
 // Get returns a copy of the value of the first header named key.
 func (c envelopeCarrier) Get(key string) string {

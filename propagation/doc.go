@@ -115,14 +115,19 @@
 // producer's span.
 //
 // Extraction takes hostile input: any key, data and tags. It never panics,
-// looks at no more than the context fields (at most 16 KiB of them, whatever
-// the size of the data), and ignores a malformed context with the reason in
-// Message.Err, passing the record through.
+// and ignores a malformed context with the reason in Message.Err, passing the
+// record through. Whatever the size of the data, it looks at no more than the
+// context fields: the partition key, an envelope's fixed part and header block
+// (at most 16 KiB), the first 32 KiB of a JSON object (room for a context
+// field of 16 KiB of headers with their JSON quoting and escapes), and the
+// tags. Its work and allocations are bounded by those, with one exception:
+// taking a JSON context field off copies the rest of the data, once, into the
+// new Message.Data.
 //
 // # Speed
 //
 // With propagation.TraceContext{} as the propagator, the W3C fields are
 // written and read without intermediate strings: injecting into a record and
-// extracting from it, context included, takes three allocations for the key
-// and envelope formats.
+// extracting from it, Message.Context included, takes two allocations for the
+// key and envelope formats (the new partition key or data, and the context).
 package propagation

@@ -91,8 +91,9 @@ func jsonObjectBounds(payload []byte) (open int, ok bool) {
 // ErrNotJSONObject when data is not an object, ErrMalformedJSONField when the
 // first member has the field's name but not a well-formed value, or
 // errNoJSONField when the first member has another name. Only the member is
-// read, never the rest of the object, and at most 32 KiB of it: work is
-// bounded whatever the size of data.
+// parsed, never the rest of the object, and only within the first 32 KiB of
+// data; the copy of the rest of data it returns when it takes the member off
+// is the one cost that grows with data.
 func ExtractJSONField(field string, data []byte) (headers TagCarrier, payload []byte, err error) {
 	start, end, headers, err := scanJSONField(field, data)
 	if err != nil {

@@ -5,6 +5,8 @@ import (
 	"math/bits"
 	"strings"
 
+	"go.opentelemetry.io/otel/propagation"
+
 	"github.com/otelkinesis/otelkinesis/internal/kpl"
 )
 
@@ -55,6 +57,8 @@ type KeyCarrier struct {
 	Traceparent string
 	dropped     []string
 }
+
+var _ propagation.TextMapCarrier = (*KeyCarrier)(nil)
 
 // Get returns the traceparent for the key "traceparent" (in any letter case)
 // and "" for every other key.
