@@ -24,9 +24,10 @@ const MiddlewareID = "otelkinesis.propagation"
 // The caller's input is never modified: the middleware works on a copy, so a
 // caller that retries with the same input does not wrap its records twice.
 // Other operations pass through untouched. The spans cover the SDK's own
-// retries. A record that cannot carry context is sent as it is, the reason
-// recorded on its span and passed to otel.Handle; with WithStrict the call
-// fails instead, before anything is sent.
+// retries. A record that cannot carry context is sent without it (a
+// look-alike of a format still wrapped with an empty context, as Inject
+// does), the reason recorded on its span and passed to otel.Handle; with
+// WithStrict the call fails instead, before anything is sent.
 //
 // Do not add it to the client of an otelkinesis exporter: the exporter's own
 // PutRecords calls would then make spans, which it would export, and so on.
