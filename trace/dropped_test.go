@@ -10,7 +10,6 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	oteltrace "go.opentelemetry.io/otel/trace"
 
 	"github.com/otelkinesis/otelkinesis"
@@ -19,34 +18,6 @@ import (
 	"github.com/otelkinesis/otelkinesis/kinesistest"
 	kinesistrace "github.com/otelkinesis/otelkinesis/trace"
 )
-
-// droppedCounts collects reader and returns the otelkinesis.exporter.dropped series, keyed
-// "reason/signal".
-func droppedCounts(t *testing.T, reader *sdkmetric.ManualReader) map[string]int64 {
-	t.Helper()
-	var rm metricdata.ResourceMetrics
-	if err := reader.Collect(context.Background(), &rm); err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]int64{}
-	for _, sm := range rm.ScopeMetrics {
-		for _, m := range sm.Metrics {
-			if m.Name != "otelkinesis.exporter.dropped" {
-				continue
-			}
-			sum, ok := m.Data.(metricdata.Sum[int64])
-			if !ok {
-				t.Fatalf("%s: %T, want Sum[int64]", m.Name, m.Data)
-			}
-			for _, dp := range sum.DataPoints {
-				reason, _ := dp.Attributes.Value("reason")
-				signal, _ := dp.Attributes.Value("signal")
-				got[reason.AsString()+"/"+signal.AsString()] += dp.Value
-			}
-		}
-	}
-	return got
-}
 
 // newMeteredExporter starts kinesistest with a stream and a trace exporter on it whose
 // metrics a ManualReader collects.
@@ -96,7 +67,7 @@ func TestDeniedSpansCounted(t *testing.T) {
 		t.Fatalf("ForceFlush = %v, want a permanent drop naming AccessDenied", err)
 	}
 	want := map[string]int64{"permanent_error/traces": int64(len(spans))}
-	if got := droppedCounts(t, reader); !maps.Equal(got, want) {
+	if got := exportertest.Dropped(t, reader); !maps.Equal(got, want) {
 		t.Errorf("otelkinesis.exporter.dropped = %v, want %v", got, want)
 	}
 }
@@ -121,7 +92,7 @@ func TestOversizeSpanCounted(t *testing.T) {
 		t.Fatalf("ForceFlush: %v", err)
 	}
 	want := map[string]int64{"too_large/traces": 1}
-	if got := droppedCounts(t, reader); !maps.Equal(got, want) {
+	if got := exportertest.Dropped(t, reader); !maps.Equal(got, want) {
 		t.Errorf("otelkinesis.exporter.dropped = %v, want %v", got, want)
 	}
 }
