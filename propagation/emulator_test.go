@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/internal/sdkhttp"
 	"github.com/otelkinesis/otelkinesis/internal/testpeers"
 )
 
@@ -40,7 +41,7 @@ func groupEvent(i int) (key string, data []byte) {
 func peerClient(t *testing.T, endpoint string, apiOptions ...func(*kinesisMiddlewareStack) error) *kinesis.Client {
 	cfg := testpeers.Config(endpoint)
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	cfg.HTTPClient = &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	cfg.HTTPClient = sdkhttp.Wrap(&http.Client{Transport: tr, Timeout: 30 * time.Second})
 	cfg.APIOptions = apiOptions
 	t.Cleanup(tr.CloseIdleConnections)
 	return kinesis.NewFromConfig(cfg)

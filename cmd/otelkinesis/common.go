@@ -208,6 +208,9 @@ func (c *commonFlags) kinesisClient(ctx context.Context, s streamRef) (*kinesis.
 	if err != nil {
 		return nil, fmt.Errorf("AWS configuration: %w", err)
 	}
+	// After loading, which needs the BuildableClient itself for AWS_CA_BUNDLE: a fast
+	// answer must not cost the connection it is read from (see package sdkhttp).
+	cfg.HTTPClient = sdkhttp.Wrap(cfg.HTTPClient)
 	if cfg.Region == "" {
 		cfg.Region = s.arnRegion()
 	}

@@ -47,6 +47,7 @@ import (
 
 	"github.com/otelkinesis/otelkinesis"
 	kinesisconsumer "github.com/otelkinesis/otelkinesis/consumer"
+	"github.com/otelkinesis/otelkinesis/kinesistest"
 	"github.com/otelkinesis/otelkinesis/propagation"
 )
 
@@ -129,9 +130,11 @@ func run(ctx context.Context, w io.Writer, cfg config) (result, error) {
 	defer transport.CloseIdleConnections()
 	newClient := func(apiOptions ...func(*middleware.Stack) error) *kinesis.Client {
 		return kinesis.NewFromConfig(aws.Config{
-			Region:                "us-east-1",
-			Credentials:           credentials.NewStaticCredentialsProvider("example", "example", ""),
-			HTTPClient:            &http.Client{Transport: transport, Timeout: 30 * time.Second},
+			Region:      "us-east-1",
+			Credentials: credentials.NewStaticCredentialsProvider("example", "example", ""),
+			// kinesistest's wrapper keeps a fast answer from costing its connection (see
+			// kinesistest.HTTPClient).
+			HTTPClient:            kinesistest.WrapHTTPClient(&http.Client{Transport: transport, Timeout: 30 * time.Second}),
 			BaseEndpoint:          aws.String(cfg.endpoint),
 			AccountIDEndpointMode: aws.AccountIDEndpointModeDisabled,
 			APIOptions:            apiOptions,

@@ -21,6 +21,7 @@ import (
 
 	"github.com/otelkinesis/otelkinesis/consumer"
 	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/internal/sdkhttp"
 	"github.com/otelkinesis/otelkinesis/internal/testpeers"
 	"github.com/otelkinesis/otelkinesis/kinesistest"
 )
@@ -36,7 +37,9 @@ func newClient(t testing.TB, endpoint string) *kinesis.Client {
 	cfg := testpeers.Config(endpoint)
 	var mu sync.Mutex
 	var conns []net.Conn
-	cfg.HTTPClient = awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+	// Wrapped like every client of the module, so that a fast answer does not cost the
+	// connection it is read from (see package sdkhttp).
+	cfg.HTTPClient = sdkhttp.Wrap(awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
 		tr.MaxIdleConnsPerHost = 64
 		dial := tr.DialContext
 		tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -48,7 +51,7 @@ func newClient(t testing.TB, endpoint string) *kinesis.Client {
 			}
 			return c, err
 		}
-	})
+	}))
 	t.Cleanup(func() {
 		mu.Lock()
 		defer mu.Unlock()
