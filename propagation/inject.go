@@ -236,7 +236,7 @@ func (in *injector) writeKey(r *outRecord, biz string, sc trace.SpanContext, tp 
 	var ehk [maxHashKeyDigits]byte
 	ehkLen := 0
 	if !keepEHK {
-		ehkLen = len(appendHashKey(ehk[:0], kpl.HashPartitionKey(biz)))
+		ehkLen = len(kpl.HashPartitionKey(biz).AppendDecimal(ehk[:0]))
 	}
 	pkLen := keyOverhead + len(biz)
 	box := new(keyBox)

@@ -2,7 +2,6 @@ package propagation
 
 import (
 	"fmt"
-	"math/bits"
 	"strings"
 
 	"go.opentelemetry.io/otel/propagation"
@@ -136,7 +135,7 @@ func WrapKey(businessKey, traceparent string) (partitionKey, explicitHashKey str
 		traceparent = zeroTraceparent
 	}
 	var buf [maxHashKeyDigits]byte
-	ehk := appendHashKey(buf[:0], kpl.HashPartitionKey(businessKey))
+	ehk := kpl.HashPartitionKey(businessKey).AppendDecimal(buf[:0])
 	return keyPrefix + traceparent + string(keySeparator) + businessKey, string(ehk), nil
 }
 
@@ -190,51 +189,4 @@ func LooksWrapped(partitionKey string) bool {
 		strings.HasPrefix(partitionKey, keyPrefix) &&
 		partitionKey[keyOverhead-1] == keySeparator &&
 		traceparentSyntax(partitionKey[len(keyPrefix):keyOverhead-1])
-}
-
-// digitPairs holds the two decimal digits of 0 to 99, in order.
-const digitPairs = "0001020304050607080910111213141516171819" +
-	"2021222324252627282930313233343536373839" +
-	"4041424344454647484950515253545556575859" +
-	"6061626364656667686970717273747576777879" +
-	"8081828384858687888990919293949596979899"
-
-// appendHashKey appends the decimal form of h, as ExplicitHashKey takes it
-// (kpl.HashKey.AppendDecimal's result), two digits at a time: it is on the
-// path of every record the key format wraps.
-func appendHashKey(dst []byte, h kpl.HashKey) []byte {
-	const e19 = 1e19 // the largest power of ten in a uint64
-	// h = top*10^38 + mid*10^19 + low; see kpl.HashKey.AppendDecimal.
-	q1, r1 := bits.Div64(0, h.Hi, e19)
-	midLo, low := bits.Div64(r1, h.Lo, e19)
-	top, mid := bits.Div64(q1, midLo, e19) // top is at most 3
-	var buf [2 + 19 + 19]byte
-	buf[0], buf[1] = digitPairs[2*top], digitPairs[2*top+1]
-	put19Digits((*[19]byte)(buf[2:21]), mid)
-	put19Digits((*[19]byte)(buf[21:]), low)
-	i := 0
-	for i < len(buf)-1 && buf[i] == '0' {
-		i++
-	}
-	return append(dst, buf[i:]...)
-}
-
-// put19Digits writes v, below 10^19, as 19 decimal digits. Its two halves
-// are written by independent chains of divisions by 100, which the processor
-// runs side by side.
-func put19Digits(b *[19]byte, v uint64) {
-	hi, lo := v/1e10, v%1e10
-	for i := 18; i > 9; i -= 2 {
-		q := lo / 100
-		r := lo - 100*q
-		b[i-1], b[i] = digitPairs[2*r], digitPairs[2*r+1]
-		lo = q
-	}
-	for i := 8; i > 0; i -= 2 {
-		q := hi / 100
-		r := hi - 100*q
-		b[i-1], b[i] = digitPairs[2*r], digitPairs[2*r+1]
-		hi = q
-	}
-	b[0] = byte('0' + hi)
 }

@@ -2,7 +2,6 @@ package propagation
 
 import (
 	"errors"
-	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -138,24 +137,4 @@ func FuzzUnwrapKey(f *testing.F) {
 			t.Fatalf("rewrap of %q gives %q", pk, again)
 		}
 	})
-}
-
-// appendHashKey writes what kpl.HashKey.AppendDecimal writes.
-func TestAppendHashKey(t *testing.T) {
-	keys := []kpl.HashKey{{}, {Lo: 9}, {Lo: 10}, {Lo: 1e19 - 1}, {Lo: 1e19}, {Lo: ^uint64(0)}, {Hi: 1}, kpl.MaxHashKey}
-	// 10^38 and its neighbours: 0x4b3b4ca85a86c47a_098a224000000000.
-	e38 := kpl.HashKey{Hi: 0x4b3b4ca85a86c47a, Lo: 0x098a224000000000}
-	keys = append(keys, e38, kpl.HashKey{Hi: e38.Hi, Lo: e38.Lo - 1}, kpl.HashKey{Hi: e38.Hi, Lo: e38.Lo + 1})
-	rng := rand.New(rand.NewPCG(3, 4))
-	for range 10000 {
-		keys = append(keys, kpl.HashKey{Hi: rng.Uint64() >> rng.IntN(64), Lo: rng.Uint64()})
-	}
-	for _, h := range keys {
-		if got, want := string(appendHashKey([]byte("x"), h)), "x"+h.String(); got != want {
-			t.Fatalf("appendHashKey(%#x:%#x) = %s, want %s", h.Hi, h.Lo, got, want)
-		}
-	}
-	if want := "100000000000000000000000000000000000000"; e38.String() != want {
-		t.Fatalf("10^38 is %s", e38.String())
-	}
 }

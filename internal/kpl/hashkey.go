@@ -115,49 +115,54 @@ func (h HashKey) String() string {
 }
 
 // AppendDecimal appends the decimal form of h to dst and returns the extended
-// slice. It allocates only if dst lacks the capacity (at most 39 bytes).
+// slice. It allocates only if dst lacks the capacity (at most 39 bytes). It
+// writes two digits at a time: it is on the path of every aggregate and of
+// every record the propagation key format wraps.
 func (h HashKey) AppendDecimal(dst []byte) []byte {
 	const pow19 = 10_000_000_000_000_000_000 // 10^19, the largest power of ten in a uint64
-	if h.Hi == 0 {
-		return appendUint(dst, h.Lo)
-	}
 	// Split h into base-10^19 digits: h = top*10^38 + mid*10^19 + low.
 	// Hi = q1*10^19 + r1 with q1 in {0, 1}; (r1:Lo) / 10^19 fits 64 bits
-	// because r1 < 10^19, and the whole quotient (q1:midLo) is below 2^65.
+	// because r1 < 10^19, and the whole quotient (q1:midLo) is below 2^65,
+	// so top is at most 3.
 	q1, r1 := bits.Div64(0, h.Hi, pow19)
 	midLo, low := bits.Div64(r1, h.Lo, pow19)
 	top, mid := bits.Div64(q1, midLo, pow19)
-	if top != 0 {
-		dst = appendUint(dst, top)
-		dst = appendPadded19(dst, mid)
-	} else {
-		dst = appendUint(dst, mid)
+	var buf [2 + 19 + 19]byte
+	buf[0], buf[1] = digitPairs[2*top], digitPairs[2*top+1]
+	put19Digits((*[19]byte)(buf[2:21]), mid)
+	put19Digits((*[19]byte)(buf[21:]), low)
+	i := 0
+	for i < len(buf)-1 && buf[i] == '0' {
+		i++
 	}
-	return appendPadded19(dst, low)
-}
-
-// appendUint appends v in decimal without leading zeros.
-func appendUint(dst []byte, v uint64) []byte {
-	var buf [20]byte
-	i := len(buf)
-	for v >= 10 {
-		i--
-		buf[i] = byte('0' + v%10)
-		v /= 10
-	}
-	i--
-	buf[i] = byte('0' + v)
 	return append(dst, buf[i:]...)
 }
 
-// appendPadded19 appends v (below 10^19) as exactly 19 decimal digits.
-func appendPadded19(dst []byte, v uint64) []byte {
-	var buf [19]byte
-	for i := len(buf) - 1; i >= 0; i-- {
-		buf[i] = byte('0' + v%10)
-		v /= 10
+// digitPairs holds the two decimal digits of 0 to 99, in order.
+const digitPairs = "0001020304050607080910111213141516171819" +
+	"2021222324252627282930313233343536373839" +
+	"4041424344454647484950515253545556575859" +
+	"6061626364656667686970717273747576777879" +
+	"8081828384858687888990919293949596979899"
+
+// put19Digits writes v, below 10^19, as 19 decimal digits. Its two halves
+// are written by independent chains of divisions by 100, which the processor
+// runs side by side.
+func put19Digits(b *[19]byte, v uint64) {
+	hi, lo := v/1e10, v%1e10
+	for i := 18; i > 9; i -= 2 {
+		q := lo / 100
+		r := lo - 100*q
+		b[i-1], b[i] = digitPairs[2*r], digitPairs[2*r+1]
+		lo = q
 	}
-	return append(dst, buf[:]...)
+	for i := 8; i > 0; i -= 2 {
+		q := hi / 100
+		r := hi - 100*q
+		b[i-1], b[i] = digitPairs[2*r], digitPairs[2*r+1]
+		hi = q
+	}
+	b[0] = byte('0' + hi)
 }
 
 // HashRange is an inclusive range of hash keys, as ListShards reports a
