@@ -520,6 +520,7 @@ func (p *Producer) complete(b *batch, out *kinesis.PutRecordsOutput, err error, 
 		outcome = "error"
 		st.stats.RequestsFailed++
 		cls, code := classRetry, "bad_response"
+		cause := err // nil for an answer that does not match the request
 		if err == nil {
 			err = fmt.Errorf("PutRecords answered %d results for %d records", resultCount(out), len(b.recs))
 		} else {
@@ -529,8 +530,11 @@ func (p *Producer) complete(b *batch, out *kinesis.PutRecordsOutput, err error, 
 		if reshardingCode(code) {
 			p.askRefresh() // the shards may be changing: read them again (paced)
 		}
+		// A request the service refused (4xx) or that never left stored
+		// nothing: sending it again cannot duplicate.
+		ambiguous := cls == classRetry && mayHaveStored(cause)
 		for _, r := range b.recs {
-			p.failLocked(r, cls, code, err, cls == classRetry, now, &notes)
+			p.failLocked(r, cls, code, err, ambiguous, now, &notes)
 		}
 	default:
 		reshard := false

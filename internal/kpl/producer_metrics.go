@@ -30,8 +30,10 @@ type Stats struct {
 	Throttles               int64 // Kinesis records refused for exceeding throughput
 
 	// PossibleDuplicates counts user records sent again after an attempt
-	// whose outcome was unknown (timeout, connection lost, server error):
-	// Kinesis may hold them twice.
+	// whose outcome was unknown (timeout, connection lost, server error,
+	// an answer that does not match the request): Kinesis may hold them
+	// twice. Records of a request the service refused with a 4xx status, or
+	// that never connected, are retried without being counted here.
 	PossibleDuplicates int64
 	// WrongShard counts Kinesis records stored on another shard than the
 	// map predicted (the map was stale).

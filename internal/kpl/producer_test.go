@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/aws/smithy-go"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/sdk/metric"
@@ -349,6 +350,42 @@ func TestProducerRetriesFailedRequests(t *testing.T) {
 	checkExactlyOnce(t, f, readKCL(t, f), want, nil)
 	if st := p.Stats(); st.RequestsFailed == 0 || st.PossibleDuplicates == 0 {
 		t.Errorf("stats %+v", st)
+	}
+}
+
+func TestProducerRefusedRequestsAreNotPossibleDuplicates(t *testing.T) {
+	// A request the service refused with a 4xx status stored nothing: its
+	// records are sent again but not counted as possible duplicates. A 5xx
+	// may have followed a write, so its records are.
+	for _, c := range []struct {
+		name string
+		err  error
+		dups bool
+	}{
+		{"ResourceInUseException", opErr(httpErr(400, apiError("ResourceInUseException", "stream is updating", smithy.FaultClient))), false},
+		{"InternalFailure", opErr(httpErr(500, &types.InternalFailureException{})), true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFakeKinesis("s", 1)
+			f.putErr = func(call int) error {
+				if call == 1 {
+					return c.err
+				}
+				return nil
+			}
+			p := newTestProducer(t, f, testConfig("s"))
+			mustPut(t, p, "k", "", []byte("x"), nil)
+			mustPut(t, p, "k", "", []byte("y"), nil)
+			mustFlush(t, p)
+			checkExactlyOnce(t, f, readKCL(t, f), map[string]string{"x": "k", "y": "k"}, nil)
+			s := p.Stats()
+			if s.RequestsFailed != 1 || s.Retries != 1 || s.UserRecordsDelivered != 2 {
+				t.Errorf("stats %+v", s)
+			}
+			if got := s.PossibleDuplicates != 0; got != c.dups {
+				t.Errorf("PossibleDuplicates = %d after %s", s.PossibleDuplicates, c.name)
+			}
+		})
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -145,6 +146,28 @@ func classifyError(err error) (errClass, string) {
 		return classRetry, "deserialization"
 	}
 	return classPermanent, "unknown"
+}
+
+// mayHaveStored reports whether Kinesis may have stored the records of a
+// PutRecords request that failed with err, so that sending them again may
+// duplicate them. It may not when the service answered with a 4xx status (it
+// refused the request before storing anything: ResourceInUseException,
+// ExpiredTokenException, RequestExpired, throttling) or when the connection
+// was never made (a failed dial). Anything else (a 5xx, a timeout, a
+// connection lost mid-request, an answer that could not be read) may have
+// followed a write.
+func mayHaveStored(err error) bool {
+	var status interface{ HTTPStatusCode() int }
+	if errors.As(err, &status) {
+		if s := status.HTTPStatusCode(); s >= 400 && s < 500 {
+			return false
+		}
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return false
+	}
+	return true
 }
 
 // backoff returns how long to wait before attempt number attempt (1 for the

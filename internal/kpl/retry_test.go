@@ -104,3 +104,29 @@ func TestBackoffFullJitter(t *testing.T) {
 		t.Errorf("backoff not spread over [0, 400ms]: %d of 11 buckets", len(seen))
 	}
 }
+
+func TestMayHaveStored(t *testing.T) {
+	cases := []struct {
+		name string
+		err  error
+		may  bool
+	}{
+		{"resharding", opErr(httpErr(400, apiError("ResourceInUseException", "", smithy.FaultClient))), false},
+		{"expired token", opErr(httpErr(400, apiError("ExpiredTokenException", "", smithy.FaultClient))), false},
+		{"request timeout 408", opErr(httpErr(408, errors.New("timeout"))), false},
+		{"throttled", opErr(httpErr(400, &types.ProvisionedThroughputExceededException{})), false},
+		{"dial refused", opErr(&smithyhttp.RequestSendError{Err: &net.OpError{Op: "dial", Err: errors.New("connection refused")}}), false},
+		{"internal failure", opErr(httpErr(500, &types.InternalFailureException{})), true},
+		{"503", opErr(httpErr(503, errors.New("unavailable"))), true},
+		{"reset mid-request", opErr(&smithyhttp.RequestSendError{Err: &net.OpError{Op: "read", Err: errors.New("connection reset by peer")}}), true},
+		{"timeout", opErr(fmt.Errorf("request: %w", context.DeadlineExceeded)), true},
+		{"eof", opErr(fmt.Errorf("read body: %w", io.ErrUnexpectedEOF)), true},
+		{"deserialization", opErr(&smithy.DeserializationError{Err: errors.New("bad json")}), true},
+		{"no error: a mismatched answer", nil, true},
+	}
+	for _, c := range cases {
+		if got := mayHaveStored(c.err); got != c.may {
+			t.Errorf("%s: mayHaveStored = %v, want %v", c.name, got, c.may)
+		}
+	}
+}
