@@ -78,13 +78,15 @@ func option(f func(*config.Config)) Option { return config.OptionFunc(f) }
 func setting(f func(*config.Config), names ...string) Option { return config.Setting(f, names...) }
 
 // WithStreamName sets the stream by name. Environment: OTEL_EXPORTER_KINESIS_STREAM_NAME.
-// One of the stream name and ARN is required.
+// One of the stream name and ARN is required. A stream given in code, by name or ARN,
+// takes the place of both variables; given both ways in code, they must name one stream.
 func WithStreamName(name string) Option {
 	return setting(func(c *config.Config) { c.Producer.StreamName = name }, "STREAM_NAME")
 }
 
 // WithStreamARN sets the stream by ARN (its region is used when no region is set).
-// Environment: OTEL_EXPORTER_KINESIS_STREAM_ARN.
+// Environment: OTEL_EXPORTER_KINESIS_STREAM_ARN. Like WithStreamName, it takes the place
+// of both stream variables.
 func WithStreamARN(arn string) Option {
 	return setting(func(c *config.Config) { c.Producer.StreamARN = arn }, "STREAM_ARN")
 }

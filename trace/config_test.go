@@ -90,7 +90,7 @@ func TestOptionOverridesUnparsableEnv(t *testing.T) {
 				t.Errorf("the option's value was not used: %+v", c.Producer)
 			}
 			_, err = config.Load(config.Traces, otelkinesis.WithStreamName("s"))
-			if err == nil || !strings.Contains(err.Error(), `="lots": not a`) || !strings.Contains(err.Error(), " allows ") {
+			if err == nil || !strings.Contains(err.Error(), `="lots" (`+strings.ToLower(tc.name)+`): not a`) || !strings.Contains(err.Error(), "; allowed ") {
 				t.Errorf("Load without the option = %v, want the variable refused with its range", err)
 			}
 		})
@@ -117,7 +117,7 @@ func TestNewOptionOverridesUnparsableEnv(t *testing.T) {
 
 	ctx := context.Background()
 	_, err := kinesistrace.New(ctx)
-	want := `OTEL_EXPORTER_KINESIS_BATCH_COUNT="many": not a whole number; batch_count allows 1 to 500`
+	want := `OTEL_EXPORTER_KINESIS_BATCH_COUNT="many" (batch_count): not a whole number; allowed 1 to 500`
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("New without the option = %v, want %q", err, want)
 	}

@@ -56,6 +56,16 @@ func (c Config) AWS(ctx context.Context) (aws.Config, error) {
 	}
 	// After LoadDefaultConfig, which needs the BuildableClient itself for AWS_CA_BUNDLE.
 	cfg.HTTPClient = sdkhttp.Wrap(cfg.HTTPClient)
+	// Region was validated with the rest; a region the SDK found (AWS_REGION, the shared
+	// configuration) or the caller's aws.Config brought is checked here, at construction,
+	// rather than failing every request later.
+	if c.Region == "" && cfg.Region != "" && !validRegion(cfg.Region) {
+		source := "region from AWS_REGION or the AWS shared configuration"
+		if c.AWSConfig != nil {
+			source = "region of the AWS configuration given"
+		}
+		return aws.Config{}, fmt.Errorf("otelkinesis: %s %q: %w", source, cfg.Region, checkRegion(cfg.Region))
+	}
 	if cfg.Region == "" {
 		cfg.Region = regionFromARN(c.Producer.StreamARN)
 	}

@@ -158,7 +158,9 @@ func (f OptionFunc) Apply(c *Config) { f(c) }
 // environment variables named names (their part after the prefix, such as "BATCH_COUNT").
 // Such an option takes the place of those variables: Load then ignores a value of theirs
 // that does not parse, as it ignores one that does. Every option for a setting the
-// environment also gives must be made with Setting, naming each setting it changes.
+// environment also gives must be made with Setting, naming each setting it changes. The
+// stream is one setting in two forms: an option naming STREAM_NAME or STREAM_ARN takes the
+// place of both variables.
 func Setting(set func(*Config), names ...string) Option {
 	return settingOption{set: set, names: names}
 }
@@ -171,6 +173,12 @@ type settingOption struct {
 
 // Apply calls o's function.
 func (o settingOption) Apply(c *Config) { o.set(c) }
+
+// setsStream reports whether o is a [Setting] of the stream, by name or by ARN.
+func setsStream(o Option) bool {
+	so, ok := o.(settingOption)
+	return ok && (slices.Contains(so.names, "STREAM_NAME") || slices.Contains(so.names, "STREAM_ARN"))
+}
 
 // Default returns the defaults for signal.
 func Default(signal Signal) Config {
@@ -190,6 +198,11 @@ func Default(signal Signal) Config {
 func Load(signal Signal, opts ...Option) (Config, error) {
 	c := Default(signal)
 	envErrs := c.applyEnv(os.LookupEnv)
+	// The stream is one setting given two ways: an option for either form replaces both
+	// variables, so a stream named in code never meets another from the environment.
+	if slices.ContainsFunc(opts, setsStream) {
+		c.Producer.StreamName, c.Producer.StreamARN = "", ""
+	}
 	for _, o := range opts {
 		if o == nil {
 			continue
@@ -206,10 +219,12 @@ func Load(signal Signal, opts ...Option) (Config, error) {
 		c.Producer.MinBackoff = c.Producer.MaxBackoff
 	}
 	errs := make([]error, 0, len(envErrs)+1)
+	refused := map[string]bool{} // settings whose variable was refused already
 	for _, e := range envErrs {
 		errs = append(errs, e.err)
+		refused[strings.ToLower(e.name)] = true
 	}
-	if err := errors.Join(append(errs, c.Validate())...); err != nil {
+	if err := errors.Join(append(errs, c.validate(refused))...); err != nil {
 		return c, err
 	}
 	return c, nil
@@ -224,13 +239,13 @@ type envSetting struct {
 var envSettings = []envSetting{
 	{"STREAM_NAME", func(c *Config, v string) error { c.Producer.StreamName = v; return nil }},
 	{"STREAM_ARN", func(c *Config, v string) error { c.Producer.StreamARN = v; return nil }},
-	{"ENDPOINT", func(c *Config, v string) error { c.Endpoint = v; return nil }},
-	{"REGION", func(c *Config, v string) error { c.Region = v; return nil }},
-	{"ROLE_ARN", func(c *Config, v string) error { c.RoleARN = v; return nil }},
+	{"ENDPOINT", checked(checkEndpoint, func(c *Config, v string) { c.Endpoint = v })},
+	{"REGION", checked(checkRegion, func(c *Config, v string) { c.Region = v })},
+	{"ROLE_ARN", checked(checkRoleARN, func(c *Config, v string) { c.RoleARN = v })},
 	{"EXTERNAL_ID", func(c *Config, v string) error { c.ExternalID = v; return nil }},
-	{"ENCODING", func(c *Config, v string) error { c.Encoding = Encoding(strings.ToLower(v)); return nil }},
-	{"COMPRESSION", func(c *Config, v string) error { c.Compression = Compression(strings.ToLower(v)); return nil }},
-	{"PARTITION_BY", func(c *Config, v string) error { c.PartitionBy = PartitionBy(strings.ToLower(v)); return nil }},
+	{"ENCODING", lowerChecked(Encoding.check, func(c *Config, v Encoding) { c.Encoding = v })},
+	{"COMPRESSION", lowerChecked(Compression.check, func(c *Config, v Compression) { c.Compression = v })},
+	{"PARTITION_BY", lowerChecked(PartitionBy.check, func(c *Config, v PartitionBy) { c.PartitionBy = v })},
 	{"AGGREGATE_BATCH_COUNT", intSetting(func(c *Config, n int64) { c.Producer.AggregateBatchCount = n })},
 	{"AGGREGATE_BATCH_SIZE", intSetting(func(c *Config, n int64) { c.Producer.AggregateBatchSize = int(n) })},
 	{"BATCH_SIZE", intSetting(func(c *Config, n int64) { c.Producer.BatchSize = int(n) })},
@@ -240,6 +255,27 @@ var envSettings = []envSetting{
 	{"MAX_CONNECTIONS", intSetting(func(c *Config, n int64) { c.Producer.MaxConnections = int(n) })},
 	{"MAX_RETRIES", intSetting(func(c *Config, n int64) { c.Producer.MaxRetries = int(n) })},
 	{"MAX_BACKOFF", durationSetting(func(c *Config, d time.Duration) { c.Producer.MaxBackoff = d })},
+}
+
+// checked parses a string setting that check must accept, so that a variable's value
+// out of range is refused naming the variable and the value as it was written. The value
+// is set all the same, so that rules between settings see it; Load does not refuse it a
+// second time by the setting's name.
+func checked(check func(string) error, set func(*Config, string)) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		set(c, v)
+		return check(v)
+	}
+}
+
+// lowerChecked is checked for a setting of names, matched without regard to case and
+// spaces around them.
+func lowerChecked[T ~string](check func(T) error, set func(*Config, T)) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		t := T(strings.ToLower(strings.TrimSpace(v)))
+		set(c, t)
+		return check(t)
+	}
 }
 
 func intSetting(set func(*Config, int64)) func(*Config, string) error {
@@ -310,9 +346,9 @@ func (c *Config) applyEnv(lookup func(string) (string, bool)) []envError {
 		if err := s.parse(c, v); err != nil {
 			setting := strings.ToLower(s.name)
 			if allowed := kpl.Allowed(setting); allowed != "" {
-				err = fmt.Errorf("%w; %s allows %s", err, setting, allowed)
+				err = fmt.Errorf("%w; allowed %s", err, allowed)
 			}
-			errs = append(errs, envError{s.name, fmt.Errorf("otelkinesis: %s=%q: %w", key, v, err)})
+			errs = append(errs, envError{s.name, fmt.Errorf("otelkinesis: %s=%q (%s): %w", key, v, setting, err)})
 		}
 	}
 	return errs
@@ -320,38 +356,32 @@ func (c *Config) applyEnv(lookup func(string) (string, bool)) []envError {
 
 // Validate checks every setting; the error names each invalid one, its value and what
 // is allowed.
-func (c Config) Validate() error {
+func (c Config) Validate() error { return c.validate(nil) }
+
+// validate is Validate, leaving out the string settings in skip (by their lower-case
+// names): those Load has refused already, naming their variable.
+func (c Config) validate(skip map[string]bool) error {
 	var errs []error
-	switch c.Encoding {
-	case EncodingProto, EncodingJSON:
-	default:
-		errs = append(errs, fmt.Errorf("otelkinesis: encoding %q: allowed %q or %q", c.Encoding, EncodingProto, EncodingJSON))
+	bad := func(setting string, value any, err error) {
+		if err != nil && !skip[setting] {
+			errs = append(errs, fmt.Errorf("otelkinesis: %s %q: %w", setting, value, err))
+		}
 	}
-	switch c.Compression {
-	case CompressionNone, CompressionGzip, CompressionZstd:
-	default:
-		errs = append(errs, fmt.Errorf("otelkinesis: compression %q: allowed %q, %q or %q", c.Compression, CompressionNone, CompressionGzip, CompressionZstd))
+	bad("encoding", c.Encoding, c.Encoding.check())
+	bad("compression", c.Compression, c.Compression.check())
+	bad("partition_by", c.PartitionBy, c.PartitionBy.check())
+	if c.Region != "" {
+		bad("region", c.Region, checkRegion(c.Region))
 	}
-	switch c.PartitionBy {
-	case PartitionByTraceID, PartitionByResource, PartitionByRandom, PartitionByShard:
-	default:
-		errs = append(errs, fmt.Errorf("otelkinesis: partition_by %q: allowed %q, %q, %q or %q", c.PartitionBy,
-			PartitionByTraceID, PartitionByResource, PartitionByRandom, PartitionByShard))
-	}
-	if c.Region != "" && !validRegion(c.Region) {
-		errs = append(errs, fmt.Errorf("otelkinesis: region %q: allowed an AWS region name such as %q: "+
-			"1 to 63 lower-case letters, digits and hyphens, starting with a letter and not ending with a hyphen",
-			c.Region, "us-east-1"))
-	}
-	if c.RoleARN != "" && !validRoleARN(c.RoleARN) {
+	if c.RoleARN != "" {
 		// The role ARN is not secret; the external ID is, and is never printed.
-		errs = append(errs, fmt.Errorf("otelkinesis: role_arn %q: allowed an IAM role ARN arn:PARTITION:iam::ACCOUNT:role/NAME", c.RoleARN))
+		bad("role_arn", c.RoleARN, checkRoleARN(c.RoleARN))
 	}
 	if c.ExternalID != "" && c.RoleARN == "" {
 		errs = append(errs, errors.New("otelkinesis: external_id is set but role_arn is not: the external ID goes with a role to assume"))
 	}
-	if c.Endpoint != "" && !validEndpoint(c.Endpoint) {
-		errs = append(errs, fmt.Errorf("otelkinesis: endpoint %q: allowed an http:// or https:// URL with a host", c.Endpoint))
+	if c.Endpoint != "" {
+		bad("endpoint", c.Endpoint, checkEndpoint(c.Endpoint))
 	}
 	// The stream ARN's region is the region when none is set: it must be one too.
 	if parts := strings.SplitN(c.Producer.StreamARN, ":", 6); len(parts) == 6 && !validRegion(parts[3]) {
@@ -377,6 +407,58 @@ func validEndpoint(s string) bool {
 // letter. The SDK puts the region in the endpoint's host name and refuses, when it builds
 // the first request, one that is not a host label; it allows upper case and dots too, which
 // no AWS region name has.
+// check returns what is allowed if e is not an encoding.
+func (e Encoding) check() error {
+	switch e {
+	case EncodingProto, EncodingJSON:
+		return nil
+	}
+	return fmt.Errorf("allowed %q or %q", EncodingProto, EncodingJSON)
+}
+
+// check returns what is allowed if c is not a compression.
+func (c Compression) check() error {
+	switch c {
+	case CompressionNone, CompressionGzip, CompressionZstd:
+		return nil
+	}
+	return fmt.Errorf("allowed %q, %q or %q", CompressionNone, CompressionGzip, CompressionZstd)
+}
+
+// check returns what is allowed if p is not a partitioning.
+func (p PartitionBy) check() error {
+	switch p {
+	case PartitionByTraceID, PartitionByResource, PartitionByRandom, PartitionByShard:
+		return nil
+	}
+	return fmt.Errorf("allowed %q, %q, %q or %q", PartitionByTraceID, PartitionByResource, PartitionByRandom, PartitionByShard)
+}
+
+// checkRegion returns what is allowed if s is not an AWS region name.
+func checkRegion(s string) error {
+	if validRegion(s) {
+		return nil
+	}
+	return fmt.Errorf("allowed an AWS region name such as %q: "+
+		"1 to 63 lower-case letters, digits and hyphens, starting with a letter and not ending with a hyphen", "us-east-1")
+}
+
+// checkRoleARN returns what is allowed if s is not an IAM role ARN.
+func checkRoleARN(s string) error {
+	if validRoleARN(s) {
+		return nil
+	}
+	return errors.New("allowed an IAM role ARN arn:PARTITION:iam::ACCOUNT:role/NAME")
+}
+
+// checkEndpoint returns what is allowed if s is not an endpoint URL.
+func checkEndpoint(s string) error {
+	if validEndpoint(s) {
+		return nil
+	}
+	return errors.New("allowed an http:// or https:// URL with a host")
+}
+
 func validRegion(s string) bool {
 	if len(s) == 0 || len(s) > 63 || s[0] < 'a' || s[0] > 'z' || s[len(s)-1] == '-' {
 		return false

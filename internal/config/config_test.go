@@ -98,15 +98,16 @@ func TestInvalidSettings(t *testing.T) {
 		want       []string
 	}{
 		{"ENCODING", "otlp_xml", []string{"encoding", "otlp_xml", "otlp_proto"}},
+		{"ENCODING", "OTLP_XML", []string{`OTEL_EXPORTER_KINESIS_ENCODING="OTLP_XML" (encoding): allowed "otlp_proto" or "otlp_json"`}},
 		{"COMPRESSION", "lz4", []string{"compression", "lz4", "zstd"}},
 		{"PARTITION_BY", "span_id", []string{"partition_by", "span_id", "trace_id", "shard"}},
 		{"AGGREGATE_BATCH_COUNT", "0", []string{"aggregate_batch_count", "0", "1 to 4294967295"}},
-		{"AGGREGATE_BATCH_SIZE", "x", []string{"OTEL_EXPORTER_KINESIS_AGGREGATE_BATCH_SIZE", `"x"`, "whole number", "aggregate_batch_size allows 1 to 10485760"}},
+		{"AGGREGATE_BATCH_SIZE", "x", []string{"OTEL_EXPORTER_KINESIS_AGGREGATE_BATCH_SIZE", `"x"`, "whole number", "(aggregate_batch_size): not a whole number; allowed 1 to 10485760"}},
 		{"AGGREGATE_BATCH_SIZE", "20000000", []string{"aggregate_batch_size", "20000000", "1 to 10485760"}},
 		{"BATCH_SIZE", "10485761", []string{"batch_size", "10485761", "1 to 10485760"}},
 		{"BATCH_COUNT", "1000", []string{"batch_count", "1000", "1 to 500"}},
 		{"BACKLOG_COUNT", "-1", []string{"backlog_count", "-1", "1 to 2147483647"}},
-		{"FLUSH_INTERVAL", "soon", []string{"OTEL_EXPORTER_KINESIS_FLUSH_INTERVAL", `"soon"`, "duration", "flush_interval allows 1ms to 1h0m0s"}},
+		{"FLUSH_INTERVAL", "soon", []string{"OTEL_EXPORTER_KINESIS_FLUSH_INTERVAL", `"soon"`, "duration", "(flush_interval): not a duration", "allowed 1ms to 1h0m0s"}},
 		{"FLUSH_INTERVAL", "0", []string{"flush_interval", "0s", "1ms to 1h0m0s"}},
 		{"FLUSH_INTERVAL", "9223372036855", []string{"OTEL_EXPORTER_KINESIS_FLUSH_INTERVAL", `"9223372036855"`, "too many milliseconds", "1ms to 1h0m0s"}},
 		{"MAX_BACKOFF", "99999999999999999999", []string{"OTEL_EXPORTER_KINESIS_MAX_BACKOFF", "too many milliseconds", "1ms to 1h0m0s"}},
@@ -174,7 +175,8 @@ func TestMarshalLogRedacts(t *testing.T) {
 }
 
 // TestRegion: the exporter's region wins, then AWS_REGION, then the stream ARN's region; no
-// region at all is a clear error.
+// region at all is a clear error, and so is a region from AWS_REGION or an aws.Config that
+// is not a region name.
 func TestRegion(t *testing.T) {
 	ctx := context.Background()
 	clearEnv(t)
@@ -199,6 +201,23 @@ func TestRegion(t *testing.T) {
 	c.Producer.StreamName = "s"
 	if _, err := c.AWS(ctx); err == nil || !strings.Contains(err.Error(), "region") {
 		t.Errorf("no region: %v", err)
+	}
+
+	// A region the SDK finds (AWS_REGION) or that the caller's aws.Config brings is
+	// checked when the client is built, naming where it came from.
+	t.Setenv("AWS_REGION", "US East 1")
+	_, err = c.AWS(ctx)
+	if err == nil || !strings.Contains(err.Error(), `region from AWS_REGION or the AWS shared configuration "US East 1": allowed an AWS region name`) {
+		t.Errorf("AWS_REGION: err = %v", err)
+	}
+	c.Region = "eu-west-1" // a region of our own wins, and was validated by Load
+	if cfg, err := c.AWS(ctx); err != nil || cfg.Region != "eu-west-1" {
+		t.Errorf("own region over a bad AWS_REGION: %q, %v", cfg.Region, err)
+	}
+	c.Region = ""
+	c.AWSConfig = &aws.Config{Region: "nowhere!"}
+	if _, err := c.AWS(ctx); err == nil || !strings.Contains(err.Error(), `region of the AWS configuration given "nowhere!"`) {
+		t.Errorf("aws.Config region: err = %v", err)
 	}
 }
 
@@ -266,8 +285,8 @@ func TestEnvParseErrorsSayTheRange(t *testing.T) {
 	numeric := 0
 	for _, s := range envSettings {
 		c := Default(Traces)
-		if s.parse(&c, "lots") == nil {
-			continue // a string setting: any text parses
+		if s.parse(&c, "lots") == nil || s.parse(&c, "7") != nil {
+			continue // a string setting
 		}
 		numeric++
 		setting := strings.ToLower(s.name)
@@ -278,8 +297,8 @@ func TestEnvParseErrorsSayTheRange(t *testing.T) {
 		}
 		t.Setenv(EnvPrefix+s.name, "lots")
 		_, err := Load(Traces, OptionFunc(func(c *Config) { c.Producer.StreamName = "s" }))
-		want := fmt.Sprintf(`%s%s="lots": `, EnvPrefix, s.name)
-		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "; "+setting+" allows "+allowed) {
+		want := fmt.Sprintf(`%s%s="lots" (%s): `, EnvPrefix, s.name, setting)
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.HasSuffix(err.Error(), "; allowed "+allowed) {
 			t.Errorf("%s=lots: err = %v, want %q and the range %q", s.name, err, want, allowed)
 		}
 		t.Setenv(EnvPrefix+s.name, "")
@@ -289,7 +308,7 @@ func TestEnvParseErrorsSayTheRange(t *testing.T) {
 	}
 	t.Setenv("OTEL_EXPORTER_KINESIS_MAX_RETRIES", "lots")
 	_, err := Load(Traces, OptionFunc(func(c *Config) { c.Producer.StreamName = "s" }))
-	if want := `otelkinesis: OTEL_EXPORTER_KINESIS_MAX_RETRIES="lots": not a whole number; max_retries allows 0 to 100`; err == nil || err.Error() != want {
+	if want := `otelkinesis: OTEL_EXPORTER_KINESIS_MAX_RETRIES="lots" (max_retries): not a whole number; allowed 0 to 100`; err == nil || err.Error() != want {
 		t.Errorf("err = %v, want %q", err, want)
 	}
 }
@@ -375,13 +394,48 @@ func TestRegionAndRoleValidated(t *testing.T) {
 	t.Setenv("OTEL_EXPORTER_KINESIS_ROLE_ARN", "garbage")
 	t.Setenv("OTEL_EXPORTER_KINESIS_EXTERNAL_ID", "the-external-secret")
 	_, err := Load(Traces)
-	if err == nil || !strings.Contains(err.Error(), `region "Not-A-Region"`) || !strings.Contains(err.Error(), `role_arn "garbage"`) {
-		t.Errorf("err = %v, want the region and the role ARN refused", err)
+	if err == nil || !strings.Contains(err.Error(), `OTEL_EXPORTER_KINESIS_TRACES_REGION="Not-A-Region" (region): allowed an AWS region name`) ||
+		!strings.Contains(err.Error(), `OTEL_EXPORTER_KINESIS_ROLE_ARN="garbage" (role_arn): allowed an IAM role ARN`) {
+		t.Errorf("err = %v, want the region and the role ARN refused, each once, naming its variable", err)
+	} else if n := strings.Count(err.Error(), "\n") + 1; n != 2 {
+		t.Errorf("%d errors, want 2 (each variable once, and no complaint about the external ID): %v", n, err)
 	} else if strings.Contains(err.Error(), "the-external-secret") {
 		t.Errorf("error shows the external ID: %v", err)
 	}
 	// Options win over them.
 	if _, err := Load(Traces, region("eu-west-1"), role("arn:aws:iam::123456789012:role/r", "")); err != nil {
 		t.Errorf("valid options over invalid environment: %v", err)
+	}
+}
+
+// TestStreamOptionReplacesBothVariables: the stream is one setting in two forms. A stream
+// named in code, by name or by ARN, takes the place of both variables, so it never meets
+// another stream from the environment; two forms in code must still name one stream.
+func TestStreamOptionReplacesBothVariables(t *testing.T) {
+	clearEnv(t)
+	t.Setenv("OTEL_EXPORTER_KINESIS_STREAM_NAME", "from-env")
+	t.Setenv("OTEL_EXPORTER_KINESIS_TRACES_STREAM_ARN", "arn:aws:kinesis:eu-west-1:123456789012:stream/from-env-arn")
+	const arn = "arn:aws:kinesis:us-east-1:123456789012:stream/from-code"
+	byARN := Setting(func(c *Config) { c.Producer.StreamARN = arn }, "STREAM_ARN")
+	byName := Setting(func(c *Config) { c.Producer.StreamName = "from-code" }, "STREAM_NAME")
+
+	c, err := Load(Traces, byARN)
+	if err != nil || c.Producer.StreamARN != arn || c.Producer.StreamName != "" {
+		t.Errorf("by ARN: name %q, ARN %q, err %v: want the option's ARN alone", c.Producer.StreamName, c.Producer.StreamARN, err)
+	}
+	c, err = Load(Traces, byName)
+	if err != nil || c.Producer.StreamName != "from-code" || c.Producer.StreamARN != "" {
+		t.Errorf("by name: name %q, ARN %q, err %v: want the option's name alone", c.Producer.StreamName, c.Producer.StreamARN, err)
+	}
+	if c, err = Load(Traces, byName, byARN); err != nil || c.Producer.StreamName != "from-code" || c.Producer.StreamARN != arn {
+		t.Errorf("both forms of one stream: %+v, %v", c.Producer, err)
+	}
+	other := Setting(func(c *Config) { c.Producer.StreamName = "another" }, "STREAM_NAME")
+	if _, err = Load(Traces, other, byARN); err == nil || !strings.Contains(err.Error(), "another") {
+		t.Errorf("two streams in code: err = %v, want them refused", err)
+	}
+	// Without a stream option, the environment's two forms must agree.
+	if _, err = Load(Traces); err == nil || !strings.Contains(err.Error(), "from-env") {
+		t.Errorf("two streams in the environment: err = %v, want them refused", err)
 	}
 }
