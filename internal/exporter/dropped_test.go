@@ -1,4 +1,4 @@
-package exporter
+package exporter_test
 
 import (
 	"context"
@@ -10,47 +10,14 @@ import (
 	"time"
 
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.uber.org/goleak"
 
 	"github.com/otelkinesis/otelkinesis/internal/config"
+	"github.com/otelkinesis/otelkinesis/internal/exporter"
+	"github.com/otelkinesis/otelkinesis/internal/exportertest"
 	"github.com/otelkinesis/otelkinesis/internal/kpl"
 	"github.com/otelkinesis/otelkinesis/kinesistest"
 )
-
-// droppedSeries returns the otelkinesis.exporter.dropped series reader collected, by
-// their attributes written as "signal=traces,reason=permanent_error" (attributes in
-// their set's order: reason before signal), and fails on an unexpected kind of data.
-func droppedSeries(t *testing.T, reader *sdkmetric.ManualReader) map[string]int64 {
-	t.Helper()
-	var rm metricdata.ResourceMetrics
-	if err := reader.Collect(context.Background(), &rm); err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]int64{}
-	for _, sm := range rm.ScopeMetrics {
-		for _, m := range sm.Metrics {
-			if m.Name != droppedName {
-				continue
-			}
-			sum, ok := m.Data.(metricdata.Sum[int64])
-			if !ok || !sum.IsMonotonic {
-				t.Fatalf("%s: %T, want a monotonic Sum[int64]", m.Name, m.Data)
-			}
-			if !strings.Contains(m.Description, "after it took them") {
-				t.Errorf("%s: description %q does not cover the producer's drops", m.Name, m.Description)
-			}
-			for _, dp := range sum.DataPoints {
-				var kv []string
-				for _, a := range dp.Attributes.ToSlice() {
-					kv = append(kv, string(a.Key)+"="+a.Value.Emit())
-				}
-				got[strings.Join(kv, ",")] += dp.Value
-			}
-		}
-	}
-	return got
-}
 
 // newStream starts kinesistest with one stream "s" of 2 shards.
 func newStream(t *testing.T) *kinesistest.Server {
@@ -87,7 +54,7 @@ func TestProducerDropsCounted(t *testing.T) {
 	cfg, reader := streamConfig(srv, config.Logs)
 	var seen atomic.Int64
 	cfg.Producer.OnDrop = func(records int, _ int64, _ error) { seen.Add(int64(records)) }
-	c, err := New(context.Background(), cfg)
+	c, err := exporter.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,8 +70,8 @@ func TestProducerDropsCounted(t *testing.T) {
 	if !errors.As(err, &de) || de.Reason != kpl.DropPermanent || de.Items != 30 {
 		t.Fatalf("Flush = %v, want a permanent drop of 30 items", err)
 	}
-	want := map[string]int64{"reason=" + ReasonPermanentError + ",signal=logs": 30}
-	if got := droppedSeries(t, reader); !maps.Equal(got, want) {
+	want := map[string]int64{exporter.ReasonPermanentError + "/logs": 30}
+	if got := exportertest.Dropped(t, reader); !maps.Equal(got, want) {
 		t.Errorf("dropped = %v, want %v", got, want)
 	}
 	if seen.Load() != 10 {
@@ -118,7 +85,7 @@ func TestShutdownDropsCounted(t *testing.T) {
 	srv := newStream(t)
 	srv.InjectRequests(-1, kinesistest.Stall(), "PutRecords")
 	cfg, reader := streamConfig(srv, config.Metrics)
-	c, err := New(context.Background(), cfg)
+	c, err := exporter.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,8 +99,8 @@ func TestShutdownDropsCounted(t *testing.T) {
 	if err := c.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Shutdown = %v, want the context's error", err)
 	}
-	want := map[string]int64{"reason=" + ReasonShutdown + ",signal=metrics": 20}
-	if got := droppedSeries(t, reader); !maps.Equal(got, want) {
+	want := map[string]int64{exporter.ReasonShutdown + "/metrics": 20}
+	if got := exportertest.Dropped(t, reader); !maps.Equal(got, want) {
 		t.Errorf("dropped = %v, want %v", got, want)
 	}
 }
@@ -145,18 +112,18 @@ func TestSharedProducerDropCounter(t *testing.T) {
 	srv := newStream(t)
 	srv.InjectRequests(-1, kinesistest.AccessDenied(), "PutRecords")
 	pcfg, reader := streamConfig(srv, "")
-	pcfg.Producer.OnDrop = DropCounter(pcfg.Producer.MeterProvider)
+	pcfg.Producer.OnDrop = exporter.DropCounter(pcfg.Producer.MeterProvider)
 	p, err := pcfg.NewProducer(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = p.Shutdown(context.Background()) }()
-	var cores []*Core
+	var cores []*exporter.Core
 	for _, signal := range []config.Signal{config.Traces, config.Logs} {
 		cfg, _ := streamConfig(srv, signal)
 		cfg.Producer.MeterProvider = pcfg.Producer.MeterProvider
 		cfg.SharedProducer = p
-		c, err := New(context.Background(), cfg)
+		c, err := exporter.New(context.Background(), cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -179,8 +146,8 @@ func TestSharedProducerDropCounter(t *testing.T) {
 		}
 	}
 	// 5 user records of 1 span and 5 of 2 log records.
-	want := map[string]int64{"reason=" + ReasonPermanentError: 15}
-	if got := droppedSeries(t, reader); !maps.Equal(got, want) {
+	want := map[string]int64{exporter.ReasonPermanentError + "/": 15}
+	if got := exportertest.Dropped(t, reader); !maps.Equal(got, want) {
 		t.Errorf("dropped = %v, want %v", got, want)
 	}
 }
@@ -189,22 +156,22 @@ func TestSharedProducerDropCounter(t *testing.T) {
 // anything else's records under "unknown".
 func TestDropCounterReasons(t *testing.T) {
 	reader := sdkmetric.NewManualReader()
-	hook := DropCounter(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)))
+	hook := exporter.DropCounter(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)))
 	hook(2, 100, &kpl.DropError{Reason: kpl.DropRetriesExhausted, Records: 2, Items: 7})
 	hook(1, 10, &kpl.DropError{Reason: kpl.DropShutdown, Records: 1, Items: 1})
 	hook(1, 10, &kpl.DropError{Reason: kpl.DropRetriesExhausted, Records: 1, Items: 4})
 	hook(3, 10, errors.New("not a DropError"))
 	want := map[string]int64{
-		"reason=" + ReasonRetriesExhausted: 11,
-		"reason=" + ReasonShutdown:         1,
-		"reason=unknown":                   3,
+		exporter.ReasonRetriesExhausted + "/": 11,
+		exporter.ReasonShutdown + "/":         1,
+		"unknown/":                            3,
 	}
-	if got := droppedSeries(t, reader); !maps.Equal(got, want) {
+	if got := exportertest.Dropped(t, reader); !maps.Equal(got, want) {
 		t.Errorf("dropped = %v, want %v", got, want)
 	}
 	// The reasons are the producer's own words.
 	for got, want := range map[string]string{
-		ReasonRetriesExhausted: "retries_exhausted", ReasonPermanentError: "permanent_error", ReasonShutdown: "shutdown",
+		exporter.ReasonRetriesExhausted: "retries_exhausted", exporter.ReasonPermanentError: "permanent_error", exporter.ReasonShutdown: "shutdown",
 	} {
 		if got != want {
 			t.Errorf("reason %q, want %q", got, want)
@@ -219,7 +186,7 @@ func TestNewTooSmallRecordLimitLeavesNothingRunning(t *testing.T) {
 	cfg, _ := streamConfig(srv, config.Traces)
 	cfg.Producer.MaxRecordSize = 1024 // less than the longest partition key and the tags need
 	before := goleak.IgnoreCurrent()
-	if _, err := New(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "record limit") {
+	if _, err := exporter.New(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "record limit") {
 		t.Fatalf("New = %v, want the record limit refused", err)
 	}
 	goleak.VerifyNone(t, before, // the producer's goroutines, not the HTTP connections'
