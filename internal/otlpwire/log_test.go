@@ -334,23 +334,9 @@ func TestSeverityOf(t *testing.T) {
 
 var lgHex = regexp.MustCompile(`^[0-9a-f]+$`)
 
-type lgRecord struct {
-	key  string
-	data []byte
-	n    int // RecordLogs during emit
-}
-
-func lgEncodeAll(t *testing.T, e *LogEncoder, recs []sdklog.Record) ([]lgRecord, LogResult) {
+func lgEncodeAll(t *testing.T, e *LogEncoder, recs []sdklog.Record) ([]record, LogResult) {
 	t.Helper()
-	var out []lgRecord
-	res, err := e.Encode(recs, func(key string, data []byte) error {
-		out = append(out, lgRecord{key, bytes.Clone(data), e.RecordLogs()})
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out, res
+	return encodeRecords(t, e.Encode, e.RecordLogs, recs)
 }
 
 // lgSeq returns the "seq" attribute of a decoded log record, or for a

@@ -19,23 +19,31 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
+// record is one record an encoder emitted, copied.
 type record struct {
 	key  string
 	data []byte
-	n    int // RecordSpans during emit
+	n    int // items in it: RecordSpans or RecordLogs during emit
 }
 
-func encodeAll(t *testing.T, e *TraceEncoder, spans []sdktrace.ReadOnlySpan) ([]record, TraceResult) {
+// encodeRecords runs one encoder's Encode over items and returns every record it emitted,
+// with count (its RecordSpans or RecordLogs) read during each emit, and the result.
+func encodeRecords[I, R any](t *testing.T, encode func([]I, EmitFunc) (R, error), count func() int, items []I) ([]record, R) {
 	t.Helper()
 	var recs []record
-	res, err := e.Encode(spans, func(key string, data []byte) error {
-		recs = append(recs, record{key, bytes.Clone(data), e.RecordSpans()})
+	res, err := encode(items, func(key string, data []byte) error {
+		recs = append(recs, record{key, bytes.Clone(data), count()})
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return recs, res
+}
+
+func encodeAll(t *testing.T, e *TraceEncoder, spans []sdktrace.ReadOnlySpan) ([]record, TraceResult) {
+	t.Helper()
+	return encodeRecords(t, e.Encode, e.RecordSpans, spans)
 }
 
 // canonical sorts the resources and scopes of req by their encoding, so that
