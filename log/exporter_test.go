@@ -2,10 +2,8 @@ package log_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	stdlog "log"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -201,18 +199,7 @@ func (c *capture) Shutdown(context.Context) error                         { retu
 func (c *capture) ForceFlush(context.Context) error                       { return nil }
 
 func countLogs(t *testing.T, srv *kinesistest.Server) int {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	recs, err := teststream.Read(ctx, testpeers.Client(t, srv.URL()), "logs")
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for _, r := range recs {
-		n += len(teststream.LogRecords(r.Telemetry.Logs))
-	}
-	return n
+	return exportertest.ReadCount(t, srv, "logs", func(r teststream.Record) int { return len(teststream.LogRecords(r.Telemetry.Logs)) })
 }
 
 // TestSurvivesFaults: throttled entries and failing requests lose no log record.
@@ -228,57 +215,23 @@ func TestSurvivesFaults(t *testing.T) {
 		}
 		return kinesistest.EntryOK
 	})
-	srv.InjectRequests(2, kinesistest.ServiceUnavailable(), "PutRecords")
-	srv.InjectRequests(1, kinesistest.DropConnection(), "PutRecords")
-	ctx := context.Background()
 	batch := records(100)
-	for i := 0; i < 20; i++ {
-		if err := exp.Export(ctx, batch); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := exp.Shutdown(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if got := countLogs(t, srv); got != 2000 {
-		t.Fatalf("read %d log records, want 2000", got)
-	}
-	if srv.Stats().RecordsThrottled == 0 {
-		t.Error("no entry was throttled: the fault did not happen")
-	}
+	exportertest.SurvivesFaults(t, srv, 20, func(ctx context.Context) error { return exp.Export(ctx, batch) }, exp.Shutdown,
+		func() int { return countLogs(t, srv) }, 2000)
 }
 
 // TestPermanentFailure: AccessDenied fails fast and Shutdown reports the drop.
 func TestPermanentFailure(t *testing.T) {
 	srv, exp := newTestExporter(t)
-	srv.InjectRequests(-1, kinesistest.AccessDenied(), "PutRecords")
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := exp.Export(ctx, records(10)); err != nil {
-		t.Fatal(err)
-	}
-	if err := exp.Shutdown(ctx); err == nil || !strings.Contains(err.Error(), "AccessDenied") {
-		t.Fatalf("Shutdown = %v, want the AccessDenied drop", err)
-	}
+	exportertest.PermanentFailure(t, srv, func(ctx context.Context) error { return exp.Export(ctx, records(10)) }, exp.Shutdown)
 }
 
 // TestShutdownSemantics: after Shutdown, Export returns ErrExporterShutdown; Shutdown and
 // ForceFlush return nil.
 func TestShutdownSemantics(t *testing.T) {
 	_, exp := newTestExporter(t)
-	ctx := context.Background()
-	if err := exp.Shutdown(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := exp.Export(ctx, records(1)); !errors.Is(err, sdklog.ErrExporterShutdown) {
-		t.Errorf("Export after Shutdown = %v", err)
-	}
-	if err := exp.Shutdown(ctx); err != nil {
-		t.Errorf("second Shutdown = %v", err)
-	}
-	if err := exp.ForceFlush(ctx); err != nil {
-		t.Errorf("ForceFlush after Shutdown = %v", err)
-	}
+	exportertest.ShutdownSemantics(t, func(ctx context.Context) error { return exp.Export(ctx, records(1)) }, exp.Shutdown, exp.ForceFlush,
+		sdklog.ErrExporterShutdown, nil)
 }
 
 // TestConcurrentSafe: Export, ForceFlush and Shutdown from many goroutines (run with

@@ -2,10 +2,8 @@ package metric_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log"
-	"strings"
 	"testing"
 	"time"
 
@@ -18,7 +16,6 @@ import (
 	"github.com/otelkinesis/otelkinesis"
 	"github.com/otelkinesis/otelkinesis/internal/benchendpoint"
 	"github.com/otelkinesis/otelkinesis/internal/exportertest"
-	"github.com/otelkinesis/otelkinesis/internal/testpeers"
 	"github.com/otelkinesis/otelkinesis/internal/teststream"
 	"github.com/otelkinesis/otelkinesis/kinesistest"
 	kinesismetric "github.com/otelkinesis/otelkinesis/metric"
@@ -56,78 +53,29 @@ func gauges(n int) *metricdata.ResourceMetrics {
 }
 
 func countPoints(t *testing.T, srv *kinesistest.Server) int {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	recs, err := teststream.Read(ctx, testpeers.Client(t, srv.URL()), "metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for _, r := range recs {
-		n += len(teststream.DataPoints(r.Telemetry.Metrics))
-	}
-	return n
+	return exportertest.ReadCount(t, srv, "metrics", func(r teststream.Record) int { return len(teststream.DataPoints(r.Telemetry.Metrics)) })
 }
 
 // TestSurvivesFaults: throttled entries and failing requests lose no data point.
 func TestSurvivesFaults(t *testing.T) {
 	srv, exp := newTestExporter(t)
 	srv.InjectEntryRate(kinesistest.EntryThrottled, 0.2, 7)
-	srv.InjectRequests(2, kinesistest.ServiceUnavailable(), "PutRecords")
-	srv.InjectRequests(1, kinesistest.DropConnection(), "PutRecords")
-	ctx := context.Background()
-	for i := 0; i < 20; i++ {
-		if err := exp.Export(ctx, gauges(100)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := exp.Shutdown(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if got := countPoints(t, srv); got != 2000 {
-		t.Fatalf("read %d data points, want 2000", got)
-	}
-	if srv.Stats().RecordsThrottled == 0 {
-		t.Error("no entry was throttled: the fault did not happen")
-	}
+	exportertest.SurvivesFaults(t, srv, 20, func(ctx context.Context) error { return exp.Export(ctx, gauges(100)) }, exp.Shutdown,
+		func() int { return countPoints(t, srv) }, 2000)
 }
 
 // TestPermanentFailure: AccessDenied fails fast and Shutdown reports the drop.
 func TestPermanentFailure(t *testing.T) {
 	srv, exp := newTestExporter(t)
-	srv.InjectRequests(-1, kinesistest.AccessDenied(), "PutRecords")
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := exp.Export(ctx, gauges(10)); err != nil {
-		t.Fatal(err)
-	}
-	err := exp.Shutdown(ctx)
-	if err == nil || !strings.Contains(err.Error(), "AccessDenied") {
-		t.Fatalf("Shutdown = %v, want the AccessDenied drop", err)
-	}
-	if n := len(srv.RequestsFor("PutRecords")); n > 5 {
-		t.Errorf("%d requests for a permanent error", n)
-	}
+	exportertest.PermanentFailure(t, srv, func(ctx context.Context) error { return exp.Export(ctx, gauges(10)) }, exp.Shutdown)
 }
 
 // TestShutdownSemantics: after Shutdown, Export and Shutdown return ErrExporterShutdown,
 // ForceFlush returns nil.
 func TestShutdownSemantics(t *testing.T) {
 	_, exp := newTestExporter(t)
-	ctx := context.Background()
-	if err := exp.Shutdown(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := exp.Export(ctx, gauges(1)); !errors.Is(err, sdkmetric.ErrExporterShutdown) {
-		t.Errorf("Export after Shutdown = %v", err)
-	}
-	if err := exp.Shutdown(ctx); !errors.Is(err, sdkmetric.ErrExporterShutdown) {
-		t.Errorf("second Shutdown = %v", err)
-	}
-	if err := exp.ForceFlush(ctx); err != nil {
-		t.Errorf("ForceFlush after Shutdown = %v", err)
-	}
+	exportertest.ShutdownSemantics(t, func(ctx context.Context) error { return exp.Export(ctx, gauges(1)) }, exp.Shutdown, exp.ForceFlush,
+		sdkmetric.ErrExporterShutdown, sdkmetric.ErrExporterShutdown)
 }
 
 // TestSelectors: the temporality and aggregation options reach the SDK; the defaults are

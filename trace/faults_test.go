@@ -18,8 +18,6 @@ import (
 	"github.com/otelkinesis/otelkinesis"
 	"github.com/otelkinesis/otelkinesis/internal/exportertest"
 	"github.com/otelkinesis/otelkinesis/internal/kpl"
-	"github.com/otelkinesis/otelkinesis/internal/testpeers"
-	"github.com/otelkinesis/otelkinesis/internal/teststream"
 	"github.com/otelkinesis/otelkinesis/kinesistest"
 	kinesistrace "github.com/otelkinesis/otelkinesis/trace"
 )
@@ -40,14 +38,8 @@ func newFaultyExporter(t *testing.T, opts ...otelkinesis.Option) (*kinesistest.S
 // readSpans reads the stream back from srv and counts each span by trace/span ID.
 func readSpans(t *testing.T, srv *kinesistest.Server, stream string) map[string]int {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	recs, err := teststream.Read(ctx, testpeers.Client(t, srv.URL()), stream)
-	if err != nil {
-		t.Fatal(err)
-	}
 	seen := map[string]int{}
-	for _, r := range recs {
+	for _, r := range exportertest.Read(t, srv, stream) {
 		for _, rs := range r.Telemetry.Traces.ResourceSpans {
 			for _, ss := range rs.ScopeSpans {
 				for _, sp := range ss.Spans {

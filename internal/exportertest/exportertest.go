@@ -1,7 +1,8 @@
 // Package exportertest holds the test scaffolding the trace, metric and log exporters'
 // tests share: a kinesistest endpoint with a stream and the options that point an
 // exporter at it, a loopback OTLP/HTTP sink that keeps what the official exporters send
-// (the oracle), and the concurrency test every exporter must pass.
+// (the oracle), the concurrency test every exporter must pass, the fault and shutdown
+// checks the metric and log exporters share, and readers of what reached the stream.
 package exportertest
 
 import (
