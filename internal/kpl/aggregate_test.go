@@ -142,6 +142,41 @@ func TestAggregatorMatchesReference(t *testing.T) {
 	}
 }
 
+// TestAppendSingleMatchesAggregator: AppendSingle writes, for one user record, exactly
+// what an empty Aggregator writes after one Add, SingleSize is its length, and neither
+// allocates given room.
+func TestAppendSingleMatchesAggregator(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	var a Aggregator
+	dst := make([]byte, 0, 300000)
+	for iter := range 2000 {
+		rec := randRecords(r, 1)[0]
+		if iter%100 == 0 {
+			rec.Data = make([]byte, 70000+r.IntN(200000)) // over an aggregate's size, as alone records are
+		}
+		tags := toTags(rec.Tags)
+		a.Reset()
+		a.Add(rec.PK, rec.EHK, rec.Data, tags)
+		want := a.AppendTo(nil)
+		got := AppendSingle(dst[:0], rec.PK, rec.EHK, rec.Data, tags)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("iteration %d (pk %d bytes, ehk %q, %d bytes of data, %d tags): AppendSingle differs from the Aggregator\n got %x\nwant %x",
+				iter, len(rec.PK), rec.EHK, len(rec.Data), len(tags), got, want)
+		}
+		if n := SingleSize(rec.PK, rec.EHK, len(rec.Data), tags); n != len(got) {
+			t.Fatalf("iteration %d: SingleSize = %d, AppendSingle wrote %d", iter, n, len(got))
+		}
+	}
+	rec := randRecords(r, 1)[0]
+	tags := toTags(rec.Tags)
+	if n := testing.AllocsPerRun(100, func() {
+		_ = AppendSingle(dst[:0], rec.PK, rec.EHK, rec.Data, tags)
+		_ = SingleSize(rec.PK, rec.EHK, len(rec.Data), tags)
+	}); n != 0 {
+		t.Errorf("AppendSingle and SingleSize with room: %v allocations, want 0", n)
+	}
+}
+
 // sameRecords compares record lists, treating nil and empty data or tags alike.
 func sameRecords(a, b []kplref.Record) bool {
 	if len(a) != len(b) {

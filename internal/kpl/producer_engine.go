@@ -34,20 +34,22 @@ func (p *Producer) addLocked(h HashKey, pk, ehk string, data []byte, tags []Tag,
 	if p.cfg.DisableAggregation {
 		r := p.newRecordLocked()
 		r.data = append(p.keptRecBufLocked(len(data)), data...) // nil: a buffer of its size class
-		r.pk, r.ehk = pk, ehk
-		r.size = len(data) + len(pk)
-		r.users, r.userBytes = 1, size
-		r.weights, r.items = append(r.weights[:0], items), int64(items)
-		r.lo, r.hi = h, h
-		r.shard, r.epoch = s, ep.epoch
-		p.chargeRecordLocked(r)
-		p.enqueueLocked(r, false)
+		p.queueLoneLocked(r, pk, ehk, h, size, items, s, ep.epoch)
 		return
 	}
 	if alone > p.aggMax {
-		b := p.getBinLocked()
-		p.addToBinLocked(b, h, pk, ehk, data, tags, size, items)
-		p.enqueueLocked(p.recordFromBin(b, s, ep.epoch), false)
+		// Too large to share an aggregate: its aggregated record is written
+		// straight into the record's buffer (alone is exact here), not through
+		// a bin whose aggregator would grow to hold a copy of it first. Like
+		// an aggregate, it is routed by its (first) user record's hash key.
+		r := p.newRecordLocked()
+		n := alone - len(pk)
+		buf := p.keptRecBufLocked(n)
+		if buf == nil {
+			buf = ownCopy(nil, n)
+		}
+		r.data = AppendSingle(buf, pk, ehk, data, tags)
+		p.queueLoneLocked(r, pk, string(h.AppendDecimal(p.scratch[:0])), h, size, items, s, ep.epoch)
 		return
 	}
 
@@ -84,6 +86,20 @@ func (p *Producer) addLocked(h HashKey, pk, ehk string, data []byte, tags []Tag,
 	if int64(b.agg.Count()) >= p.cfg.AggregateBatchCount || !sealed && p.packed(b) {
 		p.sealLocked(s, best)
 	}
+}
+
+// queueLoneLocked queues r, whose data holds one user record of hash key h
+// (plain, or aggregated alone), as a Kinesis record with partition key pk and
+// explicit hash key ehk.
+func (p *Producer) queueLoneLocked(r *record, pk, ehk string, h HashKey, size int64, items int32, s *shard, epoch uint64) {
+	r.pk, r.ehk = pk, ehk
+	r.size = len(r.data) + len(pk)
+	r.users, r.userBytes = 1, size
+	r.weights, r.items = append(r.weights[:0], items), int64(items)
+	r.lo, r.hi = h, h
+	r.shard, r.epoch = s, epoch
+	p.chargeRecordLocked(r)
+	p.enqueueLocked(r, false)
 }
 
 // putUnit is the PUT payload unit of a provisioned stream: every record pays

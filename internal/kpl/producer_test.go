@@ -1,6 +1,7 @@
 package kpl
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -122,6 +123,68 @@ func checkExactlyOnce(t testing.TB, f *fakeKinesis, got []userRecord, want map[s
 	}
 	if missing > 0 || dup > 0 {
 		t.Errorf("%d user records missing, %d duplicated, of %d", missing, dup, len(want))
+	}
+}
+
+// TestProducerLoneRecords: user records too large to share an aggregate go alone, each in
+// a Kinesis record of its own, byte for byte the aggregate an Aggregator writes for it
+// alone, routed by its explicit hash key when it has one, with its tags, among small
+// records that are aggregated as usual.
+func TestProducerLoneRecords(t *testing.T) {
+	f := newFakeKinesis("s", 4)
+	p := newTestProducer(t, f, testConfig("s"))
+	tags := []Tag{{Key: "signal", Value: "metrics"}, {Key: "empty"}}
+	want := map[string]string{}
+	lone := map[string]string{} // data → explicit hash key
+	for i := range 60 {
+		pk := fmt.Sprintf("key-%d", i%7)
+		data := fmt.Sprintf("record %d ", i)
+		ehk := ""
+		if i%6 == 0 {
+			data += strings.Repeat("L", 51200+i*1000) // over aggregate_batch_size
+			if i%12 == 0 {
+				ehk = HashKey{Hi: uint64(i) << 58}.String()
+			}
+			lone[data] = ehk
+		}
+		want[data] = pk
+		mustPut(t, p, pk, ehk, []byte(data), tags)
+	}
+	mustFlush(t, p)
+	checkExactlyOnce(t, f, readKCL(t, f), want, tags)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	found := 0
+	for _, s := range f.shards {
+		for _, r := range s.recs {
+			if len(r.data) <= 51200 {
+				continue
+			}
+			found++
+			var users []string
+			var ehk string
+			if err := walkAggregate(r.data, func(_, e string, data []byte, _ []Tag) { users, ehk = append(users, string(data)), e }); err != nil {
+				t.Fatal(err)
+			}
+			wantEHK, ok := lone[users[0]]
+			if len(users) != 1 || !ok {
+				t.Fatalf("a Kinesis record over the aggregate size holds %d user records", len(users))
+			}
+			var a Aggregator
+			a.Add(r.pk, wantEHK, []byte(users[0]), tags)
+			if !bytes.Equal(r.data, a.AppendTo(nil)) {
+				t.Errorf("lone record %.20q: not the bytes an Aggregator writes for it", users[0])
+			}
+			if ehk != wantEHK {
+				t.Errorf("lone record %.20q: explicit hash key %q, want %q", users[0], ehk, wantEHK)
+			}
+			if wantEHK != "" && r.ehk != wantEHK {
+				t.Errorf("lone record %.20q: outer explicit hash key %q, want its own %q", users[0], r.ehk, wantEHK)
+			}
+		}
+	}
+	if found != len(lone) {
+		t.Errorf("%d Kinesis records over the aggregate size, want the %d lone user records", found, len(lone))
 	}
 }
 
