@@ -154,7 +154,8 @@ func (p *Producer) getBinLocked() *bin {
 // dropBinLocked releases the charge of a bin whose records were copied out
 // or dropped, and keeps it for the next aggregate, charged its buffers,
 // unless it grew past an aggregate's size (it held a user record too large
-// to aggregate) or enough are kept: four a shard.
+// to aggregate, re-aggregated for new shards after a reshard: a new such
+// record bypasses bins, see addLocked) or enough are kept: four a shard.
 func (p *Producer) dropBinLocked(b *bin) {
 	st := &p.st
 	st.mem -= b.mem
