@@ -311,8 +311,7 @@ func (p *Producer) PutItems(ctx context.Context, partitionKey, explicitHashKey s
 	if p.cfg.DisableAggregation {
 		alone = len(data) + len(partitionKey)
 	} else if alone = aloneBound(partitionKey, explicitHashKey, len(data), tags); alone > p.aggMax {
-		var empty Aggregator
-		alone = empty.SizeWith(partitionKey, explicitHashKey, len(data), tags) + len(partitionKey)
+		alone = SingleSize(partitionKey, explicitHashKey, len(data), tags) + len(partitionKey)
 	}
 	if alone > p.recordMax {
 		return fmt.Errorf("kpl: stream %q: user record of %d bytes of data (%d as a Kinesis record) is over the record size limit of %d bytes: %w",
