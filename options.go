@@ -225,6 +225,27 @@ func WithMaxBackoff(d time.Duration) Option {
 	return setting(func(c *config.Config) { c.Producer.MaxBackoff = d }, "MAX_BACKOFF")
 }
 
+// WithoutStartupCheck lets New succeed while the stream cannot be reached yet, for services
+// that must boot while Kinesis is down or before their credentials are available. By
+// default New describes the stream once and fails with an error naming the endpoint, the
+// region, the stream and the cause (connection refused, no credentials, stream not found).
+// With this option that failure is reported once through otel.Handle instead, telemetry is
+// held (within the byte budget and the delivery budget, WithRecordTTL) and delivery begins
+// when the stream answers.
+func WithoutStartupCheck() Option {
+	return option(func(c *config.Config) { c.Producer.SkipStartupCheck = true })
+}
+
+// WithRecordTTL sets the delivery budget: how long telemetry may stay in the producer,
+// from the export call that handed it over until it is delivered, before it is given up
+// (counted in otelkinesis.exporter.dropped with reason "expired"). Failed sends are
+// retried while the budget lasts, so an outage shorter than it loses nothing that fits the
+// byte budget; max_retries caps the attempts on top of it.
+// Environment: OTEL_EXPORTER_KINESIS_RECORD_TTL. Default 5m, range 100ms to 24h.
+func WithRecordTTL(d time.Duration) Option {
+	return setting(func(c *config.Config) { c.Producer.RecordTTL = d }, "RECORD_TTL")
+}
+
 // WithRequestTimeout bounds each PutRecords, ListShards and DescribeStreamSummary call; a
 // request that times out is retried (its records may then be stored twice, and are counted
 // as possible duplicates). Default 30s, range 1ms to 1h.

@@ -8,7 +8,8 @@
 //	OTEL_EXPORTER_KINESIS_STREAM_NAME, _STREAM_ARN, _ENDPOINT, _REGION, _ROLE_ARN,
 //	_EXTERNAL_ID, _ENCODING, _COMPRESSION, _PARTITION_BY,
 //	_AGGREGATE_BATCH_COUNT, _AGGREGATE_BATCH_SIZE, _BATCH_SIZE, _BATCH_COUNT,
-//	_BACKLOG_COUNT, _FLUSH_INTERVAL, _MAX_CONNECTIONS, _MAX_RETRIES, _MAX_BACKOFF
+//	_BACKLOG_COUNT, _FLUSH_INTERVAL, _MAX_CONNECTIONS, _MAX_RETRIES, _MAX_BACKOFF,
+//	_RECORD_TTL
 //
 // The region falls back to AWS_REGION (through the AWS SDK's default chain), then to the
 // region in the stream ARN; credentials come from the AWS default chain.
@@ -255,6 +256,7 @@ var envSettings = []envSetting{
 	{"MAX_CONNECTIONS", intSetting(func(c *Config, n int64) { c.Producer.MaxConnections = int(n) })},
 	{"MAX_RETRIES", intSetting(func(c *Config, n int64) { c.Producer.MaxRetries = int(n) })},
 	{"MAX_BACKOFF", durationSetting(func(c *Config, d time.Duration) { c.Producer.MaxBackoff = d })},
+	{"RECORD_TTL", durationSetting(func(c *Config, d time.Duration) { c.Producer.RecordTTL = d })},
 }
 
 // checked parses a string setting that check must accept, so that a variable's value

@@ -45,6 +45,9 @@ const (
 	DefaultRateLimit = 100
 	// DefaultShardMapRefresh is the default of Config.ShardMapRefresh.
 	DefaultShardMapRefresh = time.Minute
+	// DefaultRecordTTL is the default of Config.RecordTTL: 5 minutes, so that an
+	// outage of a few minutes loses nothing that fits the byte budget.
+	DefaultRecordTTL = 5 * time.Minute
 )
 
 // Kinesis limits the settings are checked against (DESIGN §5).
@@ -137,6 +140,13 @@ type Config struct {
 	// MaxBackoff [max_backoff] caps the wait between attempts. Default 60s,
 	// range 1ms to 1h.
 	MaxBackoff time.Duration
+	// RecordTTL [record_ttl] is the delivery budget: how long a user record may
+	// stay in the producer, from Put until delivered, before it is given up
+	// (DropExpired), like the KPL's RecordTtl. Records are retried while their
+	// budget lasts, so an outage shorter than it loses nothing that fits
+	// BacklogBytes. MaxRetries caps the attempts on top of it. Default 5m,
+	// range 100ms to 24h.
+	RecordTTL time.Duration
 	// RequestTimeout bounds each PutRecords, ListShards and
 	// DescribeStreamSummary call; a request that times out is retried.
 	// Default 30s, range 1ms to 1h.
@@ -159,6 +169,16 @@ type Config struct {
 	// magic, protobuf, digest or tags, for consumers that cannot
 	// deaggregate. Default false.
 	DisableAggregation bool
+
+	// SkipStartupCheck starts the producer without waiting for the stream: New
+	// does not fail when the stream cannot be described (endpoint unreachable,
+	// credentials not yet available); the producer keeps trying in the
+	// background, reports the first failure once through otel.Handle, and
+	// delivers what it holds once the stream answers. A stream that does not
+	// exist still fails New when that is known at once. Default false: New
+	// checks the stream, the credentials and the endpoint once and fails with
+	// the cause.
+	SkipStartupCheck bool
 
 	// MeterProvider receives the producer's own metrics. Default (nil): the
 	// global otel.GetMeterProvider(), a no-op unless one is set.
@@ -195,6 +215,7 @@ func DefaultConfig() Config {
 		RequestTimeout:      DefaultRequestTimeout,
 		RateLimit:           DefaultRateLimit,
 		ShardMapRefresh:     DefaultShardMapRefresh,
+		RecordTTL:           DefaultRecordTTL,
 	}
 }
 
@@ -227,6 +248,7 @@ var ranges = map[string]settingRange{
 	"rate_limit":            {lo: 1, hi: 1000},
 	"shard_map_refresh":     {lo: int64(time.Second), hi: int64(24 * time.Hour), duration: true},
 	"max_record_size":       {lo: 1 << 10, hi: MaxRecordBytes, zero: "ask the stream"},
+	"record_ttl":            {lo: int64(100 * time.Millisecond), hi: int64(24 * time.Hour), duration: true},
 }
 
 // String says what r allows, as Validate's errors and Allowed do: "1 to 500",
@@ -310,6 +332,7 @@ func (c Config) Validate() error {
 	intRange("rate_limit", int64(c.RateLimit))
 	durRange("shard_map_refresh", c.ShardMapRefresh)
 	intRange("max_record_size", int64(c.MaxRecordSize))
+	durRange("record_ttl", c.RecordTTL)
 	return errors.Join(errs...)
 }
 
