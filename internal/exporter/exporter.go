@@ -163,7 +163,7 @@ func (c *Core) Put(ctx context.Context, partitionKey string, data []byte, items 
 
 // Drop reasons, as the reason attribute of otelkinesis.exporter.dropped. The first three
 // are the exporter's own, for items that never reached the producer; the export call
-// that dropped them also returns an error naming them. The last three are the producer's
+// that dropped them also returns an error naming them. The last four are the producer's
 // (kpl.DropReason), for items in user records the producer took and then gave up on; they
 // are reported through otel.Handle and the next ForceFlush or Shutdown.
 const (
@@ -183,10 +183,13 @@ const (
 	// ReasonShutdown: the producer's Shutdown ended, by its context, before the record was
 	// delivered (kpl.DropShutdown).
 	ReasonShutdown = string(kpl.DropShutdown)
+	// ReasonExpired: the record was not delivered within the delivery budget
+	// (record_ttl) of the export call that handed it over (kpl.DropExpired).
+	ReasonExpired = string(kpl.DropExpired)
 )
 
 // producerDropReasons are the reasons of the producer's drops.
-var producerDropReasons = []kpl.DropReason{kpl.DropRetriesExhausted, kpl.DropPermanent, kpl.DropShutdown}
+var producerDropReasons = []kpl.DropReason{kpl.DropRetriesExhausted, kpl.DropExpired, kpl.DropPermanent, kpl.DropShutdown}
 
 // droppedName is the name of the counter of dropped telemetry items.
 const droppedName = "otelkinesis.exporter.dropped"

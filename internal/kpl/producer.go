@@ -10,8 +10,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
-	"go.opentelemetry.io/otel"
 
+	"github.com/otelkinesis/otelkinesis/internal/plural"
 	"github.com/otelkinesis/otelkinesis/internal/putrecords"
 )
 
@@ -31,7 +31,7 @@ type Client interface {
 var (
 	// ErrShutdown is returned by Put after Shutdown began, and wrapped by the
 	// DropError of records a Shutdown whose context ended gave up on.
-	ErrShutdown = errors.New("kpl: producer is shut down")
+	ErrShutdown = errors.New("producer is shut down")
 	// ErrRecordTooLarge is wrapped by Put's error for a user record that
 	// cannot fit in one Kinesis record; the error names its size and the
 	// limit. MaxDataSize says how much data fits.
@@ -39,9 +39,12 @@ var (
 	// ErrInvalidRecord is wrapped by Put's error for a partition key or
 	// explicit hash key Kinesis would refuse.
 	ErrInvalidRecord = errors.New("invalid user record")
-	// ErrRetriesExhausted is wrapped by the DropError of records that failed
-	// MaxRetries+1 times.
+	// ErrRetriesExhausted is wrapped by the DropError of records whose
+	// attempts Kinesis answered with a retryable error MaxRetries+1 times.
 	ErrRetriesExhausted = errors.New("retries exhausted")
+	// ErrExpired is wrapped by the DropError of records not delivered within
+	// their delivery budget (RecordTTL).
+	ErrExpired = errors.New("delivery budget spent")
 	// ErrPermanent is wrapped by the DropError of records refused with an
 	// error sending again cannot fix (stream missing, access denied, ...).
 	ErrPermanent = errors.New("permanent error")
@@ -53,8 +56,12 @@ type DropReason string
 
 // The reasons records are dropped.
 const (
-	// DropRetriesExhausted: every attempt failed with a retryable error.
+	// DropRetriesExhausted: MaxRetries+1 attempts were answered with a
+	// retryable error.
 	DropRetriesExhausted DropReason = "retries_exhausted"
+	// DropExpired: the records were not delivered within RecordTTL of their
+	// Put, the delivery budget (Kinesis unreachable, or failing, that long).
+	DropExpired DropReason = "expired"
 	// DropPermanent: Kinesis refused the records with a permanent error.
 	DropPermanent DropReason = "permanent_error"
 	// DropShutdown: Shutdown's context ended before the records were
@@ -86,8 +93,9 @@ type DropError struct {
 
 // Error says how many user records of which stream were dropped and why.
 func (e *DropError) Error() string {
-	msg := fmt.Sprintf("kpl: stream %q: dropped %d user records (%d bytes, %d telemetry items) after %d attempts: %s",
-		e.Stream, e.Records, e.Bytes, e.Items, e.Attempts, e.Reason)
+	msg := fmt.Sprintf("stream %q: dropped %s (%s, %s) after %s: %s",
+		e.Stream, plural.Count(e.Records, "user record", "user records"), plural.Count(e.Bytes, "byte", "bytes"),
+		plural.Count(e.Items, "telemetry item", "telemetry items"), plural.Count(e.Attempts, "attempt", "attempts"), e.Reason)
 	if e.Err != nil {
 		msg += ": " + e.Err.Error()
 	}
@@ -100,6 +108,8 @@ func (e *DropError) Unwrap() []error {
 	switch e.Reason {
 	case DropRetriesExhausted:
 		s = ErrRetriesExhausted
+	case DropExpired:
+		s = ErrExpired
 	case DropPermanent:
 		s = ErrPermanent
 	case DropShutdown:
@@ -169,7 +179,7 @@ func New(ctx context.Context, client Client, cfg Config) (*Producer, error) {
 		return nil, err
 	}
 	if client == nil {
-		return nil, fmt.Errorf("kpl: stream %q: nil Kinesis client", cfg.stream())
+		return nil, fmt.Errorf("stream %q: nil Kinesis client", cfg.stream())
 	}
 	p := &Producer{
 		cfg:          cfg,
@@ -199,7 +209,7 @@ func New(ctx context.Context, client Client, cfg Config) (*Producer, error) {
 				p.cancel()
 				return nil, err
 			}
-			otel.Handle(fmt.Errorf("%w (assuming the default record size limit of %d bytes)", err, DefaultRecordBytes))
+			handle(fmt.Errorf("%w (assuming the default record size limit of %d bytes)", err, DefaultRecordBytes))
 			limit = DefaultRecordBytes
 		}
 		p.recordMax = limit
@@ -253,7 +263,7 @@ func (p *Producer) describe(ctx context.Context) (int, error) {
 	out, err := p.client.DescribeStreamSummary(rctx, in, noRetry)
 	cancel()
 	if err != nil {
-		return 0, fmt.Errorf("kpl: stream %q: DescribeStreamSummary: %w", p.stream, err)
+		return 0, fmt.Errorf("stream %q: DescribeStreamSummary: %w", p.stream, err)
 	}
 	if out.StreamDescriptionSummary == nil || out.StreamDescriptionSummary.MaxRecordSizeInKiB == nil {
 		return DefaultRecordBytes, nil
@@ -301,7 +311,7 @@ func (p *Producer) PutItems(ctx context.Context, partitionKey, explicitHashKey s
 	} else {
 		var err error
 		if h, err = ParseHashKey(explicitHashKey); err != nil {
-			return fmt.Errorf("kpl: explicit hash key: %w: %w", ErrInvalidRecord, err)
+			return fmt.Errorf("explicit hash key: %w: %w", ErrInvalidRecord, err)
 		}
 	}
 	size := userSize(partitionKey, explicitHashKey, len(data), tags)
@@ -314,7 +324,7 @@ func (p *Producer) PutItems(ctx context.Context, partitionKey, explicitHashKey s
 		alone = SingleSize(partitionKey, explicitHashKey, len(data), tags) + len(partitionKey)
 	}
 	if alone > p.recordMax {
-		return fmt.Errorf("kpl: stream %q: user record of %d bytes of data (%d as a Kinesis record) is over the record size limit of %d bytes: %w",
+		return fmt.Errorf("stream %q: user record of %d bytes of data (%d as a Kinesis record) is over the record size limit of %d bytes: %w",
 			p.stream, len(data), alone, p.recordMax, ErrRecordTooLarge)
 	}
 	// Puts leave room for the next request's charge beyond its records, so
@@ -345,13 +355,13 @@ func (p *Producer) PutItems(ctx context.Context, partitionKey, explicitHashKey s
 			n, b := p.st.queued, p.st.mem
 			p.st.roomWaiters--
 			p.mu.Unlock()
-			return fmt.Errorf("kpl: stream %q: backlog full (%d user records waiting to be sent, %d bytes held of backlog_bytes %d): %w",
+			return fmt.Errorf("stream %q: backlog full (%d user records waiting to be sent, %d bytes held of backlog_bytes %d): %w",
 				p.stream, n, b, p.cfg.BacklogBytes, ctx.Err())
 		}
 		p.mu.Lock()
 		p.st.roomWaiters--
 	}
-	p.addLocked(h, partitionKey, explicitHashKey, data, tags, size, alone, int32(items))
+	p.addLocked(h, partitionKey, explicitHashKey, data, tags, size, alone, int32(items), time.Now())
 	p.mu.Unlock()
 	return nil
 }
@@ -411,7 +421,7 @@ func (p *Producer) waitFlush(ctx context.Context, w *flushWaiter) error {
 	}
 	n := p.st.pendingUpTo(w.epoch)
 	p.mu.Unlock()
-	return fmt.Errorf("kpl: stream %q: flush: %d user records still pending: %w", p.stream, n, ctx.Err())
+	return fmt.Errorf("stream %q: flush: %d user records still pending: %w", p.stream, n, ctx.Err())
 }
 
 // Shutdown stops accepting records, sends everything buffered and waits
@@ -457,7 +467,7 @@ func (p *Producer) Shutdown(ctx context.Context) error {
 	p.mu.Lock()
 	if p.st.abandoned {
 		if n := p.st.shutdownDropped; n > 0 {
-			err = fmt.Errorf("kpl: stream %q: shutdown: dropped %d user records (%d bytes) still held: %w",
+			err = fmt.Errorf("stream %q: shutdown: dropped %d user records (%d bytes) still held: %w",
 				p.stream, n, p.st.shutdownDroppedBytes, ctx.Err())
 		} else {
 			select {
@@ -540,11 +550,11 @@ func PartitionKeyLen(pk string) int {
 func checkPartitionKey(pk string) error {
 	switch {
 	case pk == "":
-		return fmt.Errorf("kpl: partition key is empty: %w", ErrInvalidRecord)
+		return fmt.Errorf("partition key is empty: %w", ErrInvalidRecord)
 	case !utf8.ValidString(pk):
-		return fmt.Errorf("kpl: partition key is not valid UTF-8: %w", ErrInvalidRecord)
+		return fmt.Errorf("partition key is not valid UTF-8: %w", ErrInvalidRecord)
 	case len(pk) > MaxPartitionKeyLen && PartitionKeyLen(pk) > MaxPartitionKeyLen:
-		return fmt.Errorf("kpl: partition key has %d characters (UTF-16 code units), at most %d allowed: %w",
+		return fmt.Errorf("partition key has %d characters (UTF-16 code units), at most %d allowed: %w",
 			PartitionKeyLen(pk), MaxPartitionKeyLen, ErrInvalidRecord)
 	}
 	return nil

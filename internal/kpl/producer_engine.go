@@ -12,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/aws/smithy-go"
-	"go.opentelemetry.io/otel"
 
 	"github.com/otelkinesis/otelkinesis/internal/reqbuf"
 )
@@ -20,8 +19,9 @@ import (
 // ---- putting user records into aggregates ----
 
 // addLocked takes an admitted user record into the backlog and its shard's
-// aggregates. alone is its Kinesis size on its own.
-func (p *Producer) addLocked(h HashKey, pk, ehk string, data []byte, tags []Tag, size int64, alone int, items int32) {
+// aggregates. alone is its Kinesis size on its own; now is when it was put, the start of
+// its delivery budget.
+func (p *Producer) addLocked(h HashKey, pk, ehk string, data []byte, tags []Tag, size int64, alone int, items int32, now time.Time) {
 	st := &p.st
 	ep := st.current()
 	ep.pending++
@@ -34,6 +34,7 @@ func (p *Producer) addLocked(h HashKey, pk, ehk string, data []byte, tags []Tag,
 	if p.cfg.DisableAggregation {
 		r := p.newRecordLocked()
 		r.data = append(p.keptRecBufLocked(len(data)), data...) // nil: a buffer of its size class
+		r.born = now
 		p.queueLoneLocked(r, pk, ehk, h, size, items, s, ep.epoch)
 		return
 	}
@@ -49,6 +50,7 @@ func (p *Producer) addLocked(h HashKey, pk, ehk string, data []byte, tags []Tag,
 			buf = ownCopy(nil, n)
 		}
 		r.data = AppendSingle(buf, pk, ehk, data, tags)
+		r.born = now
 		p.queueLoneLocked(r, pk, string(h.AppendDecimal(p.scratch[:0])), h, size, items, s, ep.epoch)
 		return
 	}
@@ -80,6 +82,10 @@ func (p *Producer) addLocked(h HashKey, pk, ehk string, data []byte, tags []Tag,
 		best = len(s.bins) - 1
 	}
 	b := s.bins[best]
+	if b.agg.Count() == 0 {
+		b.born = now
+		p.expiresLocked(now)
+	}
 	p.addToBinLocked(b, h, pk, ehk, data, tags, size, items)
 	// One seal a Put at most for packing (the Put's room holds one; see
 	// producer_memory.go).
@@ -187,6 +193,7 @@ func (p *Producer) recordFromBin(b *bin, s *shard, epoch uint64) *record {
 		r.items += int64(w)
 	}
 	r.lo, r.hi = b.lo, b.hi
+	r.born = b.born
 	r.shard, r.epoch = s, epoch
 	p.chargeRecordLocked(r)
 	p.dropBinLocked(b)
@@ -206,6 +213,7 @@ func (p *Producer) enqueueLocked(r *record, retry bool) {
 	st.readyBytes += r.size
 	r.shard.ready += r.size
 	st.queued += r.users
+	p.expiresLocked(r.born)
 	if st.force || st.readyCount >= p.cfg.BatchCount || st.readyBytes >= p.cfg.BatchSize {
 		p.poke()
 	}
@@ -307,12 +315,20 @@ func (p *Producer) dispatchLocked(now time.Time) (time.Duration, []*batch) {
 	if st.abandoned {
 		return 0, nil
 	}
+	if !st.sweepAt.IsZero() && !now.Before(st.sweepAt) {
+		p.expireLocked(now)
+	}
 	for st.retries.Len() > 0 && !st.retries[0].due.After(now) {
 		p.routeLocked(p.popRetryLocked(), true)
 	}
 	var wait time.Duration
 	if st.retries.Len() > 0 {
 		wait = st.retries[0].due.Sub(now)
+	}
+	if !st.sweepAt.IsZero() {
+		if w := st.sweepAt.Sub(now); wait == 0 || w < wait {
+			wait = max(w, time.Nanosecond)
+		}
 	}
 	var sends []*batch
 	for len(st.flights) < p.cfg.MaxConnections && st.readyCount > 0 {
@@ -493,8 +509,16 @@ func (p *Producer) send(b *batch) {
 	if b.body == nil {
 		b.body = ownCopy(nil, b.size)
 	}
-	ctx, cancel := context.WithTimeout(p.reqCtx, p.cfg.RequestTimeout)
+	// A request ends with its records' delivery budget at the latest, so that
+	// nothing outlives it in a request that hangs.
 	start := time.Now()
+	end := start.Add(p.cfg.RequestTimeout)
+	for _, r := range b.recs {
+		if d := p.deadline(r); d.Before(end) {
+			end = d
+		}
+	}
+	ctx, cancel := context.WithDeadline(p.reqCtx, end)
 	// The body goes into the buffer charged for it (putOptions, on any
 	// *kinesis.Client).
 	out, err := p.client.PutRecords(reqbuf.With(ctx, &b.body), in, putOptions)
@@ -542,15 +566,16 @@ func (p *Producer) complete(b *batch, out *kinesis.PutRecordsOutput, err error, 
 		} else {
 			cls, code = classifyError(err)
 		}
-		err = fmt.Errorf("kpl: stream %q: PutRecords: %w", p.stream, err)
+		err = fmt.Errorf("stream %q: PutRecords: %w", p.stream, err)
 		if reshardingCode(code) {
 			p.askRefresh() // the shards may be changing: read them again (paced)
 		}
 		// A request the service refused (4xx) or that never left stored
 		// nothing: sending it again cannot duplicate.
 		ambiguous := cls == classRetry && mayHaveStored(cause)
+		counts := cause == nil || answered(cause)
 		for _, r := range b.recs {
-			p.failLocked(r, cls, code, err, ambiguous, now, &notes)
+			p.failLocked(r, cls, code, err, ambiguous, counts, now, &notes)
 		}
 	default:
 		reshard := false
@@ -574,8 +599,8 @@ func (p *Producer) complete(b *batch, out *kinesis.PutRecordsOutput, err error, 
 				msg += ": " + *e.ErrorMessage
 			}
 			p.failLocked(r, classifyCode(code), code,
-				fmt.Errorf("kpl: stream %q: PutRecords entry for shard %s: %s", p.stream, r.shard.id, msg),
-				false, now, &notes)
+				fmt.Errorf("stream %q: PutRecords entry for shard %s: %s", p.stream, r.shard.id, msg),
+				false, true, now, &notes)
 		}
 		if reshard {
 			p.askRefresh() // once a request
@@ -595,11 +620,15 @@ func resultCount(out *kinesis.PutRecordsOutput) int {
 	return len(out.Records)
 }
 
-// failLocked schedules a failed record's next attempt, or drops it if the
-// error is permanent or its attempts are spent. ambiguous says Kinesis may
+// failLocked schedules a failed record's next attempt, or drops it: at once
+// if the error is permanent, when counts (Kinesis answered the attempt) and
+// its answered failures pass MaxRetries, or when its delivery budget
+// (RecordTTL from its oldest user record's Put) leaves no room for another
+// attempt. A record whose next backoff would end past its budget gets one
+// last attempt MinBackoff before the budget ends. ambiguous says Kinesis may
 // have stored it anyway (timeout, connection lost, server error): sending it
 // again may then duplicate it, and is counted.
-func (p *Producer) failLocked(r *record, cls errClass, code string, err error, ambiguous bool, now time.Time, notes *[]*DropError) {
+func (p *Producer) failLocked(r *record, cls errClass, code string, err error, ambiguous, counts bool, now time.Time, notes *[]*DropError) {
 	st := &p.st
 	if st.abandoned {
 		p.dropLocked(r, DropShutdown, fmt.Errorf("%w (last attempt: %w)", st.abandonCause, err), notes)
@@ -619,18 +648,103 @@ func (p *Producer) failLocked(r *record, cls errClass, code string, err error, a
 		p.dropLocked(r, DropPermanent, err, notes)
 		return
 	}
-	if r.attempts > p.cfg.MaxRetries {
+	if counts {
+		r.failures++
+	}
+	if r.failures > p.cfg.MaxRetries {
 		p.dropLocked(r, DropRetriesExhausted, err, notes)
 		return
+	}
+	wait := backoff(r.attempts, p.cfg.MinBackoff, p.cfg.MaxBackoff, p.rnd)
+	if left := p.deadline(r).Sub(now); wait >= left {
+		if left <= p.cfg.MinBackoff {
+			p.dropLocked(r, DropExpired, err, notes)
+			return
+		}
+		wait = left - p.cfg.MinBackoff
 	}
 	st.stats.Retries++
 	st.retriesByCode[code]++
 	if ambiguous {
 		st.stats.PossibleDuplicates += int64(r.users)
 	}
-	r.due = now.Add(backoff(r.attempts, p.cfg.MinBackoff, p.cfg.MaxBackoff, p.rnd))
+	r.due = now.Add(wait)
 	heap.Push(&st.retries, r)
 	st.queued += r.users
+	p.expiresLocked(r.born)
+}
+
+// deadline returns when r's delivery budget ends.
+func (p *Producer) deadline(r *record) time.Time { return r.born.Add(p.cfg.RecordTTL) }
+
+// expiresLocked notes that something born then is held, so that the sweep
+// (expireLocked) runs no later than its budget's end.
+func (p *Producer) expiresLocked(born time.Time) {
+	if d := born.Add(p.cfg.RecordTTL); d.Before(p.st.sweepAt) || p.st.sweepAt.IsZero() {
+		p.st.sweepAt = d
+	}
+}
+
+// expireLocked drops, as DropExpired, every record held outside requests in
+// flight whose delivery budget has ended by now: in the shard queues, waiting
+// for a retry, and in the aggregates being filled (an aggregate expires with
+// its oldest user record: its younger ones go with it). It then sets sweepAt
+// to the next budget's end. The queues are ordered by arrival, not by age, so
+// every record is looked at; the sweep runs only when a budget has ended.
+func (p *Producer) expireLocked(now time.Time) {
+	st := &p.st
+	var next time.Time
+	keep := func(born time.Time) bool {
+		d := born.Add(p.cfg.RecordTTL)
+		if !now.Before(d) {
+			return false
+		}
+		if next.IsZero() || d.Before(next) {
+			next = d
+		}
+		return true
+	}
+	cause := fmt.Errorf("stream %q: not delivered within record_ttl (%v)", p.stream, p.cfg.RecordTTL)
+	for _, s := range st.shards {
+		for i := 0; i < len(s.bins); {
+			if keep(s.bins[i].born) {
+				i++
+				continue
+			}
+			p.sealLocked(s, i) // queued, and dropped below
+		}
+		for _, q := range []*recQueue{&s.retry, &s.fresh} {
+			for n := q.len(); n > 0; n-- {
+				r := p.popLocked(q)
+				if keep(r.born) {
+					q.push(r) // back at the end, in the same order
+					st.readyCount++
+					st.readyBytes += r.size
+					r.shard.ready += r.size
+					st.queued += r.users
+					continue
+				}
+				p.dropLocked(r, DropExpired, cause, &st.deferred)
+			}
+		}
+	}
+	kept := st.retries[:0]
+	for _, r := range st.retries {
+		if keep(r.born) {
+			kept = append(kept, r)
+			continue
+		}
+		st.queued -= r.users
+		r.heapIdx = -1
+		p.dropLocked(r, DropExpired, cause, &st.deferred)
+	}
+	clear(st.retries[len(kept):])
+	st.retries = kept
+	for i, r := range st.retries {
+		r.heapIdx = i
+	}
+	heap.Init(&st.retries)
+	st.sweepAt = next
 }
 
 // wrongShardLocked handles a record Kinesis stored on another shard than
@@ -701,7 +815,7 @@ func (p *Producer) splitLocked(r *record, retry bool) {
 	var parts []part
 	seal := func(pt *part) {
 		nr := p.recordFromBin(pt.b, pt.s, r.epoch)
-		nr.attempts = r.attempts
+		nr.attempts, nr.failures, nr.born = r.attempts, r.failures, r.born
 		p.enqueueLocked(nr, retry)
 		pt.b = nil
 	}
@@ -737,6 +851,7 @@ func (p *Producer) splitLocked(r *record, retry bool) {
 		}
 		if pt.b == nil {
 			pt.b = p.getBinLocked()
+			pt.b.born = r.born
 		}
 		p.addToBinLocked(pt.b, h, pk, ehk, data, tags, userSize(pk, ehk, len(data), tags), w)
 	})
@@ -751,7 +866,7 @@ func (p *Producer) splitLocked(r *record, retry bool) {
 				p.dropBinLocked(parts[i].b)
 			}
 		}
-		p.dropLocked(r, DropPermanent, fmt.Errorf("kpl: stream %q: re-aggregating for new shards: %w", p.stream, err), &st.deferred)
+		p.dropLocked(r, DropPermanent, fmt.Errorf("stream %q: re-aggregating for new shards: %w", p.stream, err), &st.deferred)
 		return
 	}
 	for i := range parts {
@@ -840,7 +955,7 @@ func (p *Producer) report(notes []*DropError) {
 		if p.cfg.OnDrop != nil {
 			p.cfg.OnDrop(d.Records, d.Bytes, d)
 		}
-		otel.Handle(d)
+		handle(d)
 	}
 }
 
@@ -970,7 +1085,7 @@ func (p *Producer) refreshLoop(failing bool) {
 		}
 		p.unlockReport(nil)
 		if notify != nil {
-			otel.Handle(notify)
+			handle(notify)
 		}
 		p.poke()
 		pace = 0
@@ -997,7 +1112,7 @@ func (p *Producer) refreshDelay(failures int) time.Duration {
 // Called from New only.
 func (p *Producer) noteFallback(err error) {
 	p.st.refreshFailing = true
-	otel.Handle(p.fallbackErrLocked(err))
+	handle(p.fallbackErrLocked(err))
 }
 
 // fallbackErrLocked returns the message of the fallback mode, or nil if it

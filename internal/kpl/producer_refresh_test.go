@@ -135,9 +135,9 @@ func TestProducerPacesShardMapReads(t *testing.T) {
 			return out
 		}
 		// New's read; the first failure (the first flush tick, at 10 ms) is read at once;
-		// then 100, 200, 400 and 800 ms later, then every second while asks keep coming,
+		// then 100, 300 and 900 ms later, then every second while asks keep coming,
 		// and once more for the asks of the last second.
-		wantReads := ms(0, 10, 110, 310, 710, 1510, 2510, 3510, 4510, 5510, 6510, 7510, 8510, 9510, 10510)
+		wantReads := ms(0, 10, 110, 410, 1310, 2310, 3310, 4310, 5310, 6310, 7310, 8310, 9310, 10310)
 		f.mu.Lock()
 		got := slices.Clone(reads)
 		n := failed

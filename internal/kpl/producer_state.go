@@ -19,9 +19,10 @@ const maxBins = 4
 // bin is one aggregate being filled for a shard.
 type bin struct {
 	agg       Aggregator
-	pkLen     int     // length of the first user record's partition key: the outer one
-	first     HashKey // hash key of the first user record: the outer ExplicitHashKey
-	lo, hi    HashKey // smallest and largest hash key inside
+	pkLen     int       // length of the first user record's partition key: the outer one
+	first     HashKey   // hash key of the first user record: the outer ExplicitHashKey
+	lo, hi    HashKey   // smallest and largest hash key inside
+	born      time.Time // when its first user record was put: the oldest's delivery budget
 	userBytes int64
 	weights   []int32 // each user record's item count, in order (see PutItems)
 
@@ -64,8 +65,10 @@ type record struct {
 	weights   []int32 // each user record's item count, in order
 	items     int64   // the sum of weights
 	lo, hi    HashKey
-	shard     *shard // predicted shard
-	attempts  int    // times sent
+	shard     *shard    // predicted shard
+	born      time.Time // when its oldest user record was put; it expires RecordTTL later
+	attempts  int       // times sent
+	failures  int       // failed attempts Kinesis answered: what MaxRetries caps
 	epoch     uint64
 	due       time.Time // next attempt, while waiting for a retry
 	landed    string    // shard it was stored on, while waiting for verification
@@ -197,6 +200,7 @@ type state struct {
 
 	retries retryHeap
 	verify  []*record // stored on an unexpected shard; checked at the next map
+	sweepAt time.Time // no record held (outside requests in flight) expires before this
 
 	epochs       []epochStat // oldest first; the last is the current epoch
 	unreported   []*DropError

@@ -89,7 +89,7 @@ func TestProducerBackoffTiming(t *testing.T) {
 		for i := 1; i < len(f.log); i++ {
 			gaps = append(gaps, f.log[i].at.Sub(f.log[i-1].at))
 		}
-		want := []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond, 500 * time.Millisecond}
+		want := []time.Duration{100 * time.Millisecond, 300 * time.Millisecond, 500 * time.Millisecond, 500 * time.Millisecond}
 		if fmt.Sprint(gaps) != fmt.Sprint(want) {
 			t.Errorf("gaps between attempts %v, want %v", gaps, want)
 		}

@@ -23,7 +23,7 @@ var errWalk = errors.New("malformed aggregated record")
 // keeps. The strings are fresh and may be kept.
 func walkAggregate(b []byte, fn func(partitionKey, explicitHashKey string, data []byte, tags []Tag)) error {
 	if len(b) < len(Magic)+DigestSize || !bytes.Equal(b[:len(Magic)], Magic[:]) {
-		return fmt.Errorf("kpl: %w: no magic", errWalk)
+		return fmt.Errorf("%w: no magic", errWalk)
 	}
 	msg := b[len(Magic) : len(b)-DigestSize]
 
@@ -86,12 +86,12 @@ func walkAggregate(b []byte, fn func(partitionKey, explicitHashKey string, data 
 			return err
 		}
 		if !hasPK || pki >= uint64(len(pks)) {
-			return fmt.Errorf("kpl: %w: partition key index %d of %d", errWalk, pki, len(pks))
+			return fmt.Errorf("%w: partition key index %d of %d", errWalk, pki, len(pks))
 		}
 		ehk := ""
 		if hasEHK {
 			if ehki >= uint64(len(ehks)) {
-				return fmt.Errorf("kpl: %w: explicit hash key index %d of %d", errWalk, ehki, len(ehks))
+				return fmt.Errorf("%w: explicit hash key index %d of %d", errWalk, ehki, len(ehks))
 			}
 			ehk = ehks[ehki]
 		}
@@ -110,7 +110,7 @@ func eachField(b []byte, fn func(num protowire.Number, typ protowire.Type, v []b
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("kpl: %w: %w", errWalk, protowire.ParseError(n))
+			return fmt.Errorf("%w: %w", errWalk, protowire.ParseError(n))
 		}
 		b = b[n:]
 		var (
@@ -126,7 +126,7 @@ func eachField(b []byte, fn func(num protowire.Number, typ protowire.Type, v []b
 			n = protowire.ConsumeFieldValue(num, typ, b)
 		}
 		if n < 0 {
-			return fmt.Errorf("kpl: %w: field %d: %w", errWalk, num, protowire.ParseError(n))
+			return fmt.Errorf("%w: field %d: %w", errWalk, num, protowire.ParseError(n))
 		}
 		b = b[n:]
 		if err := fn(num, typ, v, x); err != nil {

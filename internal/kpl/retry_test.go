@@ -80,28 +80,42 @@ func TestClassifyCode(t *testing.T) {
 	}
 }
 
-func TestBackoffFullJitter(t *testing.T) {
+func TestBackoffEqualJitter(t *testing.T) {
 	minD, maxD := 100*time.Millisecond, 5*time.Second
-	top := func(n int64) int64 { return n } // the ceiling itself
+	top := func(n int64) int64 { return n }   // the ceiling itself
+	bottom := func(int64) int64 { return 0 } // half the ceiling
 	for attempt, want := range map[int]time.Duration{
-		0: 100 * time.Millisecond, 1: 100 * time.Millisecond, 2: 200 * time.Millisecond,
-		3: 400 * time.Millisecond, 6: 3200 * time.Millisecond, 7: maxD, 100: maxD,
+		0: 100 * time.Millisecond, 1: 100 * time.Millisecond, 2: 300 * time.Millisecond,
+		3: 900 * time.Millisecond, 4: 2700 * time.Millisecond, 5: maxD, 100: maxD,
 	} {
 		if got := backoff(attempt, minD, maxD, top); got != want {
 			t.Errorf("attempt %d: ceiling %v, want %v", attempt, got, want)
 		}
+		if got := backoff(attempt, minD, maxD, bottom); got != want/2 {
+			t.Errorf("attempt %d: floor %v, want %v", attempt, got, want/2)
+		}
 	}
-	// With real randomness every value stays within [0, ceiling] and they spread.
+	// With real randomness every value stays within [ceiling/2, ceiling] and they spread.
 	seen := map[time.Duration]bool{}
 	for range 1000 {
 		d := backoff(3, minD, maxD, nil)
-		if d < 0 || d > 400*time.Millisecond {
-			t.Fatalf("backoff %v outside [0, 400ms]", d)
+		if d < 450*time.Millisecond || d > 900*time.Millisecond {
+			t.Fatalf("backoff %v outside [450ms, 900ms]", d)
 		}
-		seen[d/(40*time.Millisecond)] = true
+		seen[(d-450*time.Millisecond)/(45*time.Millisecond)] = true
 	}
 	if len(seen) < 10 {
-		t.Errorf("backoff not spread over [0, 400ms]: %d of 11 buckets", len(seen))
+		t.Errorf("backoff not spread over [450ms, 900ms]: %d of 11 buckets", len(seen))
+	}
+	// The defaults' ten retries take at least two minutes: an outage of the endpoint that
+	// Kinesis answers with errors (503s) that long does not run through max_retries.
+	var least, most time.Duration
+	for a := 1; a <= DefaultMaxRetries; a++ {
+		least += backoff(a, DefaultMinBackoff, DefaultMaxBackoff, bottom)
+		most += backoff(a, DefaultMinBackoff, DefaultMaxBackoff, top)
+	}
+	if least < 2*time.Minute || most > DefaultRecordTTL {
+		t.Errorf("ten retries take %v to %v, want at least 2m and at most the record TTL %v", least, most, DefaultRecordTTL)
 	}
 }
 

@@ -57,18 +57,18 @@ func listShards(ctx context.Context, c Client, cfg *Config, opt func(*kinesis.Op
 		out, err := c.ListShards(rctx, in, opt)
 		cancel()
 		if err != nil {
-			return nil, fmt.Errorf("kpl: stream %q: ListShards: %w", cfg.stream(), err)
+			return nil, fmt.Errorf("stream %q: ListShards: %w", cfg.stream(), err)
 		}
 		pages++
 		for _, s := range out.Shards {
 			if s.ShardId == nil || s.HashKeyRange == nil ||
 				s.HashKeyRange.StartingHashKey == nil || s.HashKeyRange.EndingHashKey == nil {
-				return nil, fmt.Errorf("kpl: stream %q: ListShards returned a shard without ID or hash key range: %w",
+				return nil, fmt.Errorf("stream %q: ListShards returned a shard without ID or hash key range: %w",
 					cfg.stream(), errShardMap)
 			}
 			rng, err := ParseHashRange(*s.HashKeyRange.StartingHashKey, *s.HashKeyRange.EndingHashKey)
 			if err != nil {
-				return nil, fmt.Errorf("kpl: stream %q: shard %s: %w: %w", cfg.stream(), *s.ShardId, errShardMap, err)
+				return nil, fmt.Errorf("stream %q: shard %s: %w: %w", cfg.stream(), *s.ShardId, errShardMap, err)
 			}
 			open := s.SequenceNumberRange == nil || s.SequenceNumberRange.EndingSequenceNumber == nil
 			infos = append(infos, shardInfo{id: *s.ShardId, rng: rng, open: open})
@@ -77,13 +77,13 @@ func listShards(ctx context.Context, c Client, cfg *Config, opt func(*kinesis.Op
 			break
 		}
 		if pages >= maxShardPages {
-			return nil, fmt.Errorf("kpl: stream %q: ListShards: more than %d pages: %w", cfg.stream(), maxShardPages, errShardMap)
+			return nil, fmt.Errorf("stream %q: ListShards: more than %d pages: %w", cfg.stream(), maxShardPages, errShardMap)
 		}
 		token = out.NextToken
 	}
 	m, err := newShardMap(infos)
 	if err != nil {
-		return nil, fmt.Errorf("kpl: stream %q: %w", cfg.stream(), err)
+		return nil, fmt.Errorf("stream %q: %w", cfg.stream(), err)
 	}
 	m.pages = pages
 	return m, nil
