@@ -82,7 +82,7 @@ func TestClassifyCode(t *testing.T) {
 
 func TestBackoffEqualJitter(t *testing.T) {
 	minD, maxD := 100*time.Millisecond, 5*time.Second
-	top := func(n int64) int64 { return n }   // the ceiling itself
+	top := func(n int64) int64 { return n }  // the ceiling itself
 	bottom := func(int64) int64 { return 0 } // half the ceiling
 	for attempt, want := range map[int]time.Duration{
 		0: 100 * time.Millisecond, 1: 100 * time.Millisecond, 2: 300 * time.Millisecond,
