@@ -86,6 +86,9 @@ func (c Config) AWS(ctx context.Context) (aws.Config, error) {
 		})
 		cfg.Credentials = aws.NewCredentialsCache(provider)
 	}
+	// A provider's failures are marked, so that the producer retries a request it could
+	// not sign (no instance role yet, STS or SSO failing) instead of dropping its records.
+	cfg.Credentials = kpl.WrapCredentials(cfg.Credentials)
 	return cfg, nil
 }
 

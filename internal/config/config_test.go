@@ -303,8 +303,8 @@ func TestEnvParseErrorsSayTheRange(t *testing.T) {
 		}
 		t.Setenv(EnvPrefix+s.name, "")
 	}
-	if numeric != 9 {
-		t.Errorf("%d integer and duration settings, want the 9 of DESIGN §6", numeric)
+	if numeric != 10 {
+		t.Errorf("%d integer and duration settings, want 10: the nine producer settings and record_ttl", numeric)
 	}
 	t.Setenv("OTEL_EXPORTER_KINESIS_MAX_RETRIES", "lots")
 	_, err := Load(Traces, OptionFunc(func(c *Config) { c.Producer.StreamName = "s" }))

@@ -241,6 +241,12 @@ func WrapCredentials(p aws.CredentialsProvider) aws.CredentialsProvider {
 
 type credentialsWrapper struct{ p aws.CredentialsProvider }
 
+// IsCredentialsProvider lets the SDK see the provider wrapped (it skips signing for
+// aws.AnonymousCredentials).
+func (w credentialsWrapper) IsCredentialsProvider(target aws.CredentialsProvider) bool {
+	return aws.IsCredentialsProvider(w.p, target)
+}
+
 func (w credentialsWrapper) Retrieve(ctx context.Context) (aws.Credentials, error) {
 	c, err := w.p.Retrieve(ctx)
 	if err != nil {
