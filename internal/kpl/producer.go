@@ -4,12 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"sync"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/smithy-go"
 
 	"github.com/otelkinesis/otelkinesis/internal/plural"
 	"github.com/otelkinesis/otelkinesis/internal/putrecords"
@@ -166,14 +170,22 @@ func putOptions(o *kinesis.Options) {
 	putrecords.WithPutRecords(o)
 }
 
-// New validates cfg, reads the stream's record size limit
-// (DescribeStreamSummary) and shard map (ListShards) and starts the
-// producer. It fails on an invalid setting and on a stream that does not
-// exist; other failures of the two calls are reported through otel.Handle
-// and the producer starts without the information (1 MiB record limit;
-// without a shard map it aggregates only user records of the same hash key,
-// which is safe for every shard layout, and keeps trying to read the map).
-// ctx bounds these calls only.
+// New validates cfg, checks the stream once and starts the producer.
+//
+// The check reads the stream's record size limit (DescribeStreamSummary), which proves
+// the endpoint answers, the credentials sign and the stream exists, then its shard map
+// (ListShards). If the description fails, New fails with a *StartupError naming the
+// stream, the endpoint, the region and the cause (connection refused, no credentials,
+// stream not found, ...); throttling and server errors are tried again a few times
+// first. A ListShards failure after a good description is reported once through
+// otel.Handle and the producer starts without a map (it aggregates only user records
+// of the same hash key, which is safe for every shard layout, and keeps reading the
+// map). ctx bounds the check only.
+//
+// With cfg.SkipStartupCheck, New makes no call: the shard map is read in the
+// background, its first failure reported once, and records are held (within the byte
+// budget and RecordTTL) and delivered once the stream answers; the record size limit is
+// then MaxRecordSize, or 1 MiB.
 func New(ctx context.Context, client Client, cfg Config) (*Producer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -202,17 +214,18 @@ func New(ctx context.Context, client Client, cfg Config) (*Producer, error) {
 	p.reqCtx, p.cancel = context.WithCancel(context.Background())
 
 	p.recordMax = cfg.MaxRecordSize
-	if p.recordMax == 0 {
-		limit, err := p.describe(ctx)
+	if p.recordMax == 0 && cfg.SkipStartupCheck {
+		p.recordMax = DefaultRecordBytes
+	}
+	if p.recordMax == 0 || !cfg.SkipStartupCheck {
+		limit, err := p.startupCheck(ctx)
 		if err != nil {
-			if isNotFound(err) || ctx.Err() != nil {
-				p.cancel()
-				return nil, err
-			}
-			handle(fmt.Errorf("%w (assuming the default record size limit of %d bytes)", err, DefaultRecordBytes))
-			limit = DefaultRecordBytes
+			p.cancel()
+			return nil, err
 		}
-		p.recordMax = limit
+		if p.recordMax == 0 {
+			p.recordMax = limit
+		}
 	}
 	p.aggMax = min(cfg.AggregateBatchSize, p.recordMax)
 	p.frame = requestFrame(&p.cfg)
@@ -225,16 +238,18 @@ func New(ctx context.Context, client Client, cfg Config) (*Producer, error) {
 
 	now := time.Now()
 	p.st.init(cfg, now)
-	m, err := listShards(ctx, client, &p.cfg, noRetry)
-	noMap := err != nil
-	switch {
-	case err == nil:
-		p.applyMapLocked(m, now) // nobody else sees p yet
-	case isNotFound(err) || ctx.Err() != nil:
-		p.cancel()
-		return nil, err
-	default:
-		p.noteFallback(err)
+	readNow := cfg.SkipStartupCheck // the first map read happens in the background
+	if !cfg.SkipStartupCheck {
+		m, err := listShards(ctx, client, &p.cfg, noRetry)
+		switch {
+		case err == nil:
+			p.applyMapLocked(m, now) // nobody else sees p yet
+		case isNotFound(err) || ctx.Err() != nil:
+			p.cancel()
+			return nil, err
+		default:
+			p.noteFallback(err)
+		}
 	}
 
 	meters, err := newMeters(p)
@@ -246,8 +261,127 @@ func New(ctx context.Context, client Client, cfg Config) (*Producer, error) {
 
 	p.wg.Add(2)
 	go p.dispatchLoop()
-	go p.refreshLoop(noMap)
+	go p.refreshLoop(p.st.smap == nil, readNow)
 	return p, nil
+}
+
+// startupAttempts is how many times the startup check describes the stream when the
+// answer is throttling or a server error.
+const startupAttempts = 3
+
+// startupCheck describes the stream, trying again after throttling and server errors,
+// and returns its record size limit, or a *StartupError.
+func (p *Producer) startupCheck(ctx context.Context) (int, error) {
+	var err error
+	for attempt := 1; ; attempt++ {
+		var limit int
+		limit, err = p.describe(ctx)
+		if err == nil {
+			return limit, nil
+		}
+		cls, _ := classifyError(err)
+		if cls == classPermanent || !answered(err) || attempt == startupAttempts || ctx.Err() != nil {
+			break
+		}
+		if sleepCtx(ctx, backoff(attempt, p.cfg.MinBackoff, p.cfg.MaxBackoff, p.rnd)) != nil {
+			break
+		}
+	}
+	endpoint, region := clientTarget(p.client)
+	return 0, &StartupError{Stream: p.stream, Endpoint: endpoint, Region: region, Cause: describeCause(err, p.cfg.RequestTimeout), Err: err}
+}
+
+// sleepCtx waits for d or until ctx ends, and then returns ctx.Err().
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// StartupError is New's error when the startup check cannot describe the stream.
+type StartupError struct {
+	// Stream is the stream name or ARN.
+	Stream string
+	// Endpoint is the endpoint the client calls ("" when the SDK resolves AWS's own for
+	// the region, or the client is not a *kinesis.Client).
+	Endpoint string
+	// Region is the client's region ("" when unknown).
+	Region string
+	// Cause says in a few words why: "connection refused", "no AWS credentials: ...",
+	// "ResourceNotFoundException: ...".
+	Cause string
+	// Err is the SDK's error.
+	Err error
+}
+
+// Error names the stream, the endpoint, the region and the cause.
+func (e *StartupError) Error() string {
+	where := "the AWS endpoint"
+	if e.Endpoint != "" {
+		where = e.Endpoint
+	}
+	if e.Region != "" {
+		where += " (region " + e.Region + ")"
+	}
+	return fmt.Sprintf("stream %q at %s: startup check failed: %s (WithoutStartupCheck starts without this check)", e.Stream, where, e.Cause)
+}
+
+// Unwrap returns the SDK's error.
+func (e *StartupError) Unwrap() error { return e.Err }
+
+// clientTarget returns the endpoint and region of a *kinesis.Client, for messages.
+func clientTarget(c Client) (endpoint, region string) {
+	kc, ok := c.(*kinesis.Client)
+	if !ok {
+		return "", ""
+	}
+	o := kc.Options()
+	return aws.ToString(o.BaseEndpoint), o.Region
+}
+
+// describeCause says in a few words why a call failed: the network's or the service's
+// own words rather than the SDK's chain of wrappers.
+func describeCause(err error, timeout time.Duration) string {
+	var ce *CredentialsError
+	var dnsErr *net.DNSError
+	var apiErr smithy.APIError
+	switch {
+	case errors.As(err, &ce):
+		return "no AWS credentials: " + ce.Err.Error()
+	case credentialsFailure(err):
+		var op *smithy.OperationError
+		errors.As(err, &op)
+		return "no AWS credentials: " + op.Err.Error()
+	case errors.As(err, &dnsErr):
+		return "cannot resolve " + dnsErr.Name + ": " + dnsErr.Err
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "connection closed without an answer"
+	case errors.As(err, &apiErr):
+		msg := apiErr.ErrorCode()
+		if m := apiErr.ErrorMessage(); m != "" {
+			msg += ": " + m
+		}
+		return msg
+	case errors.Is(err, context.DeadlineExceeded):
+		return "no answer within " + timeout.String() + " or the caller's deadline"
+	case errors.Is(err, context.Canceled):
+		return "cancelled by the caller"
+	}
+	var netErr net.Error
+	if errors.As(err, &netErr) && netErr.Timeout() {
+		return "no answer (network timeout)"
+	}
+	if s := httpStatus(err); s > 0 {
+		return fmt.Sprintf("HTTP status %d", s)
+	}
+	return err.Error()
 }
 
 // describe reads the stream's record size limit.

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/otelkinesis/otelkinesis/internal/plural"
 	"github.com/otelkinesis/otelkinesis/internal/reqbuf"
 )
 
@@ -1012,28 +1013,40 @@ func (p *Producer) applyMapLocked(m *shardMap, now time.Time) {
 // refreshLoop reads the shard map again every ShardMapRefresh, with backoff
 // after a failure, and when asked (askRefresh: a record landed on an unexpected
 // shard, or an error said the stream is being resharded). failing says the
-// first read, in New, failed.
+// first read, in New, failed (and was reported); readNow that New made none
+// (SkipStartupCheck), so the first read happens at once.
 //
 // Asks are paced, since every failed request of a reshard may ask: an ask is
 // served at once, unless the previous read was less than pace ago, and then when
 // pace has passed. pace is 0 until an asked read finds the same shards, and then
 // refreshDelay of the asked reads in a row that found them unchanged, so that
 // asks arriving all along a long reshard read the map min_backoff apart, then
-// twice that, four times, ... up to max_backoff and shard_map_refresh. A read
-// that finds new shards, and an ask after a quiet spell (no ask for twice pace
-// after a read), start the pacing over. While reads fail, asks wait for the
+// three times that, nine times, ... up to max_backoff and shard_map_refresh. A
+// read that finds new shards, and an ask after a quiet spell (no ask for twice
+// pace after a read), start the pacing over. While reads fail, asks wait for the
 // failure backoff.
-func (p *Producer) refreshLoop(failing bool) {
+//
+// Failures are reported per episode, not per read: once when a second read in a
+// row fails (a single failure that the next read repairs is not worth a word),
+// or at the first failure while the producer has no map at all; then once more
+// when a read succeeds again, saying how long the episode lasted.
+func (p *Producer) refreshLoop(failing, readNow bool) {
 	defer p.wg.Done()
 	failures := 0 // failed reads in a row
+	var since time.Time
+	reported := false // this episode of failures was reported
 	if failing {
-		failures = 1
+		failures, since, reported = 1, time.Now(), true
 	}
 	unchanged := 0         // asked reads in a row that found the same shards
 	last := time.Now()     // when the last read ended (New's, first)
 	var pace time.Duration // how long after last an ask waits
 	waiting := false       // an ask waits for t
-	t := time.NewTimer(p.refreshDelay(failures))
+	first := p.refreshDelay(failures)
+	if readNow {
+		first = 0
+	}
+	t := time.NewTimer(first)
 	defer t.Stop()
 	for {
 		asked := false
@@ -1044,14 +1057,14 @@ func (p *Producer) refreshLoop(failing bool) {
 			if failures > 0 || waiting {
 				continue // the failure backoff, or the ask waiting, reads next
 			}
-			since := time.Since(last)
-			if since < pace {
+			ago := time.Since(last)
+			if ago < pace {
 				waiting = true
 				t.Stop()
-				t.Reset(pace - since) // never later than the periodic read: pace <= shard_map_refresh
+				t.Reset(pace - ago) // never later than the periodic read: pace <= shard_map_refresh
 				continue
 			}
-			if since >= 2*pace {
+			if ago >= 2*pace {
 				unchanged = 0 // a quiet spell: pacing starts over
 			}
 			asked = true
@@ -1066,16 +1079,23 @@ func (p *Producer) refreshLoop(failing bool) {
 		p.mu.Lock()
 		if err != nil {
 			failures++
-			if !p.st.refreshFailing && p.reqCtx.Err() == nil {
-				notify = fmt.Errorf("%w (keeping the previous shard map and retrying)", err)
+			if failures == 1 {
+				since = now
+			}
+			if !reported && (failures >= 2 || p.st.smap == nil) && p.reqCtx.Err() == nil {
+				reported = true
+				notify = fmt.Errorf("%w (%s since %s; keeping the previous shard map and retrying with backoff)",
+					err, plural.Count(failures, "failed read", "failed reads"), since.Format(time.RFC3339))
 				if p.st.smap == nil {
 					notify = p.fallbackErrLocked(err)
 				}
 			}
-			p.st.refreshFailing = true
 		} else {
-			failures = 0
-			p.st.refreshFailing = false
+			if reported {
+				notify = fmt.Errorf("stream %q: ListShards answers again, after %s over %v; shard map read",
+					p.stream, plural.Count(failures, "failed read", "failed reads"), now.Sub(since).Round(time.Millisecond))
+			}
+			failures, reported = 0, false
 			if asked && p.st.smap != nil && p.st.smap.sameShards(m) {
 				unchanged++
 			} else {
@@ -1111,7 +1131,6 @@ func (p *Producer) refreshDelay(failures int) time.Duration {
 // noteFallback reports, once, that the producer runs without a shard map.
 // Called from New only.
 func (p *Producer) noteFallback(err error) {
-	p.st.refreshFailing = true
 	handle(p.fallbackErrLocked(err))
 }
 

@@ -212,7 +212,6 @@ type state struct {
 	shutdownDropped      int
 	shutdownDroppedBytes int64
 	fallbackNoted        bool
-	refreshFailing       bool
 
 	freeRecs    []*record
 	deferred    []*DropError   // drops noted where they could not be reported
