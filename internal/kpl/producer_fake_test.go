@@ -39,6 +39,9 @@ type fakeKinesis struct {
 	// block, if set, makes PutRecords wait until it is closed or the
 	// request's context ends.
 	block chan struct{}
+	// hang, if set and true when a call arrives, makes it wait until its
+	// context ends: an endpoint that never answers.
+	hang func() bool
 	// latency, if set, is how long call number call takes before it is
 	// answered (time.Sleep: exact in a synctest bubble).
 	latency func(call int) time.Duration
@@ -149,8 +152,13 @@ func (f *fakeKinesis) PutRecords(ctx context.Context, in *kinesis.PutRecordsInpu
 	if f.latency != nil {
 		wait = f.latency(call)
 	}
+	hang := f.hang != nil && f.hang()
 	f.mu.Unlock()
 	time.Sleep(wait)
+	if hang {
+		<-ctx.Done()
+		return nil, fmt.Errorf("operation error Kinesis: PutRecords: %w", ctx.Err())
+	}
 	if block != nil {
 		select {
 		case <-block:
