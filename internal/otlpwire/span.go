@@ -105,8 +105,9 @@ func traceStateLen(ts trace.TraceState) int {
 }
 
 // appendTraceStateText appends the W3C form of ts without the allocation of
-// ts.String(). The SDK only builds trace states from validated ASCII
-// members, so the text needs neither UTF-8 repair nor JSON escapes.
+// ts.String(). The SDK only builds trace states from validated printable
+// ASCII members, so the text needs no UTF-8 repair (JSON still needs two
+// escapes: see appendTraceStateJSON).
 func appendTraceStateText(b []byte, ts trace.TraceState) []byte {
 	first := true
 	ts.Walk(func(k, v string) bool {
@@ -119,6 +120,37 @@ func appendTraceStateText(b []byte, ts trace.TraceState) []byte {
 		b = append(b, v...)
 		return true
 	})
+	return b
+}
+
+// appendTraceStateJSON appends the W3C form of ts as the inside of a JSON string. The
+// SDK's trace state values may hold '"' and '\' (any printable ASCII but ',' and '='),
+// which JSON escapes; nothing else in them needs an escape. It appends the text as
+// appendTraceStateText does, then escapes in place, from the end, the rare bytes that
+// need it.
+func appendTraceStateJSON(b []byte, ts trace.TraceState) []byte {
+	start := len(b)
+	b = appendTraceStateText(b, ts)
+	n := 0
+	for _, c := range b[start:] {
+		if c == '"' || c == '\\' {
+			n++
+		}
+	}
+	if n == 0 {
+		return b
+	}
+	end := len(b)
+	b = append(b, make([]byte, n)...)
+	for i, j := end-1, len(b)-1; i >= start; i-- {
+		c := b[i]
+		b[j] = c
+		j--
+		if c == '"' || c == '\\' {
+			b[j] = '\\'
+			j--
+		}
+	}
 	return b
 }
 
@@ -268,7 +300,7 @@ func appendSpanJSON(b []byte, r *spanRecord) []byte {
 	b = AppendJSONHexMember(b, "spanId", sid[:])
 	if ts := sc.TraceState(); ts.Len() > 0 {
 		b = append(appendJSONName(b, "traceState"), '"')
-		b = append(appendTraceStateText(b, ts), '"')
+		b = append(appendTraceStateJSON(b, ts), '"')
 	}
 	parent := &r.parent
 	if psid := parent.SpanID(); psid.IsValid() {

@@ -96,7 +96,8 @@ func (g *spanGen) count() int {
 }
 
 func (g *spanGen) traceState() trace.TraceState {
-	states := []string{"", "", "vendor=value", "a=1,b=2,c=3", "t61rcwkgmze@tenant=x"}
+	// Values may hold any printable ASCII but ',' and '=': '"' and '\' need escapes in JSON.
+	states := []string{"", "", "vendor=value", "a=1,b=2,c=3", "t61rcwkgmze@tenant=x", `q=say "hi",w=back\slash\`}
 	ts, err := trace.ParseTraceState(states[g.r.IntN(len(states))])
 	if err != nil {
 		panic(err)
