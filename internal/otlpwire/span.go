@@ -36,6 +36,7 @@ const (
 
 	linkTraceID      = 1
 	linkSpanID       = 2
+	linkTraceState   = 3
 	linkAttributes   = 4
 	linkDroppedAttrs = 5
 	linkFlags        = 6
@@ -156,8 +157,8 @@ func appendTraceStateJSON(b []byte, ts trace.TraceState) []byte {
 
 // AppendSpan appends the body of the OTLP Span message for s, with every
 // field otlptrace's transform sets, in field-number order (so the bytes equal
-// proto.Marshal's for the same message). A link's trace state is not
-// written, as otlptrace does not write it.
+// proto.Marshal's for the same message), and each link's trace state
+// (Span.Link field 3), which otlptrace leaves out, when it is not empty.
 //
 // The SDK's own spans are read in place (see spanRecord).
 func AppendSpan(b []byte, s sdktrace.ReadOnlySpan) []byte {
@@ -189,6 +190,10 @@ func appendSpan(b []byte, r *spanRecord) []byte {
 		var m int
 		b, m = OpenLen(b, spanLinks)
 		b = appendIDs(b, linkTraceID, &l.SpanContext)
+		if ts := l.SpanContext.TraceState(); ts.Len() > 0 {
+			b = AppendLenHeader(b, linkTraceState, traceStateLen(ts))
+			b = appendTraceStateText(b, ts)
+		}
 		b = AppendKeyValues(b, linkAttributes, l.Attributes)
 		b = AppendVarintField(b, linkDroppedAttrs, clampCount(l.DroppedAttributeCount))
 		b = appendFlags(b, linkFlags, spanFlagsOf(l.SpanContext.TraceFlags(), l.SpanContext.IsRemote()))
@@ -284,7 +289,7 @@ func appendShortStringField(b []byte, field int, s string) []byte {
 }
 
 // AppendSpanJSON appends the OTLP/JSON Span object for s: the same fields as
-// [AppendSpan], with lowercase hex IDs, integer enums and decimal-string
+// [AppendSpan] (a link's trace state included), with lowercase hex IDs, integer enums and decimal-string
 // timestamps, default values left out.
 func AppendSpanJSON(b []byte, s sdktrace.ReadOnlySpan) []byte {
 	var tmp spanRecord
@@ -341,6 +346,10 @@ func appendSpanJSON(b []byte, r *spanRecord) []byte {
 			b = append(b, '{')
 			b = AppendJSONHexMember(b, "traceId", ltid[:])
 			b = AppendJSONHexMember(b, "spanId", lsid[:])
+			if ts := l.SpanContext.TraceState(); ts.Len() > 0 {
+				b = append(appendJSONName(b, "traceState"), '"')
+				b = append(appendTraceStateJSON(b, ts), '"')
+			}
 			b = AppendJSONKeyValues(b, "attributes", l.Attributes)
 			b = AppendJSONUintMember(b, "droppedAttributesCount", clampCount(l.DroppedAttributeCount))
 			b = AppendJSONUintMember(b, "flags", uint64(spanFlagsOf(l.SpanContext.TraceFlags(), l.SpanContext.IsRemote())))
