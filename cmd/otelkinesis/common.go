@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	"github.com/otelkinesis/otelkinesis/consumer"
+	kconfig "github.com/otelkinesis/otelkinesis/internal/config"
 	"github.com/otelkinesis/otelkinesis/internal/sdkhttp"
 )
 
@@ -42,7 +43,7 @@ type commonFlags struct {
 func (c *commonFlags) register(fs *flag.FlagSet, defaultFrom string) {
 	fs.StringVar(&c.stream, "stream", firstEnv("OTEL_EXPORTER_KINESIS_STREAM_ARN", "OTEL_EXPORTER_KINESIS_STREAM_NAME"),
 		"stream `name or ARN` (or give it as the argument); default $OTEL_EXPORTER_KINESIS_STREAM_ARN or _STREAM_NAME")
-	fs.StringVar(&c.region, "region", "", "AWS `region`; default: AWS_REGION or the shared config's, then the stream ARN's")
+	fs.StringVar(&c.region, "region", "", "AWS `region`, such as us-east-1; default: AWS_REGION or the shared config's, then the stream ARN's")
 	fs.StringVar(&c.endpoint, "endpoint", os.Getenv("OTEL_EXPORTER_KINESIS_ENDPOINT"),
 		"Kinesis endpoint `URL`, for a local emulator such as kinesalite; default $OTEL_EXPORTER_KINESIS_ENDPOINT or AWS's.\n"+
 			"With a loopback endpoint and no AWS credentials in the environment, dummy credentials are used")
@@ -91,6 +92,11 @@ func parseStream(v string) (streamRef, error) {
 	parts := strings.SplitN(v, ":", 6)
 	if len(parts) != 6 || parts[2] != "kinesis" || !strings.HasPrefix(parts[5], "stream/") || len(parts[5]) == len("stream/") {
 		return streamRef{}, fmt.Errorf("stream %q: not a Kinesis stream ARN (arn:aws:kinesis:REGION:ACCOUNT:stream/NAME)", v)
+	}
+	if parts[3] != "" {
+		if err := kconfig.CheckRegion(parts[3]); err != nil {
+			return streamRef{}, fmt.Errorf("stream %q: region %q: %w", v, parts[3], err)
+		}
 	}
 	return streamRef{name: strings.TrimPrefix(parts[5], "stream/"), arn: v}, nil
 }
@@ -174,6 +180,11 @@ func (c *commonFlags) check(positional string) (streamRef, error) {
 	if err != nil {
 		return s, err
 	}
+	if c.region != "" {
+		if err := kconfig.CheckRegion(c.region); err != nil {
+			return s, fmt.Errorf("--region %q: %w", c.region, err)
+		}
+	}
 	if c.endpoint != "" {
 		u, err := url.Parse(c.endpoint)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -211,6 +222,11 @@ func (c *commonFlags) kinesisClient(ctx context.Context, s streamRef) (*kinesis.
 	// After loading, which needs the BuildableClient itself for AWS_CA_BUNDLE: a fast
 	// answer must not cost the connection it is read from (see package sdkhttp).
 	cfg.HTTPClient = sdkhttp.Wrap(cfg.HTTPClient)
+	if c.region == "" && cfg.Region != "" {
+		if err := kconfig.CheckRegion(cfg.Region); err != nil {
+			return nil, fmt.Errorf("region %q from AWS_REGION or the AWS shared configuration: %w", cfg.Region, err)
+		}
+	}
 	if cfg.Region == "" {
 		cfg.Region = s.arnRegion()
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -217,6 +218,10 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"tail", "--signal", "profiles", "s"}, "--signal \"profiles\""},
 		{[]string{"tail", "--signal", "traces", "--compression", "br", "s"}, "unknown content encoding"},
 		{[]string{"tail", "arn:aws:s3:::bucket"}, "not a Kinesis stream ARN"},
+		{[]string{"tail", "--region", "US", "s"}, `--region "US": allowed an AWS region name such as "us-east-1": 1 to 63 lower-case letters`},
+		{[]string{"stats", "--region", "us_east_1", "s"}, `--region "us_east_1"`},
+		{[]string{"forward", "--to", "http://x", "--region", "eu-central-1.", "s"}, `--region "eu-central-1."`},
+		{[]string{"tail", "arn:aws:kinesis:EU-WEST-1:1:stream/s"}, `region "EU-WEST-1": allowed an AWS region name`},
 		{[]string{"forward", "--to", "", "s"}, "--to"},
 		{[]string{"forward", "--to", "ftp://x", "s"}, "http:// or https://"},
 		{[]string{"forward", "--to", "http://x", "--header", "novalue", "s"}, "want name=value"},
@@ -233,6 +238,31 @@ func TestUsageErrors(t *testing.T) {
 		if code != exitOK || !strings.Contains(out, "Usage:") {
 			t.Errorf("%q: exit %d, stdout %q", args, code, out)
 		}
+	}
+}
+
+// --region takes AWS region names, in every partition, and nothing else.
+func TestRegionFlag(t *testing.T) {
+	for _, r := range []string{"us-east-1", "eu-central-1", "us-gov-west-1", "cn-north-1", "ap-southeast-5"} {
+		c := commonFlags{region: r, callTimeout: time.Second, poll: time.Second, limit: 1}
+		if _, err := c.check("s"); err != nil {
+			t.Errorf("--region %s: %v", r, err)
+		}
+	}
+	for _, r := range []string{"US", "Us-East-1", "us east 1", "-us-east-1", "us-east-1-", "us.east.1", "1us"} {
+		c := commonFlags{region: r, callTimeout: time.Second, poll: time.Second, limit: 1}
+		if _, err := c.check("s"); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("--region %q", r)) ||
+			!strings.Contains(err.Error(), "us-east-1") {
+			t.Errorf("--region %q: %v, want it refused, naming the flag, the value and the form allowed", r, err)
+		}
+	}
+	// A region the AWS chain finds is checked too.
+	t.Setenv("AWS_REGION", "US")
+	t.Setenv("AWS_ACCESS_KEY_ID", "")
+	t.Setenv("AWS_PROFILE", "")
+	code, _, errs := runCmd(t, context.Background(), "tail", "--endpoint", "http://127.0.0.1:1", "s")
+	if code != exitFailure || !strings.Contains(errs, `region "US" from AWS_REGION`) {
+		t.Errorf("AWS_REGION=US: exit %d:\n%s", code, errs)
 	}
 }
 
