@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -263,6 +265,65 @@ func TestRegionFlag(t *testing.T) {
 	code, _, errs := runCmd(t, context.Background(), "tail", "--endpoint", "http://127.0.0.1:1", "s")
 	if code != exitFailure || !strings.Contains(errs, `region "US" from AWS_REGION`) {
 		t.Errorf("AWS_REGION=US: exit %d:\n%s", code, errs)
+	}
+}
+
+// closedPort returns the URL of a loopback port nothing listens on.
+func closedPort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return "http://" + addr
+}
+
+// A Kinesis endpoint that refuses connections is reported as such, naming it, after a
+// short retry, by every command: not as a call that timed out (which took 28 s).
+func TestRefusedConnection(t *testing.T) {
+	t.Setenv("AWS_ACCESS_KEY_ID", "") // dummy credentials for the loopback endpoint
+	t.Setenv("AWS_PROFILE", "")
+	t.Setenv("AWS_REGION", "")
+	endpoint := closedPort(t)
+	ckpt := filepath.Join(t.TempDir(), "ckpt")
+	for _, args := range [][]string{
+		{"tail", "--follow=false"},
+		{"stats"},
+		{"forward", "--to", "http://127.0.0.1:4318", "--checkpoint", ckpt, "--progress", "0", "--follow=false"},
+	} {
+		t.Run(args[0], func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			type result struct {
+				code      int
+				out, errs string
+			}
+			done := make(chan result, 1)
+			go func() {
+				var out, errs syncBuffer
+				code := run(ctx, append(args, "--endpoint", endpoint, "--call-timeout", "10s", "s"), &out, &errs)
+				done <- result{code, out.String(), errs.String()}
+			}()
+			select {
+			case r := <-done:
+				if r.code != exitFailure {
+					t.Errorf("exit %d, want %d\n%s", r.code, exitFailure, r.errs)
+				}
+				for _, want := range []string{"cannot connect to Kinesis at " + endpoint, "connection refused", "ListShards"} {
+					if !strings.Contains(r.errs, want) {
+						t.Errorf("stderr lacks %q:\n%s", want, r.errs)
+					}
+				}
+				if strings.Contains(r.errs, "call-timeout") || strings.Contains(r.errs, "deadline exceeded") {
+					t.Errorf("a refused connection reported as a timeout:\n%s", r.errs)
+				}
+			case <-time.After(10 * time.Second):
+				cancel()
+				t.Fatalf("still running after 10s (a refused connection must be reported promptly)")
+			}
+		})
 	}
 }
 
