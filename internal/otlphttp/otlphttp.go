@@ -89,7 +89,7 @@ func New(cfg Config) (*Client, error) {
 		cfg.MaxElapsed = DefaultMaxElapsed
 	}
 	if cfg.Timeout < 0 || cfg.InitialBackoff < 0 || cfg.MaxBackoff < cfg.InitialBackoff {
-		return nil, fmt.Errorf("otlphttp: timeout %v and backoff %v to %v: must be positive, the first backoff no larger than the last",
+		return nil, fmt.Errorf("OTLP/HTTP timeout %v and backoff %v to %v: must be positive, the first backoff no larger than the last",
 			cfg.Timeout, cfg.InitialBackoff, cfg.MaxBackoff)
 	}
 	if cfg.HTTPClient == nil {
@@ -104,13 +104,13 @@ func New(cfg Config) (*Client, error) {
 		u := s.explicit
 		if u == "" {
 			if cfg.Endpoint == "" {
-				return nil, fmt.Errorf("otlphttp: no endpoint: set the base URL (such as http://localhost:4318) or the %s URL", s.signal)
+				return nil, fmt.Errorf("no OTLP/HTTP endpoint: set the base URL (such as http://localhost:4318) or the %s URL", s.signal)
 			}
 			u = strings.TrimSuffix(cfg.Endpoint, "/") + "/" + s.path
 		}
 		p, err := url.Parse(u)
 		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
-			return nil, fmt.Errorf("otlphttp: %s endpoint %q: want an http:// or https:// URL", s.signal, u)
+			return nil, fmt.Errorf("OTLP/HTTP %s endpoint %q: want an http:// or https:// URL", s.signal, u)
 		}
 		c.urls[s.signal] = u
 	}
@@ -177,7 +177,7 @@ var errPermanent = errors.New("permanent")
 func (c *Client) Send(ctx context.Context, signal consumer.Signal, body []byte) (Result, error) {
 	target, ok := c.urls[signal]
 	if !ok {
-		return Result{}, fmt.Errorf("otlphttp: unknown signal %q: %w", signal, errPermanent)
+		return Result{}, fmt.Errorf("unknown signal %q: %w", signal, errPermanent)
 	}
 	payload := body
 	if c.cfg.Gzip {
@@ -185,7 +185,7 @@ func (c *Client) Send(ctx context.Context, signal consumer.Signal, body []byte) 
 		zw, _ := gzip.NewWriterLevel(&buf, gzip.DefaultCompression)
 		zw.Write(body)
 		if err := zw.Close(); err != nil {
-			return Result{}, fmt.Errorf("otlphttp: gzip: %w", err)
+			return Result{}, fmt.Errorf("gzip: %w", err)
 		}
 		payload = buf.Bytes()
 	}
@@ -197,7 +197,7 @@ func (c *Client) Send(ctx context.Context, signal consumer.Signal, body []byte) 
 			res.Attempts = attempt
 			return res, nil
 		}
-		err = fmt.Errorf("otlphttp: POST %s (attempt %d): %w", target, attempt, err)
+		err = fmt.Errorf("POST %s (attempt %d): %w", target, attempt, err)
 		if !Retryable(err) || ctx.Err() != nil {
 			return Result{Attempts: attempt}, err
 		}
