@@ -63,8 +63,12 @@ type Config struct {
 	// HTTPClient sends the requests. Default: a client of its own with keep-alive.
 	HTTPClient *http.Client
 	// OnRetry, if set, is told of every failed attempt that will be retried.
-	OnRetry func(signal consumer.Signal, attempt int, wait time.Duration, err error)
+	OnRetry RetryFunc
 }
+
+// RetryFunc is told of a failed attempt that will be retried: the request's signal, the
+// attempt's number (1 for the first), the wait before the next one and why it failed.
+type RetryFunc func(signal consumer.Signal, attempt int, wait time.Duration, err error)
 
 // Client sends OTLP requests. It is safe for concurrent use.
 type Client struct {
@@ -175,6 +179,13 @@ var errPermanent = errors.New("permanent")
 // signal concatenated), retrying as the package doc says, until it is accepted, a
 // permanent error comes back, MaxElapsed has passed or ctx ends.
 func (c *Client) Send(ctx context.Context, signal consumer.Signal, body []byte) (Result, error) {
+	return c.SendNotify(ctx, signal, body, nil)
+}
+
+// SendNotify is Send that also tells onRetry, when not nil, of every failed attempt of
+// this request that will be retried, after Config.OnRetry: a caller sending for several
+// sources (shards, say) learns which one each retry concerns.
+func (c *Client) SendNotify(ctx context.Context, signal consumer.Signal, body []byte, onRetry RetryFunc) (Result, error) {
 	target, ok := c.urls[signal]
 	if !ok {
 		return Result{}, fmt.Errorf("unknown signal %q: %w", signal, errPermanent)
@@ -211,6 +222,9 @@ func (c *Client) Send(ctx context.Context, signal consumer.Signal, body []byte) 
 		}
 		if c.cfg.OnRetry != nil {
 			c.cfg.OnRetry(signal, attempt, wait, err)
+		}
+		if onRetry != nil {
+			onRetry(signal, attempt, wait, err)
 		}
 		if serr := c.sleep(ctx, wait); serr != nil {
 			return Result{Attempts: attempt}, fmt.Errorf("%w (stopped waiting to retry: %w)", err, serr)
