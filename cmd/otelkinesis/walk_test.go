@@ -227,6 +227,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"forward", "--to", "", "s"}, "--to"},
 		{[]string{"forward", "--to", "ftp://x", "s"}, "http:// or https://"},
 		{[]string{"forward", "--to", "http://x", "--header", "novalue", "s"}, "want name=value"},
+		{[]string{"forward", "--to", "http://x", "--signals", "traces,profiles", "s"}, `--signals "traces,profiles": "profiles" is not a signal`},
+		{[]string{"forward", "--to", "http://x", "--signals", ",", "s"}, `--signals ",": no signal`},
 		{[]string{"stats", "--until", "latest", "s"}, "--until"},
 	} {
 		t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "")
