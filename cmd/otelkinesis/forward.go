@@ -39,8 +39,9 @@ the URL and the status, the other signals go on, and forward ends with exit stat
 every signal forwarded, or answers anything else that cannot succeed on retry (400,
 401, 403, 413, ...), forward stops with exit status 1.
 
-Delivery is at least once. After every read whose telemetry was all accepted, the
-shard's sequence number is saved in the --checkpoint file; a restart continues after it
+Delivery is at least once. After every read whose telemetry was all accepted (but for
+the signals not sent: not in --signals, or refused), the shard's sequence number is
+saved in the --checkpoint file; a restart continues after it
 (shards without a checkpoint start at --from). A crash or a stop repeats at most what
 was read after the last checkpoint. Records that cannot be read are named on stderr,
 counted and skipped: they can never be delivered.

@@ -30,7 +30,8 @@ Usage:
   otelkinesis version                  the version of otelkinesis it was built from (also --version)
 
 STREAM is a stream name or ARN. The AWS region and credentials come from the AWS
-default chain (AWS_REGION, AWS_PROFILE, ...); --endpoint points at a local Kinesis.
+default chain (AWS_REGION, AWS_PROFILE, ...), or --region (a region name such as
+us-east-1); --endpoint points at a local Kinesis.
 
 Examples:
   otelkinesis tail telemetry                          follow new telemetry on every shard
@@ -40,7 +41,8 @@ Examples:
   otelkinesis stats --from 1h telemetry
 
 Exit status: 0 done (or interrupted), 1 failure, 2 bad command line,
-3 finished but some records could not be read (each one is named on stderr).
+3 finished but some records could not be read, or (forward) were of a signal the
+receiver refuses (each one is named on stderr).
 `
 
 func main() {
@@ -129,6 +131,7 @@ func usageFunc(fs *flag.FlagSet, summary string) func() {
 		fmt.Fprint(fs.Output(), summary)
 		fmt.Fprintln(fs.Output(), "\nFlags:")
 		fs.PrintDefaults()
-		fmt.Fprintln(fs.Output(), "\nExit status: 0 done (or interrupted), 1 failure, 2 bad command line, 3 finished but some records could not be read.")
+		fmt.Fprintln(fs.Output(), "\nExit status: 0 done (or interrupted), 1 failure, 2 bad command line, 3 finished but some records could not be read"+
+			"\n(or, for forward, were of a signal the receiver refuses).")
 	}
 }
