@@ -22,5 +22,6 @@
 //
 // Encoding writes OTLP wire bytes straight from the SDK's ReadOnlySpan, without
 // building intermediate protobuf messages; tests hold it to proto.Equal with what the
-// official otlptrace transform produces.
+// official otlptrace transform produces, plus each link's trace state, which that
+// transform leaves out.
 package trace

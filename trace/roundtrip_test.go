@@ -1,8 +1,11 @@
 package trace_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -17,7 +20,9 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	oteltrace "go.opentelemetry.io/otel/trace"
+	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/otelkinesis/otelkinesis"
@@ -127,7 +132,8 @@ func makeSpans(t *testing.T, exp sdktrace.SpanExporter, n int) []sdktrace.ReadOn
 	return rec.Ended()
 }
 
-// oracle returns what otlptrace's transform makes of spans.
+// oracle returns what otlptrace's transform makes of spans, with each link's trace state,
+// which that transform leaves out and the exporter writes, set from the SDK's link.
 func oracle(t *testing.T, spans []sdktrace.ReadOnlySpan) map[string]placedSpan {
 	t.Helper()
 	c := &oracleClient{}
@@ -140,6 +146,20 @@ func oracle(t *testing.T, spans []sdktrace.ReadOnlySpan) map[string]placedSpan {
 	}
 	out := map[string]placedSpan{}
 	flatten(t, c.rs, out)
+	for _, s := range spans {
+		if len(s.Links()) == 0 {
+			continue
+		}
+		sc := s.SpanContext()
+		tid, sid := sc.TraceID(), sc.SpanID()
+		p, ok := out[spanKey(&tracepb.Span{TraceId: tid[:], SpanId: sid[:]})]
+		if !ok || len(p.span.Links) != len(s.Links()) {
+			t.Fatalf("span %s/%s: otlptrace did not write it with its %d links", tid, sid, len(s.Links()))
+		}
+		for i, l := range s.Links() {
+			p.span.Links[i].TraceState = l.SpanContext.TraceState().String()
+		}
+	}
 	return out
 }
 
@@ -218,6 +238,13 @@ func roundTrip(t *testing.T, peer testpeers.Peer, enc otelkinesis.Encoding, comp
 // and returns the client, the stream's name and the spans.
 func exportThrough(t *testing.T, ctx context.Context, peer testpeers.Peer, shards int32, n int, opts ...otelkinesis.Option) (*kinesis.Client, string, []sdktrace.ReadOnlySpan) {
 	t.Helper()
+	return exportThroughWith(t, ctx, peer, shards, n, makeSpans, opts...)
+}
+
+// exportThroughWith is exportThrough with the spans made by makeSpans.
+func exportThroughWith(t *testing.T, ctx context.Context, peer testpeers.Peer, shards int32, n int,
+	makeSpans func(*testing.T, sdktrace.SpanExporter, int) []sdktrace.ReadOnlySpan, opts ...otelkinesis.Option) (*kinesis.Client, string, []sdktrace.ReadOnlySpan) {
+	t.Helper()
 	client := testpeers.Client(t, peer.Endpoint)
 	stream := testpeers.UniqueStreamName(t)
 	testpeers.CreateStream(t, client, stream, shards)
@@ -260,4 +287,183 @@ func compareSpans(t *testing.T, got, want map[string]placedSpan) {
 			t.Fatal("too many differences")
 		}
 	}
+}
+
+// makeLinkedSpans produces n spans through a TracerProvider exporting to exp and to a
+// recorder, and returns what the recorder saw: traces of 10 spans continuing a remote
+// parent that carries a trace state (which every span of the trace then has), each child
+// linked to a remote span context with a trace state of its own, some of them needing
+// JSON escapes, and to one without.
+func makeLinkedSpans(t *testing.T, exp sdktrace.SpanExporter, n int) []sdktrace.ReadOnlySpan {
+	t.Helper()
+	ctx := context.Background()
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(
+		sdktrace.WithResource(resource.NewSchemaless(attribute.String("service.name", "consumer"))),
+		sdktrace.WithSpanProcessor(rec),
+		sdktrace.WithBatcher(exp, sdktrace.WithMaxExportBatchSize(512), sdktrace.WithBatchTimeout(50*time.Millisecond),
+			sdktrace.WithMaxQueueSize(4096), sdktrace.WithBlocking()),
+	)
+	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	tr := tp.Tracer("links")
+	remote := func(i, j int, state string) oteltrace.SpanContext {
+		ts, err := oteltrace.ParseTraceState(state)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return oteltrace.NewSpanContext(oteltrace.SpanContextConfig{
+			TraceID: oteltrace.TraceID{0xa5, byte(i >> 8), byte(i), byte(j), 1}, SpanID: oteltrace.SpanID{byte(i >> 8), byte(i), byte(j), 2},
+			TraceFlags: oteltrace.FlagsSampled, TraceState: ts, Remote: true,
+		})
+	}
+	const perTrace = 10
+	for i := 0; i < n/perTrace; i++ {
+		parent := remote(i, 0, fmt.Sprintf("ot=th:%x,tenant%d@vendor=p%d", i%16, i%3, i))
+		rctx, root := tr.Start(oteltrace.ContextWithRemoteSpanContext(ctx, parent), fmt.Sprintf("consume %d", i),
+			oteltrace.WithSpanKind(oteltrace.SpanKindConsumer))
+		for j := 1; j < perTrace; j++ {
+			state := fmt.Sprintf("vendor=v%d-%d,congo=t61rcWkgMzE", i, j)
+			if j%3 == 0 {
+				state = `q=say "hi",w=back\slash`
+			}
+			_, sp := tr.Start(rctx, "handle", oteltrace.WithLinks(
+				oteltrace.Link{SpanContext: remote(i, j, state), Attributes: []attribute.KeyValue{attribute.Int("j", j)}},
+				oteltrace.Link{SpanContext: remote(i, j+100, "")},
+			))
+			sp.End()
+		}
+		root.End()
+	}
+	if err := tp.ForceFlush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return rec.Ended()
+}
+
+// TestRoundTripLinkTraceState exports spans whose links carry trace states through
+// kinesalite and kinesis-local, in every encoding and compression, reads the stream back
+// and decodes each user record with the official OTLP messages (proto.Unmarshal, or
+// protojson once the hex IDs are base64): every link's trace state, and every span's own,
+// is the SDK's. The consumer's reading of the same records equals otlptrace's transform
+// with the links' trace states added.
+func TestRoundTripLinkTraceState(t *testing.T) {
+	eachFormat(t, 1000, roundTripLinkTraceState)
+}
+
+func roundTripLinkTraceState(t *testing.T, peer testpeers.Peer, enc otelkinesis.Encoding, comp otelkinesis.Compression, n int) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	client, stream, spans := exportThroughWith(t, ctx, peer, 2, n, makeLinkedSpans,
+		otelkinesis.WithEncoding(enc), otelkinesis.WithCompression(comp))
+	sdk := map[string]sdktrace.ReadOnlySpan{}
+	wantStates := 0
+	for _, s := range spans {
+		sc := s.SpanContext()
+		tid, sid := sc.TraceID(), sc.SpanID()
+		sdk[spanKey(&tracepb.Span{TraceId: tid[:], SpanId: sid[:]})] = s
+		for _, l := range s.Links() {
+			if l.SpanContext.TraceState().Len() > 0 {
+				wantStates++
+			}
+		}
+	}
+	if wantStates == 0 {
+		t.Fatal("no link has a trace state")
+	}
+
+	recs, err := teststream.Read(ctx, client, stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	gotStates := 0
+	got := map[string]placedSpan{}
+	for _, r := range recs {
+		var req coltracepb.ExportTraceServiceRequest
+		data := decompress(t, r.Data, comp)
+		if enc == otelkinesis.EncodingJSON {
+			err = unmarshalOTLPJSON(data, &req)
+		} else {
+			err = proto.Unmarshal(data, &req)
+		}
+		if err != nil {
+			t.Fatalf("user record %q: %v", r.PartitionKey, err)
+		}
+		for _, rs := range req.ResourceSpans {
+			for _, ss := range rs.ScopeSpans {
+				for _, sp := range ss.Spans {
+					k := spanKey(sp)
+					s, ok := sdk[k]
+					if !ok || seen[k] {
+						t.Fatalf("span %s was not exported, or was read twice", k)
+					}
+					seen[k] = true
+					if want := s.SpanContext().TraceState().String(); sp.TraceState != want {
+						t.Errorf("span %s: trace state %q, want %q", k, sp.TraceState, want)
+					}
+					if len(sp.Links) != len(s.Links()) {
+						t.Fatalf("span %s: %d links, want %d", k, len(sp.Links), len(s.Links()))
+					}
+					for i, l := range s.Links() {
+						gl, tid, sid := sp.Links[i], l.SpanContext.TraceID(), l.SpanContext.SpanID()
+						want := l.SpanContext.TraceState().String()
+						if !bytes.Equal(gl.TraceId, tid[:]) || !bytes.Equal(gl.SpanId, sid[:]) || gl.TraceState != want {
+							t.Errorf("span %s link %d: %x/%x trace state %q, want %s/%s %q", k, i, gl.TraceId, gl.SpanId, gl.TraceState, tid, sid, want)
+						}
+						if gl.TraceState != "" {
+							gotStates++
+						}
+					}
+				}
+			}
+		}
+		flatten(t, r.Telemetry.Traces.ResourceSpans, got)
+	}
+	if len(seen) != n || gotStates != wantStates {
+		t.Errorf("read %d spans with %d link trace states, want %d with %d", len(seen), gotStates, n, wantStates)
+	}
+	compareSpans(t, got, oracle(t, spans))
+}
+
+// unmarshalOTLPJSON reads OTLP/JSON into m with protojson, which reads the same mapping
+// but for trace and span IDs: base64 there, hex in OTLP/JSON.
+func unmarshalOTLPJSON(data []byte, m proto.Message) error {
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.UseNumber()
+	var v any
+	if err := d.Decode(&v); err != nil {
+		return err
+	}
+	var rewrite func(v any) error
+	rewrite = func(v any) error {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, x := range v {
+				if s, ok := x.(string); ok && (k == "traceId" || k == "spanId" || k == "parentSpanId") {
+					b, err := hex.DecodeString(s)
+					if err != nil {
+						return fmt.Errorf("%s %q: %w", k, s, err)
+					}
+					v[k] = base64.StdEncoding.EncodeToString(b)
+				} else if err := rewrite(x); err != nil {
+					return err
+				}
+			}
+		case []any:
+			for _, x := range v {
+				if err := rewrite(x); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	if err := rewrite(v); err != nil {
+		return err
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return protojson.Unmarshal(b, m)
 }

@@ -173,23 +173,7 @@ var (
 // byte for byte what proto.Marshal writes for otlptrace's transform of that span.
 func checkSpanBytes(t *testing.T, data []byte, comp otelkinesis.Compression, want map[string]placedSpan) {
 	t.Helper()
-	var err error
-	switch comp {
-	case otelkinesis.CompressionGzip:
-		var zr *gzip.Reader
-		if zr, err = gzip.NewReader(bytes.NewReader(data)); err == nil {
-			data, err = io.ReadAll(zr)
-		}
-	case otelkinesis.CompressionZstd:
-		var zr *zstd.Decoder
-		if zr, err = zstd.NewReader(nil); err == nil {
-			data, err = zr.DecodeAll(data, nil)
-			zr.Close()
-		}
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	data = decompress(t, data, comp)
 	// ExportTraceServiceRequest.resource_spans (1) → ResourceSpans.scope_spans (2) →
 	// ScopeSpans.spans (2).
 	for _, rs := range fields(t, data, 1) {
@@ -213,6 +197,30 @@ func checkSpanBytes(t *testing.T, data []byte, comp otelkinesis.Compression, wan
 			}
 		}
 	}
+}
+
+// decompress undoes comp on a user record's data, with decompressors of its own (not the
+// consumer's).
+func decompress(t *testing.T, data []byte, comp otelkinesis.Compression) []byte {
+	t.Helper()
+	var err error
+	switch comp {
+	case otelkinesis.CompressionGzip:
+		var zr *gzip.Reader
+		if zr, err = gzip.NewReader(bytes.NewReader(data)); err == nil {
+			data, err = io.ReadAll(zr)
+		}
+	case otelkinesis.CompressionZstd:
+		var zr *zstd.Decoder
+		if zr, err = zstd.NewReader(nil); err == nil {
+			data, err = zr.DecodeAll(data, nil)
+			zr.Close()
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }
 
 // fields returns the bytes of every length-delimited field numbered num in msg.

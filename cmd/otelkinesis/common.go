@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	"github.com/otelkinesis/otelkinesis/consumer"
+	kconfig "github.com/otelkinesis/otelkinesis/internal/config"
 	"github.com/otelkinesis/otelkinesis/internal/sdkhttp"
 )
 
@@ -42,7 +43,7 @@ type commonFlags struct {
 func (c *commonFlags) register(fs *flag.FlagSet, defaultFrom string) {
 	fs.StringVar(&c.stream, "stream", firstEnv("OTEL_EXPORTER_KINESIS_STREAM_ARN", "OTEL_EXPORTER_KINESIS_STREAM_NAME"),
 		"stream `name or ARN` (or give it as the argument); default $OTEL_EXPORTER_KINESIS_STREAM_ARN or _STREAM_NAME")
-	fs.StringVar(&c.region, "region", "", "AWS `region`; default: AWS_REGION or the shared config's, then the stream ARN's")
+	fs.StringVar(&c.region, "region", "", "AWS `region`, such as us-east-1; default: AWS_REGION or the shared config's, then the stream ARN's")
 	fs.StringVar(&c.endpoint, "endpoint", os.Getenv("OTEL_EXPORTER_KINESIS_ENDPOINT"),
 		"Kinesis endpoint `URL`, for a local emulator such as kinesalite; default $OTEL_EXPORTER_KINESIS_ENDPOINT or AWS's.\n"+
 			"With a loopback endpoint and no AWS credentials in the environment, dummy credentials are used")
@@ -91,6 +92,11 @@ func parseStream(v string) (streamRef, error) {
 	parts := strings.SplitN(v, ":", 6)
 	if len(parts) != 6 || parts[2] != "kinesis" || !strings.HasPrefix(parts[5], "stream/") || len(parts[5]) == len("stream/") {
 		return streamRef{}, fmt.Errorf("stream %q: not a Kinesis stream ARN (arn:aws:kinesis:REGION:ACCOUNT:stream/NAME)", v)
+	}
+	if parts[3] != "" {
+		if err := kconfig.CheckRegion(parts[3]); err != nil {
+			return streamRef{}, fmt.Errorf("stream %q: region %q: %w", v, parts[3], err)
+		}
 	}
 	return streamRef{name: strings.TrimPrefix(parts[5], "stream/"), arn: v}, nil
 }
@@ -174,6 +180,11 @@ func (c *commonFlags) check(positional string) (streamRef, error) {
 	if err != nil {
 		return s, err
 	}
+	if c.region != "" {
+		if err := kconfig.CheckRegion(c.region); err != nil {
+			return s, fmt.Errorf("--region %q: %w", c.region, err)
+		}
+	}
 	if c.endpoint != "" {
 		u, err := url.Parse(c.endpoint)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -189,11 +200,20 @@ func (c *commonFlags) check(positional string) (streamRef, error) {
 	return s, nil
 }
 
+// connectTimeout bounds how long connecting to Kinesis may take, so that an endpoint
+// that never answers a connection fails as a connection failure, before the call's
+// deadline, and is not waited for like a slow answer.
+const connectTimeout = 5 * time.Second
+
 // kinesisClient builds the Kinesis client: the AWS default chain, the region from the
 // flag, the environment or the ARN, the SDK's standard retries without its retry quota
 // (which fails fast under sustained throttling), and the endpoint when one is given.
+// The SDK does not retry a failure to connect: the walker's calls do, briefly (see
+// walker.call), so that a wrong or unreachable endpoint is reported at once, with its
+// cause.
 func (c *commonFlags) kinesisClient(ctx context.Context, s streamRef) (*kinesis.Client, error) {
-	opts := []func(*config.LoadOptions) error{config.WithHTTPClient(awshttp.NewBuildableClient())}
+	httpClient := awshttp.NewBuildableClient().WithDialerOptions(func(d *net.Dialer) { d.Timeout = connectTimeout })
+	opts := []func(*config.LoadOptions) error{config.WithHTTPClient(httpClient)}
 	if c.region != "" {
 		opts = append(opts, config.WithRegion(c.region))
 	}
@@ -211,6 +231,11 @@ func (c *commonFlags) kinesisClient(ctx context.Context, s streamRef) (*kinesis.
 	// After loading, which needs the BuildableClient itself for AWS_CA_BUNDLE: a fast
 	// answer must not cost the connection it is read from (see package sdkhttp).
 	cfg.HTTPClient = sdkhttp.Wrap(cfg.HTTPClient)
+	if c.region == "" && cfg.Region != "" {
+		if err := kconfig.CheckRegion(cfg.Region); err != nil {
+			return nil, fmt.Errorf("region %q from AWS_REGION or the AWS shared configuration: %w", cfg.Region, err)
+		}
+	}
 	if cfg.Region == "" {
 		cfg.Region = s.arnRegion()
 	}
@@ -220,11 +245,16 @@ func (c *commonFlags) kinesisClient(ctx context.Context, s streamRef) (*kinesis.
 		}
 		cfg.Region = "us-east-1"
 	}
-	cfg.HTTPClient = sdkhttp.Wrap(cfg.HTTPClient)
 	cfg.Retryer = func() aws.Retryer {
 		return retry.NewStandard(func(o *retry.StandardOptions) {
 			o.MaxAttempts = 5
 			o.RateLimiter = ratelimit.None
+			o.Retryables = append([]retry.IsErrorRetryable{retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
+				if _, ok := connectFailure(err); ok {
+					return aws.FalseTernary
+				}
+				return aws.UnknownTernary
+			})}, o.Retryables...)
 		})
 	}
 	return kinesis.NewFromConfig(cfg, func(o *kinesis.Options) {
@@ -232,6 +262,44 @@ func (c *commonFlags) kinesisClient(ctx context.Context, s streamRef) (*kinesis.
 			o.BaseEndpoint = aws.String(c.endpoint)
 		}
 	}), nil
+}
+
+// connectError is a Kinesis call that could not connect to its endpoint.
+type connectError struct {
+	endpoint string       // scheme://host[:port], or "" when the error does not say
+	dial     *net.OpError // the cause, such as "dial tcp 127.0.0.1:4567: connect: connection refused"
+	err      error        // the whole error, for errors.Is and errors.As
+}
+
+func (e *connectError) Error() string {
+	if e.endpoint == "" {
+		return "cannot connect to Kinesis: " + e.dial.Error()
+	}
+	return fmt.Sprintf("cannot connect to Kinesis at %s: %v", e.endpoint, e.dial)
+}
+
+func (e *connectError) Unwrap() error { return e.err }
+
+// connectFailure reports whether err is a failure to connect to the endpoint (refused, no
+// such host, no route, no connection within connectTimeout), and returns it as a
+// connectError naming the endpoint.
+func connectFailure(err error) (*connectError, bool) {
+	var ce *connectError
+	if errors.As(err, &ce) {
+		return ce, true
+	}
+	var op *net.OpError
+	if !errors.As(err, &op) || op.Op != "dial" {
+		return nil, false
+	}
+	ce = &connectError{dial: op, err: err}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if u, perr := url.Parse(ue.URL); perr == nil && u.Host != "" {
+			ce.endpoint = u.Scheme + "://" + u.Host
+		}
+	}
+	return ce, true
 }
 
 func loopback(endpoint string) bool {

@@ -9,9 +9,14 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -404,6 +409,12 @@ func TestForwardRetriesAndSkips(t *testing.T) {
 			t.Errorf("stderr lacks %q:\n%s", w, errs)
 		}
 	}
+	// Every retry line names the shard it concerns.
+	for _, line := range strings.Split(errs, "\n") {
+		if strings.Contains(line, "retry in") && !strings.Contains(line, "forward: shard shardId-000000000000: ") {
+			t.Errorf("retry line names no shard: %q", line)
+		}
+	}
 }
 
 // A receiver that refuses for good (404: a wrong URL) stops forward with exit 1 and
@@ -418,8 +429,8 @@ func TestForwardStopsOnPermanentError(t *testing.T) {
 	ckpt := filepath.Join(t.TempDir(), "ckpt")
 	code, _, errs := runCmd(t, ctx, "forward", "--to", recv.url+"/wrong", "--endpoint", peer.Endpoint, "--checkpoint", ckpt,
 		"--follow=false", "--progress", "0", stream)
-	if code != exitFailure || !strings.Contains(errs, "HTTP 404") {
-		t.Fatalf("exit %d, want %d with HTTP 404\n%s", code, exitFailure, errs)
+	if code != exitFailure || !strings.Contains(errs, "HTTP 404") || !strings.Contains(errs, "the receiver refuses every signal forwarded (traces,metrics,logs)") {
+		t.Fatalf("exit %d, want %d with HTTP 404 for every signal\n%s", code, exitFailure, errs)
 	}
 	if _, err := os.Stat(ckpt); err == nil {
 		b, _ := os.ReadFile(ckpt)
@@ -427,5 +438,159 @@ func TestForwardStopsOnPermanentError(t *testing.T) {
 	}
 	if recv.count() != 0 {
 		t.Errorf("%d resources arrived", recv.count())
+	}
+}
+
+// refusingProxy stands in front of recv and answers the paths ending in a key of refuse
+// with that status itself, as a receiver without that signal does (Jaeger answers 404
+// on /v1/metrics and /v1/logs); it counts the requests of each path.
+type refusingProxy struct {
+	url    string
+	refuse map[string]int
+	mu     sync.Mutex
+	hits   map[string]int
+}
+
+func newRefusingProxy(t *testing.T, recv *receiver, refuse map[string]int) *refusingProxy {
+	t.Helper()
+	target, err := url.Parse(recv.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &refusingProxy{refuse: refuse, hits: map[string]int{}}
+	rp := httputil.NewSingleHostReverseProxy(target)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.mu.Lock()
+		p.hits[r.URL.Path]++
+		p.mu.Unlock()
+		for suffix, code := range p.refuse {
+			if strings.HasSuffix(r.URL.Path, suffix) {
+				io.Copy(io.Discard, r.Body)
+				http.Error(w, http.StatusText(code), code)
+				return
+			}
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	p.url = srv.URL
+	return p
+}
+
+func (p *refusingProxy) count(path string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.hits[path]
+}
+
+// A receiver that refuses one signal for good (404, 405, 415) gets no more of it: one
+// line names the signal, the URL and the status, the other signals are all delivered,
+// the checkpoint goes on and forward ends with exit 3. With --signals naming the others
+// the same stream goes through with exit 0 and no request for the refused signal.
+func TestForwardSkipsRefusedSignal(t *testing.T) {
+	peer := testpeers.Kinesalite(t)
+	stream := testpeers.UniqueStreamName(t)
+	_, all := fillStream(t, peer, stream, 6, false)
+	for _, tc := range []struct {
+		name   string
+		refuse map[string]int
+		sent   []consumer.Signal
+	}{
+		{"jaeger-404-metrics", map[string]int{"/v1/metrics": http.StatusNotFound}, []consumer.Signal{consumer.Traces, consumer.Logs}},
+		{"405-traces-415-logs", map[string]int{"/v1/traces": http.StatusMethodNotAllowed, "/v1/logs": http.StatusUnsupportedMediaType},
+			[]consumer.Signal{consumer.Metrics}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			recv := startReceiver(t, 0)
+			proxy := newRefusingProxy(t, recv, tc.refuse)
+			want := map[int64]consumer.Signal{}
+			for id, sig := range all {
+				if slices.Contains(tc.sent, sig) {
+					want[id] = sig
+				}
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			args := []string{"forward", "--to", proxy.url, "--endpoint", peer.Endpoint, "--follow=false", "--poll", "50ms",
+				"--progress", "0", "--limit", "2"}
+			code, _, errs := runCmd(t, ctx, append(args, "--checkpoint", filepath.Join(t.TempDir(), "ckpt"), stream)...)
+			if code != exitUndecoded {
+				t.Fatalf("exit %d, want %d\n%s", code, exitUndecoded, errs)
+			}
+			for id, n := range recv.check(t, want) {
+				if n != 1 {
+					t.Errorf("sample %d arrived %d times", id, n)
+				}
+			}
+			sent := joinSignals(tc.sent)
+			for path, status := range tc.refuse {
+				sig := strings.TrimPrefix(path, "/v1/")
+				line := fmt.Sprintf("otelkinesis forward: the receiver refuses %s (POST %s%s: HTTP %d: %s): skipping %s, still forwarding ",
+					sig, proxy.url, path, status, http.StatusText(status), sig)
+				if n := strings.Count(errs, "the receiver refuses "+sig); n != 1 || !strings.Contains(errs, line) ||
+					!strings.Contains(errs, "--signals "+sent+" sends only those") {
+					t.Errorf("%d lines on %s, want one starting %q and naming --signals %s:\n%s", n, sig, line, sent, errs)
+				}
+				if n := proxy.count(path); n != 1 {
+					t.Errorf("%d requests to %s, want the one refused", n, path)
+				}
+			}
+			if !strings.Contains(errs, "not sent, of signals the receiver refuses") {
+				t.Errorf("the summary does not count what was not sent:\n%s", errs)
+			}
+
+			// Only the signals the receiver takes, from the start: nothing refused, exit 0.
+			before := map[string]int{}
+			for path := range tc.refuse {
+				before[path] = proxy.count(path)
+			}
+			code, _, errs = runCmd(t, ctx, append(args, "--signals", sent, "--checkpoint", filepath.Join(t.TempDir(), "ckpt"), stream)...)
+			if code != exitOK || strings.Contains(errs, "refuses") || !strings.Contains(errs, "("+sent+" only)") ||
+				!strings.Contains(errs, "of signals not in --signals passed over") {
+				t.Fatalf("--signals %s: exit %d, want 0, nothing refused, the others passed over\n%s", sent, code, errs)
+			}
+			for id, n := range recv.check(t, want) {
+				if n != 2 {
+					t.Errorf("sample %d arrived %d times in all, want once per run", id, n)
+				}
+			}
+			for path := range tc.refuse {
+				if proxy.count(path) != before[path] {
+					t.Errorf("--signals %s: %s was asked again", sent, path)
+				}
+			}
+		})
+	}
+}
+
+// Other refusals are not about a signal: forward stops on them, as before.
+func TestForwardStopsOnForbidden(t *testing.T) {
+	peer := testpeers.Kinesalite(t)
+	recv := startReceiver(t, 0)
+	proxy := newRefusingProxy(t, recv, map[string]int{"/v1/logs": http.StatusForbidden})
+	stream := testpeers.UniqueStreamName(t)
+	fillStream(t, peer, stream, 2, false)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	code, _, errs := runCmd(t, ctx, "forward", "--to", proxy.url, "--endpoint", peer.Endpoint, "--follow=false",
+		"--progress", "0", "--checkpoint", filepath.Join(t.TempDir(), "ckpt"), stream)
+	if code != exitFailure || !strings.Contains(errs, "HTTP 403") || strings.Contains(errs, "refuses") {
+		t.Fatalf("exit %d, want %d naming HTTP 403\n%s", code, exitFailure, errs)
+	}
+}
+
+func TestParseSignals(t *testing.T) {
+	for in, want := range map[string]string{
+		"traces,metrics,logs": "traces,metrics,logs", "logs, traces": "logs,traces", "TRACES,traces,": "traces",
+	} {
+		got, err := parseSignals(in)
+		if err != nil || joinSignals(got) != want {
+			t.Errorf("%q: %v %v, want %s", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", ",", "profiles", "traces;logs"} {
+		if _, err := parseSignals(in); err == nil || !strings.Contains(err.Error(), "--signals") {
+			t.Errorf("%q: %v, want an error naming --signals", in, err)
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 )
 
@@ -26,9 +27,11 @@ Usage:
   otelkinesis forward [flags] STREAM   send it to an OTLP/HTTP endpoint, with checkpoints
   otelkinesis stats   [flags] STREAM   records, aggregation, bytes and cost per shard and signal
   otelkinesis help COMMAND             the flags of one command
+  otelkinesis version                  the version of otelkinesis it was built from (also --version)
 
 STREAM is a stream name or ARN. The AWS region and credentials come from the AWS
-default chain (AWS_REGION, AWS_PROFILE, ...); --endpoint points at a local Kinesis.
+default chain (AWS_REGION, AWS_PROFILE, ...), or --region (a region name such as
+us-east-1); --endpoint points at a local Kinesis.
 
 Examples:
   otelkinesis tail telemetry                          follow new telemetry on every shard
@@ -38,7 +41,8 @@ Examples:
   otelkinesis stats --from 1h telemetry
 
 Exit status: 0 done (or interrupted), 1 failure, 2 bad command line,
-3 finished but some records could not be read (each one is named on stderr).
+3 finished but some records could not be read, or (forward) were of a signal the
+receiver refuses (each one is named on stderr).
 `
 
 func main() {
@@ -62,6 +66,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runForward(ctx, rest, stdout, stderr)
 	case "stats":
 		return runStats(ctx, rest, stdout, stderr)
+	case "version", "-version", "--version":
+		fmt.Fprintf(stdout, "otelkinesis %s\n", moduleVersion(debug.ReadBuildInfo))
+		return exitOK
 	case "help", "-h", "-help", "--help":
 		if len(rest) == 1 {
 			return run(ctx, []string{rest[0], "--help"}, stdout, stderr)
@@ -71,6 +78,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "otelkinesis: unknown command %q\n\n%s", cmd, usageText)
 	return exitUsage
+}
+
+// moduleVersion returns the version of the otelkinesis module the command was built
+// from, as the Go toolchain recorded it in the binary (v1.4.0 after go install
+// ...@v1.4.0), or "(devel)" when it recorded none (a build from a work tree).
+func moduleVersion(readBuildInfo func() (*debug.BuildInfo, bool)) string {
+	if info, ok := readBuildInfo(); ok && info != nil && info.Main.Version != "" {
+		return info.Main.Version
+	}
+	return "(devel)"
 }
 
 // parseFlags parses args into fs, taking the one positional argument (the stream) from
@@ -114,6 +131,7 @@ func usageFunc(fs *flag.FlagSet, summary string) func() {
 		fmt.Fprint(fs.Output(), summary)
 		fmt.Fprintln(fs.Output(), "\nFlags:")
 		fs.PrintDefaults()
-		fmt.Fprintln(fs.Output(), "\nExit status: 0 done (or interrupted), 1 failure, 2 bad command line, 3 finished but some records could not be read.")
+		fmt.Fprintln(fs.Output(), "\nExit status: 0 done (or interrupted), 1 failure, 2 bad command line, 3 finished but some records could not be read"+
+			"\n(or, for forward, were of a signal the receiver refuses).")
 	}
 }

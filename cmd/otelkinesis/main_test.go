@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"math/big"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -189,4 +192,39 @@ func shardNames(t testing.TB, c *kinesis.Client, stream, parent string) map[stri
 		t.Fatalf("shards %v, want a parent and two children", names)
 	}
 	return names
+}
+
+// version, --version and -version print the module version the binary records, or
+// "(devel)".
+func TestVersion(t *testing.T) {
+	want := "otelkinesis " + moduleVersion(debug.ReadBuildInfo) + "\n"
+	for _, arg := range []string{"version", "--version", "-version"} {
+		code, out, errs := runCmd(t, context.Background(), arg)
+		if code != exitOK || out != want || errs != "" {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q; want 0 and %q", arg, code, out, errs, want)
+		}
+	}
+	for _, tc := range []struct {
+		info *debug.BuildInfo
+		ok   bool
+		want string
+	}{
+		{&debug.BuildInfo{Main: debug.Module{Path: "github.com/otelkinesis/otelkinesis", Version: "v1.4.0"}}, true, "v1.4.0"},
+		{&debug.BuildInfo{Main: debug.Module{Path: "github.com/otelkinesis/otelkinesis", Version: "(devel)"}}, true, "(devel)"},
+		{&debug.BuildInfo{}, true, "(devel)"},
+		{nil, false, "(devel)"},
+	} {
+		if got := moduleVersion(func() (*debug.BuildInfo, bool) { return tc.info, tc.ok }); got != tc.want {
+			t.Errorf("build info %+v: %q, want %q", tc.info, got, tc.want)
+		}
+	}
+	// A binary built from a work tree, without version control stamping, says (devel).
+	bin := filepath.Join(t.TempDir(), "otelkinesis")
+	if out, err := exec.Command("go", "build", "-buildvcs=false", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	out, err := exec.Command(bin, "--version").Output()
+	if err != nil || string(out) != "otelkinesis (devel)\n" {
+		t.Errorf("built binary: %q %v, want \"otelkinesis (devel)\"", out, err)
+	}
 }

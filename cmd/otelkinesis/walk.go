@@ -293,10 +293,12 @@ func (w *walker) setStream(name, arn **string) {
 }
 
 // call runs one Kinesis call under its own deadline, retrying what is worth retrying
-// (timeouts, throttling, server errors) a few times with backoff.
+// (timeouts, throttling, server errors) a few times with backoff. A failure to connect
+// is tried connectAttempts times only, a second or so in all, and reported as what it
+// is: the endpoint and the network's reason (connection refused, no such host).
 func (w *walker) call(ctx context.Context, op string, fn func(context.Context) error) error {
 	backoff := 200 * time.Millisecond
-	const attempts = 5
+	const attempts, connectAttempts = 5, 3
 	var err error
 	for i := 1; ; i++ {
 		cctx, cancel := context.WithTimeout(ctx, w.callTimeout)
@@ -309,13 +311,21 @@ func (w *walker) call(ctx context.Context, op string, fn func(context.Context) e
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if timedOut {
+		tries := attempts
+		ce, connect := connectFailure(err)
+		switch {
+		case connect:
+			err, timedOut, tries = ce, false, connectAttempts
+		case timedOut:
 			err = fmt.Errorf("no answer within --call-timeout %v: %w", w.callTimeout, err)
 		}
-		if i == attempts || !(timedOut || retryableAWS(err)) {
+		if i >= tries || !(timedOut || connect || retryableAWS(err)) {
+			if connect {
+				return fmt.Errorf("stream %s: %s: %w (%d attempts)", w.stream, op, err, i)
+			}
 			return fmt.Errorf("stream %s: %s: %w", w.stream, op, err)
 		}
-		w.warn("%s failed (attempt %d of %d), retrying in %v: %v", op, i, attempts, backoff, err)
+		w.warn("%s failed (attempt %d of %d), retrying in %v: %v", op, i, tries, backoff, err)
 		if serr := w.sleep(ctx, backoff); serr != nil {
 			return serr
 		}

@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"net"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -217,9 +220,15 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"tail", "--signal", "profiles", "s"}, "--signal \"profiles\""},
 		{[]string{"tail", "--signal", "traces", "--compression", "br", "s"}, "unknown content encoding"},
 		{[]string{"tail", "arn:aws:s3:::bucket"}, "not a Kinesis stream ARN"},
+		{[]string{"tail", "--region", "US", "s"}, `--region "US": allowed an AWS region name such as "us-east-1": 1 to 63 lower-case letters`},
+		{[]string{"stats", "--region", "us_east_1", "s"}, `--region "us_east_1"`},
+		{[]string{"forward", "--to", "http://x", "--region", "eu-central-1.", "s"}, `--region "eu-central-1."`},
+		{[]string{"tail", "arn:aws:kinesis:EU-WEST-1:1:stream/s"}, `region "EU-WEST-1": allowed an AWS region name`},
 		{[]string{"forward", "--to", "", "s"}, "--to"},
 		{[]string{"forward", "--to", "ftp://x", "s"}, "http:// or https://"},
 		{[]string{"forward", "--to", "http://x", "--header", "novalue", "s"}, "want name=value"},
+		{[]string{"forward", "--to", "http://x", "--signals", "traces,profiles", "s"}, `--signals "traces,profiles": "profiles" is not a signal`},
+		{[]string{"forward", "--to", "http://x", "--signals", ",", "s"}, `--signals ",": no signal`},
 		{[]string{"stats", "--until", "latest", "s"}, "--until"},
 	} {
 		t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "")
@@ -233,6 +242,90 @@ func TestUsageErrors(t *testing.T) {
 		if code != exitOK || !strings.Contains(out, "Usage:") {
 			t.Errorf("%q: exit %d, stdout %q", args, code, out)
 		}
+	}
+}
+
+// --region takes AWS region names, in every partition, and nothing else.
+func TestRegionFlag(t *testing.T) {
+	for _, r := range []string{"us-east-1", "eu-central-1", "us-gov-west-1", "cn-north-1", "ap-southeast-5"} {
+		c := commonFlags{region: r, callTimeout: time.Second, poll: time.Second, limit: 1}
+		if _, err := c.check("s"); err != nil {
+			t.Errorf("--region %s: %v", r, err)
+		}
+	}
+	for _, r := range []string{"US", "Us-East-1", "us east 1", "-us-east-1", "us-east-1-", "us.east.1", "1us"} {
+		c := commonFlags{region: r, callTimeout: time.Second, poll: time.Second, limit: 1}
+		if _, err := c.check("s"); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("--region %q", r)) ||
+			!strings.Contains(err.Error(), "us-east-1") {
+			t.Errorf("--region %q: %v, want it refused, naming the flag, the value and the form allowed", r, err)
+		}
+	}
+	// A region the AWS chain finds is checked too.
+	t.Setenv("AWS_REGION", "US")
+	t.Setenv("AWS_ACCESS_KEY_ID", "")
+	t.Setenv("AWS_PROFILE", "")
+	code, _, errs := runCmd(t, context.Background(), "tail", "--endpoint", "http://127.0.0.1:1", "s")
+	if code != exitFailure || !strings.Contains(errs, `region "US" from AWS_REGION`) {
+		t.Errorf("AWS_REGION=US: exit %d:\n%s", code, errs)
+	}
+}
+
+// closedPort returns the URL of a loopback port nothing listens on.
+func closedPort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return "http://" + addr
+}
+
+// A Kinesis endpoint that refuses connections is reported as such, naming it, after a
+// short retry, by every command: not as a call that timed out (which took 28 s).
+func TestRefusedConnection(t *testing.T) {
+	t.Setenv("AWS_ACCESS_KEY_ID", "") // dummy credentials for the loopback endpoint
+	t.Setenv("AWS_PROFILE", "")
+	t.Setenv("AWS_REGION", "")
+	endpoint := closedPort(t)
+	ckpt := filepath.Join(t.TempDir(), "ckpt")
+	for _, args := range [][]string{
+		{"tail", "--follow=false"},
+		{"stats"},
+		{"forward", "--to", "http://127.0.0.1:4318", "--checkpoint", ckpt, "--progress", "0", "--follow=false"},
+	} {
+		t.Run(args[0], func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			type result struct {
+				code      int
+				out, errs string
+			}
+			done := make(chan result, 1)
+			go func() {
+				var out, errs syncBuffer
+				code := run(ctx, append(args, "--endpoint", endpoint, "--call-timeout", "10s", "s"), &out, &errs)
+				done <- result{code, out.String(), errs.String()}
+			}()
+			select {
+			case r := <-done:
+				if r.code != exitFailure {
+					t.Errorf("exit %d, want %d\n%s", r.code, exitFailure, r.errs)
+				}
+				for _, want := range []string{"cannot connect to Kinesis at " + endpoint, "connection refused", "ListShards"} {
+					if !strings.Contains(r.errs, want) {
+						t.Errorf("stderr lacks %q:\n%s", want, r.errs)
+					}
+				}
+				if strings.Contains(r.errs, "call-timeout") || strings.Contains(r.errs, "deadline exceeded") {
+					t.Errorf("a refused connection reported as a timeout:\n%s", r.errs)
+				}
+			case <-time.After(10 * time.Second):
+				cancel()
+				t.Fatalf("still running after 10s (a refused connection must be reported promptly)")
+			}
+		})
 	}
 }
 

@@ -436,6 +436,12 @@ func (p PartitionBy) check() error {
 	return fmt.Errorf("allowed %q, %q, %q or %q", PartitionByTraceID, PartitionByResource, PartitionByRandom, PartitionByShard)
 }
 
+// CheckRegion returns nil if s can be an AWS region name (us-east-1, eu-central-1,
+// us-gov-west-1, cn-north-1), else an error saying what is allowed, for the caller to
+// put after the setting's name and value. The otelkinesis command checks its --region
+// with it.
+func CheckRegion(s string) error { return checkRegion(s) }
+
 // checkRegion returns what is allowed if s is not an AWS region name.
 func checkRegion(s string) error {
 	if validRegion(s) {

@@ -63,8 +63,12 @@ type Config struct {
 	// HTTPClient sends the requests. Default: a client of its own with keep-alive.
 	HTTPClient *http.Client
 	// OnRetry, if set, is told of every failed attempt that will be retried.
-	OnRetry func(signal consumer.Signal, attempt int, wait time.Duration, err error)
+	OnRetry RetryFunc
 }
+
+// RetryFunc is told of a failed attempt that will be retried: the request's signal, the
+// attempt's number (1 for the first), the wait before the next one and why it failed.
+type RetryFunc func(signal consumer.Signal, attempt int, wait time.Duration, err error)
 
 // Client sends OTLP requests. It is safe for concurrent use.
 type Client struct {
@@ -89,7 +93,7 @@ func New(cfg Config) (*Client, error) {
 		cfg.MaxElapsed = DefaultMaxElapsed
 	}
 	if cfg.Timeout < 0 || cfg.InitialBackoff < 0 || cfg.MaxBackoff < cfg.InitialBackoff {
-		return nil, fmt.Errorf("otlphttp: timeout %v and backoff %v to %v: must be positive, the first backoff no larger than the last",
+		return nil, fmt.Errorf("OTLP/HTTP timeout %v and backoff %v to %v: must be positive, the first backoff no larger than the last",
 			cfg.Timeout, cfg.InitialBackoff, cfg.MaxBackoff)
 	}
 	if cfg.HTTPClient == nil {
@@ -104,13 +108,13 @@ func New(cfg Config) (*Client, error) {
 		u := s.explicit
 		if u == "" {
 			if cfg.Endpoint == "" {
-				return nil, fmt.Errorf("otlphttp: no endpoint: set the base URL (such as http://localhost:4318) or the %s URL", s.signal)
+				return nil, fmt.Errorf("no OTLP/HTTP endpoint: set the base URL (such as http://localhost:4318) or the %s URL", s.signal)
 			}
 			u = strings.TrimSuffix(cfg.Endpoint, "/") + "/" + s.path
 		}
 		p, err := url.Parse(u)
 		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
-			return nil, fmt.Errorf("otlphttp: %s endpoint %q: want an http:// or https:// URL", s.signal, u)
+			return nil, fmt.Errorf("OTLP/HTTP %s endpoint %q: want an http:// or https:// URL", s.signal, u)
 		}
 		c.urls[s.signal] = u
 	}
@@ -175,9 +179,16 @@ var errPermanent = errors.New("permanent")
 // signal concatenated), retrying as the package doc says, until it is accepted, a
 // permanent error comes back, MaxElapsed has passed or ctx ends.
 func (c *Client) Send(ctx context.Context, signal consumer.Signal, body []byte) (Result, error) {
+	return c.SendNotify(ctx, signal, body, nil)
+}
+
+// SendNotify is Send that also tells onRetry, when not nil, of every failed attempt of
+// this request that will be retried, after Config.OnRetry: a caller sending for several
+// sources (shards, say) learns which one each retry concerns.
+func (c *Client) SendNotify(ctx context.Context, signal consumer.Signal, body []byte, onRetry RetryFunc) (Result, error) {
 	target, ok := c.urls[signal]
 	if !ok {
-		return Result{}, fmt.Errorf("otlphttp: unknown signal %q: %w", signal, errPermanent)
+		return Result{}, fmt.Errorf("unknown signal %q: %w", signal, errPermanent)
 	}
 	payload := body
 	if c.cfg.Gzip {
@@ -185,7 +196,7 @@ func (c *Client) Send(ctx context.Context, signal consumer.Signal, body []byte) 
 		zw, _ := gzip.NewWriterLevel(&buf, gzip.DefaultCompression)
 		zw.Write(body)
 		if err := zw.Close(); err != nil {
-			return Result{}, fmt.Errorf("otlphttp: gzip: %w", err)
+			return Result{}, fmt.Errorf("gzip: %w", err)
 		}
 		payload = buf.Bytes()
 	}
@@ -197,7 +208,7 @@ func (c *Client) Send(ctx context.Context, signal consumer.Signal, body []byte) 
 			res.Attempts = attempt
 			return res, nil
 		}
-		err = fmt.Errorf("otlphttp: POST %s (attempt %d): %w", target, attempt, err)
+		err = fmt.Errorf("POST %s (attempt %d): %w", target, attempt, err)
 		if !Retryable(err) || ctx.Err() != nil {
 			return Result{Attempts: attempt}, err
 		}
@@ -211,6 +222,9 @@ func (c *Client) Send(ctx context.Context, signal consumer.Signal, body []byte) 
 		}
 		if c.cfg.OnRetry != nil {
 			c.cfg.OnRetry(signal, attempt, wait, err)
+		}
+		if onRetry != nil {
+			onRetry(signal, attempt, wait, err)
 		}
 		if serr := c.sleep(ctx, wait); serr != nil {
 			return Result{Attempts: attempt}, fmt.Errorf("%w (stopped waiting to retry: %w)", err, serr)

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -92,6 +93,27 @@ func TestSendRetriesRetryable(t *testing.T) {
 		if p != "/otlp/v1/logs" || s.hdrs[i].Get("Content-Type") != "application/x-protobuf" || string(s.bodies[i]) != "body" {
 			t.Errorf("request %d: %s %v %q", i, p, s.hdrs[i], s.bodies[i])
 		}
+	}
+}
+
+// SendNotify tells both Config.OnRetry and its own callback of every retry, in that
+// order, and nothing of the attempt that succeeds.
+func TestSendNotify(t *testing.T) {
+	s := &script{steps: []http.HandlerFunc{code(503, ""), code(502, ""), ok}}
+	var calls []string
+	note := func(who string) RetryFunc {
+		return func(sig consumer.Signal, attempt int, _ time.Duration, err error) {
+			calls = append(calls, fmt.Sprintf("%s %s %d %v", who, sig, attempt, err != nil))
+		}
+	}
+	c, _ := newClient(t, s, Config{OnRetry: note("config")})
+	res, err := c.SendNotify(context.Background(), consumer.Traces, []byte("x"), note("call"))
+	if err != nil || res.Attempts != 3 {
+		t.Fatalf("SendNotify: %+v, %v; want success at attempt 3", res, err)
+	}
+	want := "config traces 1 true|call traces 1 true|config traces 2 true|call traces 2 true"
+	if got := strings.Join(calls, "|"); got != want {
+		t.Errorf("retries told %q, want %q", got, want)
 	}
 }
 

@@ -25,8 +25,11 @@
 // export share a record whenever they fit in one. [TraceEncoder.AppendRequest]
 // writes a whole batch as one request, with no limit. Both write exactly what
 // otlptrace's transform followed by proto.Marshal (or protojson with enum
-// numbers and hex IDs) would: the tests compare byte for byte with that
-// oracle, reached through otlptrace.New with a capturing client.
+// numbers and hex IDs) would, plus one field otlptrace leaves out: each
+// link's trace state (Span.Link trace_state, "traceState" in JSON), when not
+// empty. The tests compare byte for byte with that oracle, reached through
+// otlptrace.New with a capturing client, the links' trace states set from
+// the SDK's links.
 //
 // # How sizes are known
 //

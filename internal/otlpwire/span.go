@@ -36,6 +36,7 @@ const (
 
 	linkTraceID      = 1
 	linkSpanID       = 2
+	linkTraceState   = 3
 	linkAttributes   = 4
 	linkDroppedAttrs = 5
 	linkFlags        = 6
@@ -105,8 +106,9 @@ func traceStateLen(ts trace.TraceState) int {
 }
 
 // appendTraceStateText appends the W3C form of ts without the allocation of
-// ts.String(). The SDK only builds trace states from validated ASCII
-// members, so the text needs neither UTF-8 repair nor JSON escapes.
+// ts.String(). The SDK only builds trace states from validated printable
+// ASCII members, so the text needs no UTF-8 repair (JSON still needs two
+// escapes: see appendTraceStateJSON).
 func appendTraceStateText(b []byte, ts trace.TraceState) []byte {
 	first := true
 	ts.Walk(func(k, v string) bool {
@@ -122,10 +124,41 @@ func appendTraceStateText(b []byte, ts trace.TraceState) []byte {
 	return b
 }
 
+// appendTraceStateJSON appends the W3C form of ts as the inside of a JSON string. The
+// SDK's trace state values may hold '"' and '\' (any printable ASCII but ',' and '='),
+// which JSON escapes; nothing else in them needs an escape. It appends the text as
+// appendTraceStateText does, then escapes in place, from the end, the rare bytes that
+// need it.
+func appendTraceStateJSON(b []byte, ts trace.TraceState) []byte {
+	start := len(b)
+	b = appendTraceStateText(b, ts)
+	n := 0
+	for _, c := range b[start:] {
+		if c == '"' || c == '\\' {
+			n++
+		}
+	}
+	if n == 0 {
+		return b
+	}
+	end := len(b)
+	b = append(b, make([]byte, n)...)
+	for i, j := end-1, len(b)-1; i >= start; i-- {
+		c := b[i]
+		b[j] = c
+		j--
+		if c == '"' || c == '\\' {
+			b[j] = '\\'
+			j--
+		}
+	}
+	return b
+}
+
 // AppendSpan appends the body of the OTLP Span message for s, with every
 // field otlptrace's transform sets, in field-number order (so the bytes equal
-// proto.Marshal's for the same message). A link's trace state is not
-// written, as otlptrace does not write it.
+// proto.Marshal's for the same message), and each link's trace state
+// (Span.Link field 3), which otlptrace leaves out, when it is not empty.
 //
 // The SDK's own spans are read in place (see spanRecord).
 func AppendSpan(b []byte, s sdktrace.ReadOnlySpan) []byte {
@@ -157,6 +190,10 @@ func appendSpan(b []byte, r *spanRecord) []byte {
 		var m int
 		b, m = OpenLen(b, spanLinks)
 		b = appendIDs(b, linkTraceID, &l.SpanContext)
+		if ts := l.SpanContext.TraceState(); ts.Len() > 0 {
+			b = AppendLenHeader(b, linkTraceState, traceStateLen(ts))
+			b = appendTraceStateText(b, ts)
+		}
 		b = AppendKeyValues(b, linkAttributes, l.Attributes)
 		b = AppendVarintField(b, linkDroppedAttrs, clampCount(l.DroppedAttributeCount))
 		b = appendFlags(b, linkFlags, spanFlagsOf(l.SpanContext.TraceFlags(), l.SpanContext.IsRemote()))
@@ -252,7 +289,7 @@ func appendShortStringField(b []byte, field int, s string) []byte {
 }
 
 // AppendSpanJSON appends the OTLP/JSON Span object for s: the same fields as
-// [AppendSpan], with lowercase hex IDs, integer enums and decimal-string
+// [AppendSpan] (a link's trace state included), with lowercase hex IDs, integer enums and decimal-string
 // timestamps, default values left out.
 func AppendSpanJSON(b []byte, s sdktrace.ReadOnlySpan) []byte {
 	var tmp spanRecord
@@ -268,7 +305,7 @@ func appendSpanJSON(b []byte, r *spanRecord) []byte {
 	b = AppendJSONHexMember(b, "spanId", sid[:])
 	if ts := sc.TraceState(); ts.Len() > 0 {
 		b = append(appendJSONName(b, "traceState"), '"')
-		b = append(appendTraceStateText(b, ts), '"')
+		b = append(appendTraceStateJSON(b, ts), '"')
 	}
 	parent := &r.parent
 	if psid := parent.SpanID(); psid.IsValid() {
@@ -309,6 +346,10 @@ func appendSpanJSON(b []byte, r *spanRecord) []byte {
 			b = append(b, '{')
 			b = AppendJSONHexMember(b, "traceId", ltid[:])
 			b = AppendJSONHexMember(b, "spanId", lsid[:])
+			if ts := l.SpanContext.TraceState(); ts.Len() > 0 {
+				b = append(appendJSONName(b, "traceState"), '"')
+				b = append(appendTraceStateJSON(b, ts), '"')
+			}
 			b = AppendJSONKeyValues(b, "attributes", l.Attributes)
 			b = AppendJSONUintMember(b, "droppedAttributesCount", clampCount(l.DroppedAttributeCount))
 			b = AppendJSONUintMember(b, "flags", uint64(spanFlagsOf(l.SpanContext.TraceFlags(), l.SpanContext.IsRemote())))

@@ -96,7 +96,8 @@ func (g *spanGen) count() int {
 }
 
 func (g *spanGen) traceState() trace.TraceState {
-	states := []string{"", "", "vendor=value", "a=1,b=2,c=3", "t61rcwkgmze@tenant=x"}
+	// Values may hold any printable ASCII but ',' and '=': '"' and '\' need escapes in JSON.
+	states := []string{"", "", "vendor=value", "a=1,b=2,c=3", "t61rcwkgmze@tenant=x", `q=say "hi",w=back\slash\`}
 	ts, err := trace.ParseTraceState(states[g.r.IntN(len(states))])
 	if err != nil {
 		panic(err)
@@ -235,7 +236,8 @@ func (c *captureClient) UploadTraces(_ context.Context, rs []*tracepb.ResourceSp
 
 // oracle returns otlptrace's ResourceSpans for spans, ordered by each
 // resource's first span in spans (otlptrace leaves that order to map
-// iteration).
+// iteration), with each link's trace state filled in from the SDK's link
+// (see withLinkTraceStates).
 func oracle(tb testing.TB, spans []sdktrace.ReadOnlySpan) []*tracepb.ResourceSpans {
 	tb.Helper()
 	c := &captureClient{}
@@ -263,7 +265,44 @@ func oracle(tb testing.TB, spans []sdktrace.ReadOnlySpan) []*tracepb.ResourceSpa
 	}
 	got := c.got
 	slices.SortFunc(got, func(a, b *tracepb.ResourceSpans) int { return firstOf(a) - firstOf(b) })
+	withLinkTraceStates(tb, got, spans)
 	return got
+}
+
+// withLinkTraceStates sets Span.Link.trace_state in rss from the SDK spans they were
+// made of, found by trace and span ID: otlptrace leaves that field out, which OTLP
+// defines and the encoders here write. The rest of each link stays otlptrace's.
+func withLinkTraceStates(tb testing.TB, rss []*tracepb.ResourceSpans, spans []sdktrace.ReadOnlySpan) {
+	tb.Helper()
+	byID := make(map[[24]byte]sdktrace.ReadOnlySpan, len(spans))
+	key := func(tid, sid []byte) (k [24]byte) {
+		copy(k[:16], tid)
+		copy(k[16:], sid)
+		return k
+	}
+	for _, s := range spans {
+		if s != nil && len(s.Links()) > 0 {
+			sc := s.SpanContext()
+			tid, sid := sc.TraceID(), sc.SpanID()
+			byID[key(tid[:], sid[:])] = s
+		}
+	}
+	for _, rs := range rss {
+		for _, ss := range rs.ScopeSpans {
+			for _, sp := range ss.Spans {
+				if len(sp.Links) == 0 {
+					continue
+				}
+				s := byID[key(sp.TraceId, sp.SpanId)]
+				if s == nil || len(s.Links()) != len(sp.Links) {
+					tb.Fatalf("span %x: otlptrace wrote %d links, which no span given has", sp.SpanId, len(sp.Links))
+				}
+				for i, l := range s.Links() {
+					sp.Links[i].TraceState = l.SpanContext.TraceState().String()
+				}
+			}
+		}
+	}
 }
 
 // sanitizeStrings replaces invalid UTF-8 in every string field of m as our
