@@ -261,7 +261,7 @@ func New(ctx context.Context, client Client, cfg Config) (*Producer, error) {
 
 	p.wg.Add(2)
 	go p.dispatchLoop()
-	go p.refreshLoop(p.st.smap == nil, readNow)
+	go p.refreshLoop(p.st.smap == nil && !readNow, readNow)
 	return p, nil
 }
 
