@@ -93,6 +93,18 @@
 // buckets, so a producer's rate limiting can be measured; [WithClock] makes it
 // deterministic.
 //
+// # Outages
+//
+// [Server.StartOutage] and [Server.EndOutage], or [Server.Outage] for a window that ends
+// by itself, make the whole endpoint unreachable, every request and operation alike, in
+// one of three ways: [OutageHangUp] reads each request and closes the connection without
+// an answer; [OutageRefuse] stops listening, so connecting is refused, closes the
+// connections open then, and listens on the same port again afterwards;
+// [OutageUnanswered] holds each request until the client gives up or the outage ends,
+// and then closes it without an answer. No request is served during an outage; records
+// written before stay. Requests that met one are counted in [Stats] OutageRequests and
+// marked in [RecordedRequest] Outage, so a test can assert that the outage was hit.
+//
 // # Observing
 //
 // [Server.Requests] returns every request with its operation, stream, the SDK's attempt
@@ -100,6 +112,6 @@
 // throttled and failed records; [Stream.Records] and [Stream.Shards] read what landed on
 // each shard directly.
 //
-// Close ends stalled requests, closes every connection and returns once every handler
-// has: a test using goleak sees no goroutine left behind.
+// Close ends stalled requests and outages, closes every connection and returns once
+// every handler has: a test using goleak sees no goroutine left behind.
 package kinesistest

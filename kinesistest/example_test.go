@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -144,4 +145,37 @@ func ExampleServer_InjectEntryShards() {
 	// stored on shardId-000000000000
 	// ProvisionedThroughputExceededException Rate exceeded for shard shardId-000000000001 in stream events under account 123456789012.
 	// throttled: 1
+}
+
+// Make the endpoint unreachable for a window that ends by itself: during it every
+// request is hung up on; afterwards requests are served again, and the server's
+// counters show how many met the outage.
+func ExampleServer_Outage() {
+	srv := kinesistest.NewServer()
+	defer srv.Close()
+	stream, err := srv.CreateStream("events", 1)
+	if err != nil {
+		log.Fatal(err)
+	}
+	client := kinesis.NewFromConfig(srv.AWSConfig())
+	put := func() error {
+		_, err := client.PutRecord(context.Background(), &kinesis.PutRecordInput{
+			StreamName: aws.String("events"), PartitionKey: aws.String("k"), Data: []byte("v"),
+		})
+		return err
+	}
+
+	if err := srv.Outage(kinesistest.OutageHangUp, 200*time.Millisecond); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("during the outage, failed:", put() != nil)
+	for srv.InOutage() {
+		time.Sleep(10 * time.Millisecond)
+	}
+	fmt.Println("after it:", put())
+	fmt.Println("stored:", len(stream.AllRecords()), "outage requests:", srv.Stats().OutageRequests)
+	// Output:
+	// during the outage, failed: true
+	// after it: <nil>
+	// stored: 1 outage requests: 1
 }

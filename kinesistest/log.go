@@ -38,6 +38,9 @@ type RecordedRequest struct {
 	ErrorType, ErrorMessage string
 	// Fault is the injected fault the request met, nil if none.
 	Fault *Fault
+	// Outage is the mode of the outage the request met (see [Server.StartOutage]), 0 if
+	// none. Such a request was not served and got no answer.
+	Outage OutageMode
 }
 
 // RecordedEntry is one record of a recorded PutRecords or PutRecord request.
@@ -78,11 +81,17 @@ type Stats struct {
 	RecordsOverCapacity int64
 	// RecordsFailed is the number of records refused with InternalFailure.
 	RecordsFailed int64
+	// OutageRequests is the number of requests that met an outage (see
+	// [Server.StartOutage]): hung up on, or held unanswered. Each is also counted in
+	// DroppedConnections, or in Abandoned when its client gave up or Close ended it.
+	// Connections refused by [OutageRefuse] never reach the server and are not counted.
+	OutageRequests int64
 }
 
 type counters struct {
 	requests, requestErrors, injected, dropped, abandoned  atomic.Int64
 	accepted, acceptedBytes, throttled, overCapacity, fail atomic.Int64
+	outage                                                 atomic.Int64
 }
 
 func (c *counters) snapshot() Stats {
@@ -97,6 +106,7 @@ func (c *counters) snapshot() Stats {
 		RecordsThrottled:    c.throttled.Load(),
 		RecordsOverCapacity: c.overCapacity.Load(),
 		RecordsFailed:       c.fail.Load(),
+		OutageRequests:      c.outage.Load(),
 	}
 }
 

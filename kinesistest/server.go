@@ -46,6 +46,11 @@ type Server struct {
 	gen     uint64
 
 	faults   *faults
+	ln       *pausableListener
+	connMu   sync.Mutex // guards conns
+	conns    map[net.Conn]struct{}
+	out      outages
+	outage   atomic.Pointer[outageState] // nil when no outage is in progress
 	log      requestLog
 	counters counters
 	seq      atomic.Int64
@@ -61,6 +66,8 @@ func NewServer(opts ...Option) *Server {
 	s := &Server{
 		cfg:       newConfig(opts),
 		url:       "http://" + ln.Addr().String(),
+		ln:        newPausableListener(ln),
+		conns:     make(map[net.Conn]struct{}),
 		serveDone: make(chan struct{}),
 		closing:   make(chan struct{}),
 		streams:   make(map[string]*stream),
@@ -71,10 +78,11 @@ func NewServer(opts ...Option) *Server {
 		Handler:           http.HandlerFunc(s.serveHTTP),
 		ReadHeaderTimeout: 30 * time.Second,
 		ErrorLog:          log.New(io.Discard, "", 0),
+		ConnState:         s.connState,
 	}
 	go func() {
 		defer close(s.serveDone)
-		_ = s.hs.Serve(ln) // returns http.ErrServerClosed after Close
+		_ = s.hs.Serve(s.ln) // returns http.ErrServerClosed after Close
 	}()
 	return s
 }
@@ -89,12 +97,14 @@ func (s *Server) Region() string { return s.cfg.region }
 // AccountID returns the account that stream ARNs and error messages name.
 func (s *Server) AccountID() string { return s.cfg.accountID }
 
-// Close stops the server: it stops listening, ends stalled and delayed requests, closes
-// every connection and waits until every request handler has returned. Streams and the
-// request log stay readable. Close is safe to call more than once.
+// Close stops the server: it stops listening, ends stalled and delayed requests and an
+// outage (stopping the timer of an [Server.Outage] window), closes every connection and
+// waits until every request handler has returned. Streams and the request log stay
+// readable. Close is safe to call more than once.
 func (s *Server) Close() {
 	s.closeOnce.Do(func() {
 		close(s.closing)
+		s.stopOutages()
 		s.activeMu.Lock()
 		s.closed = true
 		wait := s.active > 0
@@ -163,6 +173,11 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		body: body,
 	}
 	defer s.finish(c) // for the paths that end without an answer
+
+	if o := s.outage.Load(); o != nil {
+		s.meetOutage(w, r, c, o)
+		return
+	}
 
 	var fault Fault
 	if op != "" {
