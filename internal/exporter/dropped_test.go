@@ -46,8 +46,8 @@ func streamConfig(srv *kinesistest.Server, signal config.Signal) (config.Config,
 }
 
 // TestProducerDropsCounted: the items of user records the exporter's own producer took and
-// then dropped are counted in otelkinesis.exporter.dropped with the signal and the
-// producer's reason, and an OnDrop the configuration already had still sees each drop.
+// then dropped are counted as failed exports with the producer's reason as error.type,
+// and an OnDrop the configuration already had still sees each drop.
 func TestProducerDropsCounted(t *testing.T) {
 	srv := newStream(t)
 	srv.InjectRequests(-1, kinesistest.AccessDenied(), "PutRecords")
@@ -105,14 +105,13 @@ func TestShutdownDropsCounted(t *testing.T) {
 	}
 }
 
-// TestSharedProducerDropCounter: a producer shared by a trace and a log exporter, created
-// with DropCounter as its OnDrop, counts the items it drops by reason without a signal;
-// the exporters, which did not create it, add no series of their own for its drops.
-func TestSharedProducerDropCounter(t *testing.T) {
+// TestSharedProducerDrops: a producer shared by a trace and a log exporter counts the
+// items it drops by reason in its own metrics; the exporters, which did not create it,
+// count those items exported when it took them, and no failure.
+func TestSharedProducerDrops(t *testing.T) {
 	srv := newStream(t)
 	srv.InjectRequests(-1, kinesistest.AccessDenied(), "PutRecords")
 	pcfg, reader := streamConfig(srv, "")
-	pcfg.Producer.OnDrop = exporter.DropCounter(pcfg.Producer.MeterProvider)
 	p, err := pcfg.NewProducer(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -146,30 +145,19 @@ func TestSharedProducerDropCounter(t *testing.T) {
 		}
 	}
 	// 5 user records of 1 span and 5 of 2 log records.
-	want := map[string]int64{exporter.ReasonPermanentError + "/": 15}
-	if got := exportertest.Dropped(t, reader); !maps.Equal(got, want) {
-		t.Errorf("dropped = %v, want %v", got, want)
+	if got, want := exportertest.ProducerDropped(t, reader), map[string]int64{exporter.ReasonPermanentError: 15}; !maps.Equal(got, want) {
+		t.Errorf("producer dropped = %v, want %v", got, want)
+	}
+	if got := exportertest.Dropped(t, reader); len(got) != 0 {
+		t.Errorf("exporters counted failures %v, want none", got)
+	}
+	if got, want := exportertest.Exported(t, reader), map[string]int64{"traces": 5, "logs": 10}; !maps.Equal(got, want) {
+		t.Errorf("exported = %v, want %v", got, want)
 	}
 }
 
-// TestDropCounterReasons: DropCounter counts a DropError's items under its reason, and
-// anything else's records under "unknown".
-func TestDropCounterReasons(t *testing.T) {
-	reader := sdkmetric.NewManualReader()
-	hook := exporter.DropCounter(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)))
-	hook(2, 100, &kpl.DropError{Reason: kpl.DropRetriesExhausted, Records: 2, Items: 7})
-	hook(1, 10, &kpl.DropError{Reason: kpl.DropShutdown, Records: 1, Items: 1})
-	hook(1, 10, &kpl.DropError{Reason: kpl.DropRetriesExhausted, Records: 1, Items: 4})
-	hook(3, 10, errors.New("not a DropError"))
-	want := map[string]int64{
-		exporter.ReasonRetriesExhausted + "/": 11,
-		exporter.ReasonShutdown + "/":         1,
-		"unknown/":                            3,
-	}
-	if got := exportertest.Dropped(t, reader); !maps.Equal(got, want) {
-		t.Errorf("dropped = %v, want %v", got, want)
-	}
-	// The reasons are the producer's own words.
+// TestReasons: the reasons of the producer's drops are the producer's own words.
+func TestReasons(t *testing.T) {
 	for got, want := range map[string]string{
 		exporter.ReasonRetriesExhausted: "retries_exhausted", exporter.ReasonPermanentError: "permanent_error", exporter.ReasonShutdown: "shutdown",
 	} {
