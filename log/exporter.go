@@ -75,7 +75,7 @@ func (e *Exporter) Export(ctx context.Context, records []sdklog.Record) error {
 	}
 	enc := e.encoders.Get()
 	defer e.encoders.Put(enc)
-	res, err := enc.Encode(records, e.core.Emit(ctx, enc.RecordLogs))
+	res, err := enc.Encode(records, e.core.Emit(ctx, op, enc.RecordLogs))
 	o := exporter.Outcome{Handed: res.LogRecords, Err: err}
 	for _, d := range res.Dropped {
 		o.TooLarge = append(o.TooLarge, d)

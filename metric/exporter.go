@@ -98,7 +98,7 @@ func (e *Exporter) Export(ctx context.Context, rm *metricdata.ResourceMetrics) e
 	}
 	enc := e.encoders.Get()
 	defer e.encoders.Put(enc)
-	res, err := enc.Encode(rm, e.core.Emit(ctx, enc.RecordDataPoints))
+	res, err := enc.Encode(rm, e.core.Emit(ctx, op, enc.RecordDataPoints))
 	o := exporter.Outcome{Handed: res.DataPoints, Err: err}
 	for _, d := range res.Dropped {
 		o.TooLarge = append(o.TooLarge, d)

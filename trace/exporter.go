@@ -77,7 +77,7 @@ func (e *Exporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpa
 	enc := e.encoders.Get()
 	defer e.encoders.Put(enc)
 
-	res, err := enc.Encode(spans, e.core.Emit(ctx, enc.RecordSpans))
+	res, err := enc.Encode(spans, e.core.Emit(ctx, op, enc.RecordSpans))
 	o := exporter.Outcome{Handed: res.Spans, Err: err}
 	for _, d := range res.Dropped {
 		o.TooLarge = append(o.TooLarge, d)

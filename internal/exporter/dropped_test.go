@@ -10,6 +10,7 @@ import (
 	"time"
 
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.uber.org/goleak"
 
 	"github.com/otelkinesis/otelkinesis/internal/config"
@@ -181,4 +182,68 @@ func TestNewTooSmallRecordLimitLeavesNothingRunning(t *testing.T) {
 		goleak.IgnoreAnyFunction("net/http.(*conn).serve"),
 		goleak.IgnoreAnyFunction("net/http.(*persistConn).readLoop"),
 		goleak.IgnoreAnyFunction("net/http.(*persistConn).writeLoop"))
+}
+
+// inflight collects reader and returns the value of the exporters' inflight series.
+func inflight(t *testing.T, reader *sdkmetric.ManualReader) int64 {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if strings.HasSuffix(m.Name, ".inflight") {
+				for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+					n += dp.Value
+				}
+			}
+		}
+	}
+	return n
+}
+
+// TestItemsInFlightUntilTheirFateIsKnown: items handed to the exporter's own producer stay
+// in flight while the producer holds them (here, while every request stalls), and are
+// counted exported once, with the reason they were dropped, when a Shutdown whose context
+// ends gives up on them.
+func TestItemsInFlightUntilTheirFateIsKnown(t *testing.T) {
+	srv := newStream(t)
+	srv.InjectRequests(-1, kinesistest.Stall(), "PutRecords")
+	cfg, reader := streamConfig(srv, config.Traces)
+	c, err := exporter.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := c.Begin(20)
+	emit := c.Emit(context.Background(), op, func() int { return 5 })
+	for i := range 4 {
+		if err := emit("k"+string(rune('0'+i)), []byte("spans")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := inflight(t, reader); got != 20 {
+		t.Errorf("during the export: %d in flight, want 20", got)
+	}
+	if err := c.Finish(op, exporter.Outcome{Handed: 20}, "spans"); err != nil {
+		t.Fatal(err)
+	}
+	if got := inflight(t, reader); got != 20 {
+		t.Errorf("held by the producer: %d in flight, want 20", got)
+	}
+	if got := exportertest.Exported(t, reader); got["traces"] != 0 {
+		t.Errorf("exported before delivery: %v", got)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := c.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Shutdown = %v, want the context's error", err)
+	}
+	if got := inflight(t, reader); got != 0 {
+		t.Errorf("after the drop: %d in flight, want 0", got)
+	}
+	if got, want := exportertest.Dropped(t, reader), map[string]int64{exporter.ReasonShutdown + "/traces": 20}; !maps.Equal(got, want) {
+		t.Errorf("dropped = %v, want %v", got, want)
+	}
 }

@@ -138,24 +138,45 @@ func (c *Core) Stopped() bool { return c.stopped.Load() }
 // the signal's tags, as a user record holding items spans, data points or log records (so
 // that a later drop is reported in those units). data may be reused once Put returns.
 func (c *Core) Put(ctx context.Context, partitionKey string, data []byte, items int) error {
+	return c.hand(ctx, Op{}, partitionKey, data, items)
+}
+
+// hand is Put for the export call op (none for a zero Op): the items it hands over leave
+// the call's share of the items in flight for the producer's.
+func (c *Core) hand(ctx context.Context, op Op, partitionKey string, data []byte, items int) error {
 	if c.stopped.Load() {
 		return ErrShutdown
 	}
-	// Counted before the producer can deliver the record: what the producer holds is
-	// never counted below what it delivered. The producer counts a record of no item as
-	// one.
+	o := c.obs
+	if o == nil {
+		return c.put(ctx, partitionKey, data, items)
+	}
+	n := int64(items)
+	// The own producer's items are counted as handed over before it can deliver them, so
+	// that what it holds is never counted below what it delivered; it counts a record of
+	// no item as one. A shared producer's are exported once it took them.
 	held := int64(max(items, 1))
-	if c.obs != nil && !c.obs.shared {
-		c.obs.handed.Add(held)
+	if !o.shared {
+		o.handed.Add(held)
+		if op.handed != nil {
+			o.ended.Add(n)
+		}
 	}
 	err := c.put(ctx, partitionKey, data, items)
-	if c.obs != nil {
-		switch {
-		case err != nil && !c.obs.shared:
-			c.obs.handed.Add(-held)
-		case err == nil && c.obs.shared:
-			c.obs.accepted.Add(int64(items))
+	switch {
+	case o.shared && err == nil:
+		o.accepted.Add(n)
+		if op.handed != nil {
+			o.ended.Add(n)
 		}
+	case !o.shared && err != nil:
+		o.handed.Add(-held)
+		if op.handed != nil {
+			o.ended.Add(-n)
+		}
+	}
+	if err == nil && op.handed != nil {
+		*op.handed += items
 	}
 	return err
 }
@@ -235,17 +256,18 @@ func chainOnDrop(first, next func(records int, bytes int64, reason error)) func(
 	}
 }
 
-// Emit returns the function the encoders hand each encoded user record to: it puts the
-// record to the producer within ctx, with the item count items reports for it (the
-// encoder's RecordSpans, RecordDataPoints or RecordLogs).
-func (c *Core) Emit(ctx context.Context, items func() int) func(partitionKey string, data []byte) error {
-	return func(partitionKey string, data []byte) error { return c.Put(ctx, partitionKey, data, items()) }
+// Emit returns the function the encoders of the export call op hand each encoded user
+// record to: it puts the record to the producer within ctx, with the item count items
+// reports for it (the encoder's RecordSpans, RecordDataPoints or RecordLogs).
+func (c *Core) Emit(ctx context.Context, op Op, items func() int) func(partitionKey string, data []byte) error {
+	return func(partitionKey string, data []byte) error { return c.hand(ctx, op, partitionKey, data, items()) }
 }
 
-// Op is one export call, from Begin to Finish or Abort.
+// Op is one export call, from Begin to Finish or Abort. It is used by one goroutine.
 type Op struct {
-	items int
-	start time.Time
+	items  int
+	start  time.Time
+	handed *int // items handed to the producer so far; nil: self-observability off
 }
 
 // Begin starts an export call given items spans, data points or log records: they are in
@@ -256,13 +278,13 @@ func (c *Core) Begin(items int) Op {
 		return Op{items: items}
 	}
 	c.obs.begun.Add(int64(items))
-	return Op{items: items, start: time.Now()}
+	return Op{items: items, start: time.Now(), handed: new(int)}
 }
 
 // Abort ends an export call that gave nothing to the producer because of err (its context
 // ended first): its items are counted as not accepted. It returns err.
 func (c *Core) Abort(op Op, err error) error {
-	if c.obs != nil {
+	if c.obs != nil && op.handed != nil {
 		c.obs.fail(ReasonNotAccepted, int64(op.items), false)
 		c.obs.ended.Add(int64(op.items))
 		c.obs.record(op.start, ReasonNotAccepted)
@@ -290,26 +312,31 @@ type Outcome struct {
 // error.type is the first of not_accepted, too_large and unsupported it dropped items for.
 func (c *Core) Finish(op Op, o Outcome, unit string) error {
 	var errs []error
-	errType := ""
 	tooLarge, unsupported, notAccepted := len(o.TooLarge), len(o.Unsupported), 0
-	if unsupported > 0 {
-		errType = ReasonUnsupported
-		errs = append(errs, o.Unsupported...)
-	}
-	if tooLarge > 0 {
+	errs = append(errs, o.TooLarge...)
+	errs = append(errs, o.Unsupported...)
+	var errType string
+	switch {
+	case o.Err != nil:
+		errType = ReasonNotAccepted
+	case tooLarge > 0:
 		errType = ReasonTooLarge
-		errs = append(errs, o.TooLarge...)
+	case unsupported > 0:
+		errType = ReasonUnsupported
 	}
 	if o.Err != nil {
-		errType = ReasonNotAccepted
 		notAccepted = max(op.items-o.Handed-tooLarge-unsupported, 0)
 		errs = append(errs, fmt.Errorf("otelkinesis: %s exporter: %d of %d %s not exported: %w", c.signal, notAccepted, op.items, unit, o.Err))
 	}
-	if c.obs != nil {
+	if c.obs != nil && op.handed != nil {
+		// The items handed over left the call as they went.
+		rest := op.items - *op.handed
 		c.obs.fail(ReasonTooLarge, int64(tooLarge), false)
 		c.obs.fail(ReasonUnsupported, int64(unsupported), false)
-		c.obs.fail(ReasonNotAccepted, int64(notAccepted), false)
-		c.obs.ended.Add(int64(op.items))
+		if o.Err != nil {
+			c.obs.fail(ReasonNotAccepted, int64(max(rest-tooLarge-unsupported, 0)), false)
+		}
+		c.obs.ended.Add(int64(rest))
 		c.obs.record(op.start, errType)
 	}
 	return errors.Join(errs...)
