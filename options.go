@@ -238,7 +238,7 @@ func WithoutStartupCheck() Option {
 
 // WithRecordTTL sets the delivery budget: how long telemetry may stay in the producer,
 // from the export call that handed it over until it is delivered, before it is given up
-// (counted in otelkinesis.exporter.dropped with reason "expired"). Failed sends are
+// (counted as a failed export with the error.type "expired"). Failed sends are
 // retried while the budget lasts, so an outage shorter than it loses nothing that fits the
 // byte budget; max_retries caps the attempts on top of it.
 // Environment: OTEL_EXPORTER_KINESIS_RECORD_TTL. Default 5m, range 100ms to 24h.
@@ -266,8 +266,11 @@ func WithAggregation(on bool) Option {
 	return option(func(c *config.Config) { c.Producer.DisableAggregation = !on })
 }
 
-// WithMeterProvider sets where the producer's and exporters' own metrics go. Default: the
-// global MeterProvider (a no-op unless one is set).
+// WithMeterProvider turns the exporter's and its producer's (or a shared producer's) own
+// metrics on and sends them to mp. Default: none, unless OTEL_GO_X_OBSERVABILITY is "true"
+// when the exporter or producer is created, as for the Go SDK's own exporters; then the
+// global MeterProvider. A no-op provider (metric/noop) keeps them off under that variable.
+// README.md lists the metrics.
 func WithMeterProvider(mp metric.MeterProvider) Option {
 	return option(func(c *config.Config) { c.Producer.MeterProvider = mp })
 }

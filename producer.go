@@ -21,15 +21,16 @@ type Producer struct {
 
 // NewProducer creates a producer from the stream, AWS and producer options (and the
 // OTEL_EXPORTER_KINESIS_* environment). It checks that the stream exists and reads its
-// shard map.
+// shard map. With self-observability on ([WithMeterProvider], or
+// OTEL_GO_X_OBSERVABILITY=true) it reports its otelkinesis.producer.* metrics under its
+// own otel.component.name; the exporters sharing it count their items exported when it
+// takes them, and what becomes of those is in its metrics (items.delivered and
+// items.dropped), since one of its aggregates can mix several exporters' items.
 func NewProducer(ctx context.Context, opts ...Option) (*Producer, error) {
 	cfg, err := config.Load("", opts...)
 	if err != nil {
 		return nil, err
 	}
-	// What the producer gives up on is counted in otelkinesis.exporter.dropped, without a
-	// signal: its aggregates can mix the exporters' records.
-	cfg.Producer.OnDrop = exporter.DropCounter(cfg.Producer.MeterProvider)
 	p, err := cfg.NewProducer(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("otelkinesis: producer: %w", err)
@@ -61,9 +62,9 @@ type Tag = kpl.Tag
 // (ErrShutdown), the partition key or explicit hash key is one Kinesis would refuse
 // (ErrInvalidRecord) or the record cannot fit in one Kinesis record
 // (ErrRecordTooLarge). Once Put returned nil, the record ends delivered or dropped: a
-// drop (retries exhausted, a permanent error, a shutdown cut short) is counted in
-// otelkinesis.exporter.dropped, passed to otel.Handle and returned by the next Flush or
-// Shutdown.
+// drop (retries exhausted, a permanent error, a shutdown cut short) is passed to
+// otel.Handle, returned by the next Flush or Shutdown and, with self-observability on,
+// counted in otelkinesis.producer.user_records.dropped by error.type.
 func (p *Producer) Put(ctx context.Context, partitionKey, explicitHashKey string, data []byte, tags []Tag) error {
 	err := p.p.Put(ctx, partitionKey, explicitHashKey, data, tags)
 	switch {

@@ -17,8 +17,8 @@ import (
 )
 
 // TestSharedProducerCountsItsDrops: the spans a producer from NewProducer gives up on
-// (every request denied) are counted in otelkinesis.exporter.dropped with the producer's
-// reason and no signal, exactly as many as were exported.
+// (every request denied) are counted in its otelkinesis.producer.items.dropped with the
+// producer's reason as error.type, exactly as many as were exported.
 func TestSharedProducerCountsItsDrops(t *testing.T) {
 	srv := kinesistest.NewServer()
 	t.Cleanup(srv.Close)
@@ -54,9 +54,8 @@ func TestSharedProducerCountsItsDrops(t *testing.T) {
 		t.Logf("producer shutdown: %v", err)
 	}
 
-	got := exportertest.Dropped(t, reader)
-	// No signal: the producer's aggregates can mix the exporters' records.
-	if want := map[string]int64{"permanent_error/": 7}; !maps.Equal(got, want) {
-		t.Errorf("otelkinesis.exporter.dropped = %v, want %v", got, want)
+	got := exportertest.ProducerDropped(t, reader)
+	if want := map[string]int64{"permanent_error": 7}; !maps.Equal(got, want) {
+		t.Errorf("otelkinesis.producer.items.dropped = %v, want %v", got, want)
 	}
 }

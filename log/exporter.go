@@ -57,28 +57,30 @@ func WithPartitionKey(fn func(*sdklog.Record) string) otelkinesis.Option {
 // Export encodes records into OTLP user records and hands them to the producer before it
 // returns; it keeps no reference to records. Delivery is asynchronous: ForceFlush waits
 // for it. A log record too large for any record, and log records the producer could not
-// take, are counted in otelkinesis.exporter.dropped and named in the error; log records
-// the producer gives up on later are counted there too, with its reason, and reported
-// through otel.Handle and ForceFlush or Shutdown. After Shutdown it returns
+// take, are named in the error and, with self-observability on, counted in
+// otel.sdk.exporter.log.exported with the error.type too_large or not_accepted; log
+// records the producer gives up on later are counted there too, with its reason, and
+// reported through otel.Handle and ForceFlush or Shutdown. After Shutdown it returns
 // sdklog.ErrExporterShutdown.
 func (e *Exporter) Export(ctx context.Context, records []sdklog.Record) error {
 	if e.shutdown.Load() {
 		return sdklog.ErrExporterShutdown
 	}
+	op := e.core.Begin(len(records))
 	if err := ctx.Err(); err != nil {
-		return err
+		return e.core.Abort(op, err)
 	}
 	if len(records) == 0 {
-		return nil
+		return e.core.Finish(op, exporter.Outcome{}, "log records")
 	}
 	enc := e.encoders.Get()
 	defer e.encoders.Put(enc)
-	res, err := enc.Encode(records, e.core.Emit(ctx, enc.RecordLogs))
-	o := exporter.Outcome{Items: len(records), Handed: res.LogRecords, Err: err}
+	res, err := enc.Encode(records, e.core.Emit(ctx, op, enc.RecordLogs))
+	o := exporter.Outcome{Handed: res.LogRecords, Err: err}
 	for _, d := range res.Dropped {
 		o.TooLarge = append(o.TooLarge, d)
 	}
-	return e.core.Finish(ctx, o, "log records")
+	return e.core.Finish(op, o, "log records")
 }
 
 // ForceFlush returns when every log record exported before it has been delivered to

@@ -75,37 +75,50 @@ func (e *Exporter) Aggregation(k sdkmetric.InstrumentKind) sdkmetric.Aggregation
 // Export encodes rm into OTLP user records and hands them to the producer before it
 // returns (the SDK reuses rm afterwards). Delivery is asynchronous: ForceFlush waits for
 // it. A data point too large for any record, a metric OTLP cannot carry, and data points
-// the producer could not take are counted in otelkinesis.exporter.dropped and named in
-// the error; data points the producer gives up on later are counted there too, with its
-// reason, and reported through otel.Handle and ForceFlush or Shutdown. After Shutdown it
-// returns sdkmetric.ErrExporterShutdown.
+// the producer could not take are named in the error and, with self-observability on,
+// counted in otel.sdk.exporter.metric_data_point.exported with the error.type too_large,
+// unsupported or not_accepted; data points the producer gives up on later are counted
+// there too, with its reason, and reported through otel.Handle and ForceFlush or
+// Shutdown. After Shutdown it returns sdkmetric.ErrExporterShutdown.
 func (e *Exporter) Export(ctx context.Context, rm *metricdata.ResourceMetrics) error {
 	if e.shutdown.Load() {
 		return sdkmetric.ErrExporterShutdown
 	}
+	var op exporter.Op
+	if rm != nil {
+		op = e.core.Begin(countDataPoints(rm))
+	} else {
+		op = e.core.Begin(0)
+	}
 	if err := ctx.Err(); err != nil {
-		return err
+		return e.core.Abort(op, err)
 	}
 	if rm == nil {
-		return nil
+		return e.core.Finish(op, exporter.Outcome{}, "data points")
 	}
 	enc := e.encoders.Get()
 	defer e.encoders.Put(enc)
-	res, err := enc.Encode(rm, e.core.Emit(ctx, enc.RecordDataPoints))
-	o := exporter.Outcome{Items: countDataPoints(rm), Handed: res.DataPoints, Err: err}
+	res, err := enc.Encode(rm, e.core.Emit(ctx, op, enc.RecordDataPoints))
+	o := exporter.Outcome{Handed: res.DataPoints, Err: err}
 	for _, d := range res.Dropped {
 		o.TooLarge = append(o.TooLarge, d)
 	}
 	o.Unsupported = res.Unsupported
-	return e.core.Finish(ctx, o, "data points")
+	return e.core.Finish(op, o, "data points")
 }
 
-// countDataPoints counts the data points of rm that OTLP can carry, as the encoder counts
-// them (a metric of unsupported data counts as one item, reported apart).
+// countDataPoints counts the items of rm as the encoder reports them: the data points of
+// each metric OTLP can carry, and one for each metric it cannot (otlpwire.CheckMetric),
+// which the encoder leaves out and reports apart.
 func countDataPoints(rm *metricdata.ResourceMetrics) int {
 	n := 0
 	for _, sm := range rm.ScopeMetrics {
-		for _, m := range sm.Metrics {
+		for i := range sm.Metrics {
+			m := &sm.Metrics[i]
+			if otlpwire.CheckMetric(m) != nil {
+				n++
+				continue
+			}
 			switch d := m.Data.(type) {
 			case metricdata.Gauge[int64]:
 				n += len(d.DataPoints)

@@ -13,6 +13,8 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/otelkinesis/otelkinesis/internal/version"
 )
 
 // Consumer takes trace context off Kinesis records, gives back the records as
@@ -44,7 +46,7 @@ func NewConsumer(opts ...Option) (*Consumer, error) {
 	}
 	_, w3c := c.propagator.(propagation.TraceContext)
 	return &Consumer{
-		tracer:    c.tracerProvider.Tracer(ScopeName, trace.WithSchemaURL(semconv.SchemaURL)),
+		tracer:    c.tracerProvider.Tracer(ScopeName, trace.WithInstrumentationVersion(version.Version), trace.WithSchemaURL(semconv.SchemaURL)),
 		prop:      c.propagator,
 		w3c:       w3c,
 		extract:   c.extract,

@@ -21,6 +21,8 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/otelkinesis/otelkinesis/internal/version"
 )
 
 // fakeKinesis answers PutRecord and PutRecords like Kinesis does, over the
@@ -184,6 +186,9 @@ func TestMiddlewarePutRecords(t *testing.T) {
 	}
 	if a := attrs(send); a["messaging.batch.message_count"].AsInt64() != 3 {
 		t.Errorf("send span attributes %v", a)
+	}
+	if sc := send.InstrumentationScope(); sc.Name != ScopeName || sc.Version != version.Version {
+		t.Errorf("send span scope %q %q, want %q %q", sc.Name, sc.Version, ScopeName, version.Version)
 	}
 }
 

@@ -15,6 +15,8 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/otelkinesis/otelkinesis/internal/version"
 )
 
 // messagingSystem is the messaging.system value for Kinesis, which the
@@ -60,7 +62,7 @@ func NewProducer(opts ...Option) (*Producer, error) {
 			jsonField:     c.jsonField,
 			maxRecordSize: c.maxRecordSize,
 		},
-		tracer: c.tracerProvider.Tracer(ScopeName, trace.WithSchemaURL(semconv.SchemaURL)),
+		tracer: c.tracerProvider.Tracer(ScopeName, trace.WithInstrumentationVersion(version.Version), trace.WithSchemaURL(semconv.SchemaURL)),
 		strict: c.strict,
 	}, nil
 }

@@ -38,7 +38,7 @@ func newMeteredExporter(t *testing.T, opts ...otelkinesis.Option) (*kinesistest.
 
 // TestDeniedSpansCounted: when Kinesis refuses every request with AccessDenied, each span
 // the exporter handed to the producer is dropped by the producer, and counted in
-// otelkinesis.exporter.dropped with the signal traces and the reason permanent_error.
+// otel.sdk.exporter.span.exported with the error.type permanent_error.
 func TestDeniedSpansCounted(t *testing.T) {
 	srv, exp, reader := newMeteredExporter(t)
 	srv.InjectRequests(-1, kinesistest.AccessDenied(), "PutRecords")
@@ -68,7 +68,7 @@ func TestDeniedSpansCounted(t *testing.T) {
 	}
 	want := map[string]int64{"permanent_error/traces": int64(len(spans))}
 	if got := exportertest.Dropped(t, reader); !maps.Equal(got, want) {
-		t.Errorf("otelkinesis.exporter.dropped = %v, want %v", got, want)
+		t.Errorf("failed exports = %v, want %v", got, want)
 	}
 }
 
@@ -93,6 +93,6 @@ func TestOversizeSpanCounted(t *testing.T) {
 	}
 	want := map[string]int64{"too_large/traces": 1}
 	if got := exportertest.Dropped(t, reader); !maps.Equal(got, want) {
-		t.Errorf("otelkinesis.exporter.dropped = %v, want %v", got, want)
+		t.Errorf("failed exports = %v, want %v", got, want)
 	}
 }

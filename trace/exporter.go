@@ -59,28 +59,30 @@ func WithPartitionKey(fn func(sdktrace.ReadOnlySpan) string) otelkinesis.Option 
 // it returns, so the SDK may reuse spans at once. Delivery is asynchronous: ForceFlush
 // waits for it. A span too large for any record is dropped; spans the producer could not
 // take (the context ended while the backlog was full, or the exporter was shut down) are
-// dropped too. Both are counted in the otelkinesis.exporter.dropped metric and named in the
-// returned error. Spans the producer gives up on later are counted there too, with the
-// producer's reason, and reported through otel.Handle and ForceFlush or Shutdown.
+// dropped too. Both are named in the returned error and, with self-observability on, counted
+// in otel.sdk.exporter.span.exported with the error.type too_large or not_accepted. Spans
+// the producer gives up on later are counted there too, with the producer's reason, and
+// reported through otel.Handle and ForceFlush or Shutdown.
 func (e *Exporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
 	if e.core.Stopped() {
 		return ErrShutdown
 	}
+	op := e.core.Begin(countNonNil(spans))
 	if err := ctx.Err(); err != nil {
-		return err
+		return e.core.Abort(op, err)
 	}
 	if len(spans) == 0 {
-		return nil
+		return e.core.Finish(op, exporter.Outcome{}, "spans")
 	}
 	enc := e.encoders.Get()
 	defer e.encoders.Put(enc)
 
-	res, err := enc.Encode(spans, e.core.Emit(ctx, enc.RecordSpans))
-	o := exporter.Outcome{Items: countNonNil(spans), Handed: res.Spans, Err: err}
+	res, err := enc.Encode(spans, e.core.Emit(ctx, op, enc.RecordSpans))
+	o := exporter.Outcome{Handed: res.Spans, Err: err}
 	for _, d := range res.Dropped {
 		o.TooLarge = append(o.TooLarge, d)
 	}
-	return e.core.Finish(ctx, o, "spans")
+	return e.core.Finish(op, o, "spans")
 }
 
 func countNonNil(spans []sdktrace.ReadOnlySpan) int {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.uber.org/goleak"
 
 	"github.com/otelkinesis/otelkinesis/internal/config"
@@ -46,8 +47,8 @@ func streamConfig(srv *kinesistest.Server, signal config.Signal) (config.Config,
 }
 
 // TestProducerDropsCounted: the items of user records the exporter's own producer took and
-// then dropped are counted in otelkinesis.exporter.dropped with the signal and the
-// producer's reason, and an OnDrop the configuration already had still sees each drop.
+// then dropped are counted as failed exports with the producer's reason as error.type,
+// and an OnDrop the configuration already had still sees each drop.
 func TestProducerDropsCounted(t *testing.T) {
 	srv := newStream(t)
 	srv.InjectRequests(-1, kinesistest.AccessDenied(), "PutRecords")
@@ -105,14 +106,13 @@ func TestShutdownDropsCounted(t *testing.T) {
 	}
 }
 
-// TestSharedProducerDropCounter: a producer shared by a trace and a log exporter, created
-// with DropCounter as its OnDrop, counts the items it drops by reason without a signal;
-// the exporters, which did not create it, add no series of their own for its drops.
-func TestSharedProducerDropCounter(t *testing.T) {
+// TestSharedProducerDrops: a producer shared by a trace and a log exporter counts the
+// items it drops by reason in its own metrics; the exporters, which did not create it,
+// count those items exported when it took them, and no failure.
+func TestSharedProducerDrops(t *testing.T) {
 	srv := newStream(t)
 	srv.InjectRequests(-1, kinesistest.AccessDenied(), "PutRecords")
 	pcfg, reader := streamConfig(srv, "")
-	pcfg.Producer.OnDrop = exporter.DropCounter(pcfg.Producer.MeterProvider)
 	p, err := pcfg.NewProducer(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -146,30 +146,19 @@ func TestSharedProducerDropCounter(t *testing.T) {
 		}
 	}
 	// 5 user records of 1 span and 5 of 2 log records.
-	want := map[string]int64{exporter.ReasonPermanentError + "/": 15}
-	if got := exportertest.Dropped(t, reader); !maps.Equal(got, want) {
-		t.Errorf("dropped = %v, want %v", got, want)
+	if got, want := exportertest.ProducerDropped(t, reader), map[string]int64{exporter.ReasonPermanentError: 15}; !maps.Equal(got, want) {
+		t.Errorf("producer dropped = %v, want %v", got, want)
+	}
+	if got := exportertest.Dropped(t, reader); len(got) != 0 {
+		t.Errorf("exporters counted failures %v, want none", got)
+	}
+	if got, want := exportertest.Exported(t, reader), map[string]int64{"traces": 5, "logs": 10}; !maps.Equal(got, want) {
+		t.Errorf("exported = %v, want %v", got, want)
 	}
 }
 
-// TestDropCounterReasons: DropCounter counts a DropError's items under its reason, and
-// anything else's records under "unknown".
-func TestDropCounterReasons(t *testing.T) {
-	reader := sdkmetric.NewManualReader()
-	hook := exporter.DropCounter(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)))
-	hook(2, 100, &kpl.DropError{Reason: kpl.DropRetriesExhausted, Records: 2, Items: 7})
-	hook(1, 10, &kpl.DropError{Reason: kpl.DropShutdown, Records: 1, Items: 1})
-	hook(1, 10, &kpl.DropError{Reason: kpl.DropRetriesExhausted, Records: 1, Items: 4})
-	hook(3, 10, errors.New("not a DropError"))
-	want := map[string]int64{
-		exporter.ReasonRetriesExhausted + "/": 11,
-		exporter.ReasonShutdown + "/":         1,
-		"unknown/":                            3,
-	}
-	if got := exportertest.Dropped(t, reader); !maps.Equal(got, want) {
-		t.Errorf("dropped = %v, want %v", got, want)
-	}
-	// The reasons are the producer's own words.
+// TestReasons: the reasons of the producer's drops are the producer's own words.
+func TestReasons(t *testing.T) {
 	for got, want := range map[string]string{
 		exporter.ReasonRetriesExhausted: "retries_exhausted", exporter.ReasonPermanentError: "permanent_error", exporter.ReasonShutdown: "shutdown",
 	} {
@@ -193,4 +182,68 @@ func TestNewTooSmallRecordLimitLeavesNothingRunning(t *testing.T) {
 		goleak.IgnoreAnyFunction("net/http.(*conn).serve"),
 		goleak.IgnoreAnyFunction("net/http.(*persistConn).readLoop"),
 		goleak.IgnoreAnyFunction("net/http.(*persistConn).writeLoop"))
+}
+
+// inflight collects reader and returns the value of the exporters' inflight series.
+func inflight(t *testing.T, reader *sdkmetric.ManualReader) int64 {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if strings.HasSuffix(m.Name, ".inflight") {
+				for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+					n += dp.Value
+				}
+			}
+		}
+	}
+	return n
+}
+
+// TestItemsInFlightUntilTheirFateIsKnown: items handed to the exporter's own producer stay
+// in flight while the producer holds them (here, while every request stalls), and are
+// counted exported once, with the reason they were dropped, when a Shutdown whose context
+// ends gives up on them.
+func TestItemsInFlightUntilTheirFateIsKnown(t *testing.T) {
+	srv := newStream(t)
+	srv.InjectRequests(-1, kinesistest.Stall(), "PutRecords")
+	cfg, reader := streamConfig(srv, config.Traces)
+	c, err := exporter.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := c.Begin(20)
+	emit := c.Emit(context.Background(), op, func() int { return 5 })
+	for i := range 4 {
+		if err := emit("k"+string(rune('0'+i)), []byte("spans")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := inflight(t, reader); got != 20 {
+		t.Errorf("during the export: %d in flight, want 20", got)
+	}
+	if err := c.Finish(op, exporter.Outcome{Handed: 20}, "spans"); err != nil {
+		t.Fatal(err)
+	}
+	if got := inflight(t, reader); got != 20 {
+		t.Errorf("held by the producer: %d in flight, want 20", got)
+	}
+	if got := exportertest.Exported(t, reader); got["traces"] != 0 {
+		t.Errorf("exported before delivery: %v", got)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := c.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Shutdown = %v, want the context's error", err)
+	}
+	if got := inflight(t, reader); got != 0 {
+		t.Errorf("after the drop: %d in flight, want 0", got)
+	}
+	if got, want := exportertest.Dropped(t, reader), map[string]int64{exporter.ReasonShutdown + "/traces": 20}; !maps.Equal(got, want) {
+		t.Errorf("dropped = %v, want %v", got, want)
+	}
 }

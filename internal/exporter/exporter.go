@@ -1,11 +1,11 @@
 // Package exporter is the part of the trace, metric and log exporters that does not depend
 // on the signal: it turns encoded OTLP requests into tagged, optionally compressed user
 // records, hands them to the producer (its own, or one shared with the other exporters of
-// the stream), and accounts for everything it cannot deliver: the items it drops before
-// the producer (too large, not accepted, unsupported) and, through the OnDrop hook of a
+// the stream), and accounts for every item: when self-observability is on (see package
+// selfobs), the SDK exporter metrics count the items delivered, those it drops before the
+// producer (too large, not accepted, unsupported) and, through the OnDrop hook of a
 // producer it creates, those the producer drops after taking them (retries exhausted, a
-// permanent error, a shutdown cut short) are counted in otelkinesis.exporter.dropped by
-// signal and reason. A shared producer's creator counts its drops with DropCounter.
+// permanent error, a shutdown cut short), by error.type (see observer).
 package exporter
 
 import (
@@ -15,15 +15,15 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unicode/utf8"
 
 	"go.opentelemetry.io/otel"
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/metric"
 
 	"github.com/otelkinesis/otelkinesis/internal/config"
 	"github.com/otelkinesis/otelkinesis/internal/kpl"
 	"github.com/otelkinesis/otelkinesis/internal/recordtag"
+	"github.com/otelkinesis/otelkinesis/internal/selfobs"
 )
 
 // ErrShutdown is returned by Put after Shutdown.
@@ -48,8 +48,7 @@ type Core struct {
 	shutOnce sync.Once
 	shutErr  error
 
-	dropped   metric.Int64Counter
-	dropAttrs map[kpl.DropReason]metric.AddOption // by the reasons of the producer's drops
+	obs *observer // nil: self-observability off
 }
 
 // New builds a Core for cfg: it creates the Kinesis client and the producer, unless
@@ -74,23 +73,16 @@ func New(ctx context.Context, cfg config.Config) (*Core, error) {
 	}
 	c.comp = comp
 
-	mp := cfg.Producer.MeterProvider
-	if mp == nil {
-		mp = otel.GetMeterProvider()
-	}
-	c.dropped, err = droppedCounter(mp)
-	if err != nil {
-		otel.Handle(fmt.Errorf("otelkinesis: %s exporter: dropped counter: %w", c.signal, err))
-	}
-	c.dropAttrs = make(map[kpl.DropReason]metric.AddOption, len(producerDropReasons))
-	for _, r := range producerDropReasons {
-		c.dropAttrs[r] = metric.WithAttributeSet(attribute.NewSet(
-			attribute.String("signal", c.signal), attribute.String("reason", string(r))))
+	// The name is taken whether or not the metrics are on, as the SDK's exporters do.
+	name := selfobs.NextName(componentType(cfg.Signal))
+	mp, observe := selfobs.Provider(cfg.Producer.MeterProvider)
+	if observe {
+		c.obs = newObserver(cfg.SharedProducer != nil)
 	}
 
 	if cfg.SharedProducer != nil {
-		// Whoever created a shared producer counts its drops, with DropCounter as its
-		// OnDrop: without a signal, since one aggregate may hold several signals.
+		// A shared producer reports what becomes of the records in its own metrics: one
+		// aggregate may hold several exporters' items.
 		c.producer = cfg.SharedProducer
 	} else {
 		pcfg := cfg
@@ -115,6 +107,9 @@ func New(ctx context.Context, cfg config.Config) (*Core, error) {
 		return nil, fmt.Errorf("otelkinesis: %s exporter: the stream's record limit leaves only %d bytes per user record", c.signal, limit)
 	}
 	c.maxData = limit
+	if c.obs != nil {
+		c.obs.start(mp, cfg.Signal, name, c.producer)
+	}
 	return c, nil
 }
 
@@ -143,9 +138,50 @@ func (c *Core) Stopped() bool { return c.stopped.Load() }
 // the signal's tags, as a user record holding items spans, data points or log records (so
 // that a later drop is reported in those units). data may be reused once Put returns.
 func (c *Core) Put(ctx context.Context, partitionKey string, data []byte, items int) error {
+	return c.hand(ctx, Op{}, partitionKey, data, items)
+}
+
+// hand is Put for the export call op (none for a zero Op): the items it hands over leave
+// the call's share of the items in flight for the producer's.
+func (c *Core) hand(ctx context.Context, op Op, partitionKey string, data []byte, items int) error {
 	if c.stopped.Load() {
 		return ErrShutdown
 	}
+	o := c.obs
+	if o == nil {
+		return c.put(ctx, partitionKey, data, items)
+	}
+	n := int64(items)
+	// The own producer's items are counted as handed over before it can deliver them, so
+	// that what it holds is never counted below what it delivered; it counts a record of
+	// no item as one. A shared producer's are exported once it took them.
+	held := int64(max(items, 1))
+	if !o.shared {
+		o.handed.Add(held)
+		if op.handed != nil {
+			o.ended.Add(n)
+		}
+	}
+	err := c.put(ctx, partitionKey, data, items)
+	switch {
+	case o.shared && err == nil:
+		o.accepted.Add(n)
+		if op.handed != nil {
+			o.ended.Add(n)
+		}
+	case !o.shared && err != nil:
+		o.handed.Add(-held)
+		if op.handed != nil {
+			o.ended.Add(-n)
+		}
+	}
+	if err == nil && op.handed != nil {
+		*op.handed += items
+	}
+	return err
+}
+
+func (c *Core) put(ctx context.Context, partitionKey string, data []byte, items int) error {
 	var err error
 	if c.comp == nil {
 		err = c.producer.PutItems(ctx, partitionKey, "", data, c.tags, items)
@@ -161,21 +197,21 @@ func (c *Core) Put(ctx context.Context, partitionKey string, data []byte, items 
 	return err
 }
 
-// Drop reasons, as the reason attribute of otelkinesis.exporter.dropped. The first three
-// are the exporter's own, for items that never reached the producer; the export call
-// that dropped them also returns an error naming them. The last four are the producer's
-// (kpl.DropReason), for items in user records the producer took and then gave up on; they
-// are reported through otel.Handle and the next ForceFlush or Shutdown.
+// Drop reasons, the error.type of the items otel.sdk.exporter.*.exported counts as failed.
+// The first three are the exporter's own, for items that never reached the producer; the
+// export call that dropped them also returns an error naming them. The others are the
+// producer's (kpl.DropReason), for items in user records the producer took and then gave
+// up on; they are reported through otel.Handle and the next ForceFlush or Shutdown.
 const (
 	// ReasonTooLarge: one item alone is larger than a user record may be.
 	ReasonTooLarge = "too_large"
 	// ReasonNotAccepted: the producer did not take the record (shut down, backlog full
-	// until the export's context ended).
+	// until the export's context ended), or the export's context had ended before.
 	ReasonNotAccepted = "not_accepted"
 	// ReasonUnsupported: OTLP has no message for the data.
 	ReasonUnsupported = "unsupported"
-	// ReasonRetriesExhausted: every attempt to send the record failed with an error worth
-	// retrying (kpl.DropRetriesExhausted).
+	// ReasonRetriesExhausted: max_retries+1 attempts were answered by Kinesis with an error
+	// worth retrying (kpl.DropRetriesExhausted).
 	ReasonRetriesExhausted = string(kpl.DropRetriesExhausted)
 	// ReasonPermanentError: Kinesis refused the record with an error sending again cannot
 	// fix, such as a missing stream or denied access (kpl.DropPermanent).
@@ -188,62 +224,28 @@ const (
 	ReasonExpired = string(kpl.DropExpired)
 )
 
-// producerDropReasons are the reasons of the producer's drops.
-var producerDropReasons = []kpl.DropReason{kpl.DropRetriesExhausted, kpl.DropExpired, kpl.DropPermanent, kpl.DropShutdown}
-
-// droppedName is the name of the counter of dropped telemetry items.
-const droppedName = "otelkinesis.exporter.dropped"
-
-// droppedCounter creates the otelkinesis.exporter.dropped counter of mp. The exporters and
-// a shared producer's DropCounter create the same instrument, so one series per
-// attribute set adds up every drop of a stream.
-func droppedCounter(mp metric.MeterProvider) (metric.Int64Counter, error) {
-	return mp.Meter("github.com/otelkinesis/otelkinesis").Int64Counter(droppedName,
-		metric.WithDescription("Telemetry items (spans, data points, log records) dropped, by reason: "+
-			"by an exporter before they reached the producer (too_large, not_accepted, unsupported), "+
-			"or by the producer after it took them (retries_exhausted, permanent_error, shutdown)"),
-		metric.WithUnit("{item}"))
-}
-
-// CountDropped adds n items (spans, data points or log records) that were not exported to
-// the otelkinesis.exporter.dropped counter, with the signal and reason as attributes. The
-// exporter also returns an error naming them, which the SDK's processors and readers pass
-// to otel.Handle.
-func (c *Core) CountDropped(ctx context.Context, n int, reason string) {
-	if n > 0 && c.dropped != nil {
-		c.dropped.Add(context.WithoutCancel(ctx), int64(n), metric.WithAttributes(
-			attribute.String("signal", c.signal), attribute.String("reason", reason)))
-	}
-}
-
 // producerDropped is the OnDrop hook of a producer the Core created: it counts the items
 // (kpl.DropError.Items: the spans, data points or log records the user records held) of
-// user records the producer gave up on after taking them, with the signal and the
-// producer's reason. The producer calls it from its own goroutines without holding its
+// user records the producer gave up on after taking them as failed, with the producer's
+// reason as error.type. The producer calls it from its own goroutines without holding its
 // lock; it only adds to a counter and never calls back into the producer.
 func (c *Core) producerDropped(records int, _ int64, reason error) {
-	if c.dropped == nil {
+	if c.obs == nil {
 		return
 	}
 	n, r := dropItems(records, reason)
-	opt, ok := c.dropAttrs[r]
-	if !ok {
-		opt = metric.WithAttributes(attribute.String("signal", c.signal), attribute.String("reason", string(r)))
-	}
-	if n > 0 {
-		c.dropped.Add(context.Background(), n, opt)
-	}
+	c.obs.fail(r, n, true)
 }
 
-// dropItems returns the items and the reason of a drop reported to OnDrop, from its
+// dropItems returns the items and the error.type of a drop reported to OnDrop, from its
 // *kpl.DropError. The producer always reports one; an error of another kind counts its
-// records as items, under the reason "unknown".
-func dropItems(records int, reason error) (int64, kpl.DropReason) {
+// records as items, under _OTHER.
+func dropItems(records int, reason error) (int64, string) {
 	var de *kpl.DropError
 	if errors.As(reason, &de) {
-		return de.Items, de.Reason
+		return de.Items, string(de.Reason)
 	}
-	return int64(records), "unknown"
+	return int64(records), selfobs.ErrorOther
 }
 
 // chainOnDrop returns an OnDrop hook calling first and then next, if next is set.
@@ -257,50 +259,45 @@ func chainOnDrop(first, next func(records int, bytes int64, reason error)) func(
 	}
 }
 
-// DropCounter returns an OnDrop hook (kpl.Config.OnDrop) for a producer shared by several
-// exporters (otelkinesis.NewProducer): it counts the items of the user records the
-// producer gives up on in otelkinesis.exporter.dropped of mp (nil: the global
-// MeterProvider), with the producer's reason and no signal attribute, since one aggregate
-// of a shared producer can hold spans, data points and log records together. Like the
-// exporters' own hook, it only adds to a counter. An exporter handed a shared producer
-// counts only what never reached it.
-func DropCounter(mp metric.MeterProvider) func(records int, bytes int64, reason error) {
-	if mp == nil {
-		mp = otel.GetMeterProvider()
-	}
-	counter, err := droppedCounter(mp)
-	if err != nil {
-		otel.Handle(fmt.Errorf("otelkinesis: producer: dropped counter: %w", err))
-		return func(int, int64, error) {}
-	}
-	opts := make(map[kpl.DropReason]metric.AddOption, len(producerDropReasons))
-	for _, r := range producerDropReasons {
-		opts[r] = metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", string(r))))
-	}
-	return func(records int, _ int64, reason error) {
-		n, r := dropItems(records, reason)
-		opt, ok := opts[r]
-		if !ok {
-			opt = metric.WithAttributes(attribute.String("reason", string(r)))
-		}
-		if n > 0 {
-			counter.Add(context.Background(), n, opt)
-		}
-	}
+// Emit returns the function the encoders of the export call op hand each encoded user
+// record to: it puts the record to the producer within ctx, with the item count items
+// reports for it (the encoder's RecordSpans, RecordDataPoints or RecordLogs).
+func (c *Core) Emit(ctx context.Context, op Op, items func() int) func(partitionKey string, data []byte) error {
+	return func(partitionKey string, data []byte) error { return c.hand(ctx, op, partitionKey, data, items()) }
 }
 
-// Emit returns the function the encoders hand each encoded user record to: it puts the
-// record to the producer within ctx, with the item count items reports for it (the
-// encoder's RecordSpans, RecordDataPoints or RecordLogs).
-func (c *Core) Emit(ctx context.Context, items func() int) func(partitionKey string, data []byte) error {
-	return func(partitionKey string, data []byte) error { return c.Put(ctx, partitionKey, data, items()) }
+// Op is one export call, from Begin to Finish or Abort. It is used by one goroutine.
+type Op struct {
+	items  int
+	start  time.Time
+	handed *int // items handed to the producer so far; nil: self-observability off
+}
+
+// Begin starts an export call given items spans, data points or log records: they are in
+// flight until the call ends and, for those handed to the producer, until they are
+// delivered or dropped.
+func (c *Core) Begin(items int) Op {
+	if c.obs == nil {
+		return Op{items: items}
+	}
+	c.obs.begun.Add(int64(items))
+	return Op{items: items, start: time.Now(), handed: new(int)}
+}
+
+// Abort ends an export call that gave nothing to the producer because of err (its context
+// ended first): its items are counted as not accepted. It returns err.
+func (c *Core) Abort(op Op, err error) error {
+	if c.obs != nil && op.handed != nil {
+		c.obs.fail(ReasonNotAccepted, int64(op.items), false)
+		c.obs.ended.Add(int64(op.items))
+		c.obs.record(op.start, ReasonNotAccepted)
+	}
+	return err
 }
 
 // Outcome is what one export call's encoding did, in items of the signal (spans, data
 // points, log records).
 type Outcome struct {
-	// Items is how many items the export was given.
-	Items int
 	// Handed is how many the producer accepted.
 	Handed int
 	// TooLarge describes each item dropped because it is larger than a user record may be.
@@ -312,23 +309,38 @@ type Outcome struct {
 	Err error
 }
 
-// Finish counts what an export call dropped and returns the error the exporter reports:
-// each item too large named, and the items the producer did not take counted, with the
-// cause. unit names the items in messages ("spans").
-func (c *Core) Finish(ctx context.Context, o Outcome, unit string) error {
+// Finish ends the export call op, counts what it dropped and returns the error the
+// exporter reports: each item too large named, and the items the producer did not take
+// counted, with the cause. unit names the items in messages ("spans"). The call's
+// error.type is the first of not_accepted, too_large and unsupported it dropped items for.
+func (c *Core) Finish(op Op, o Outcome, unit string) error {
 	var errs []error
-	if n := len(o.TooLarge); n > 0 {
-		c.CountDropped(ctx, n, ReasonTooLarge)
-		errs = append(errs, o.TooLarge...)
-	}
-	if n := len(o.Unsupported); n > 0 {
-		c.CountDropped(ctx, n, ReasonUnsupported)
-		errs = append(errs, o.Unsupported...)
+	tooLarge, unsupported, notAccepted := len(o.TooLarge), len(o.Unsupported), 0
+	errs = append(errs, o.TooLarge...)
+	errs = append(errs, o.Unsupported...)
+	var errType string
+	switch {
+	case o.Err != nil:
+		errType = ReasonNotAccepted
+	case tooLarge > 0:
+		errType = ReasonTooLarge
+	case unsupported > 0:
+		errType = ReasonUnsupported
 	}
 	if o.Err != nil {
-		n := o.Items - o.Handed - len(o.TooLarge) - len(o.Unsupported)
-		c.CountDropped(ctx, n, ReasonNotAccepted)
-		errs = append(errs, fmt.Errorf("otelkinesis: %s exporter: %d of %d %s not exported: %w", c.signal, n, o.Items, unit, o.Err))
+		notAccepted = max(op.items-o.Handed-tooLarge-unsupported, 0)
+		errs = append(errs, fmt.Errorf("otelkinesis: %s exporter: %d of %d %s not exported: %w", c.signal, notAccepted, op.items, unit, o.Err))
+	}
+	if c.obs != nil && op.handed != nil {
+		// The items handed over left the call as they went.
+		rest := op.items - *op.handed
+		c.obs.fail(ReasonTooLarge, int64(tooLarge), false)
+		c.obs.fail(ReasonUnsupported, int64(unsupported), false)
+		if o.Err != nil {
+			c.obs.fail(ReasonNotAccepted, int64(max(rest-tooLarge-unsupported, 0)), false)
+		}
+		c.obs.ended.Add(int64(rest))
+		c.obs.record(op.start, errType)
 	}
 	return errors.Join(errs...)
 }
@@ -370,6 +382,9 @@ func (c *Core) Shutdown(ctx context.Context) error {
 		c.stopped.Store(true)
 		if c.owned {
 			c.shutErr = c.producer.Shutdown(ctx)
+			if c.obs != nil {
+				c.obs.stop()
+			}
 		} else {
 			c.shutErr = c.producer.Flush(ctx)
 		}

@@ -180,8 +180,9 @@ type Config struct {
 	// the cause.
 	SkipStartupCheck bool
 
-	// MeterProvider receives the producer's own metrics. Default (nil): the
-	// global otel.GetMeterProvider(), a no-op unless one is set.
+	// MeterProvider, if set, receives the producer's own metrics. Default
+	// (nil): none, unless OTEL_GO_X_OBSERVABILITY is "true" when New runs;
+	// then the global otel.GetMeterProvider().
 	MeterProvider metric.MeterProvider
 	// OnDrop, if set, is called for every group of user records the
 	// producer gives up on after Put accepted them, with the reason (see

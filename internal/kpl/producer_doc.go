@@ -65,7 +65,7 @@
 //     last error) to Config.OnDrop and otel.Handle, counted in Stats and the
 //     metrics, and returned by the next Flush (or Shutdown). The exporters set
 //     OnDrop to count the dropped items (spans, data points, log records) in
-//     otelkinesis.exporter.dropped by reason (package internal/exporter).
+//     their own metrics (package internal/exporter).
 //
 // Aggregation off (Config.DisableAggregation): every user record is its own
 // plain Kinesis record with its own partition key and explicit hash key, no
@@ -138,20 +138,28 @@
 // counting their records as dropped), and says how many in its error.
 // Shutdown is idempotent.
 //
-// Metrics. Config.MeterProvider (default otel.GetMeterProvider()) receives,
-// under the scope of this package and with the attribute
-// aws.kinesis.stream_name: otelkinesis.producer.user_records and
-// .user_records.size (put), .user_records.delivered, .user_records.dropped
-// and .dropped.size (by reason), .user_records.possible_duplicates,
-// .kinesis_records (sent, every attempt), .requests, .retries (by
-// error.code), .throttles, .buffered.user_records, .buffered.size,
-// .memory.usage and .memory.limit (gauges: what Config.BacklogBytes bounds,
-// and that bound), .aggregation.user_records (histogram of user records per Kinesis
-// record: the aggregation ratio; not recorded with aggregation off, where it
-// is always 1) and .request.duration (seconds, by
-// outcome). The counters are read from the producer's own counters at
-// collection time, so Put pays nothing for them, and nothing in the metric
-// path calls Put: a metric exporter writing through this producer adds one
-// export's worth of records per collection, never a loop. OnDrop and
-// otel.Handle are called without any producer lock held.
+// Metrics. Off by default: Config.MeterProvider set, or
+// OTEL_GO_X_OBSERVABILITY=true when New runs (then the global
+// MeterProvider), turns them on. They are reported under the scope
+// github.com/otelkinesis/otelkinesis (with the library's version), each
+// series with the producer's otel.component.type and otel.component.name
+// (one name per producer in the process, so two producers never add up),
+// aws.kinesis.stream_name and, for an aws-sdk-go-v2 client, the
+// server.address and server.port it sends to: otelkinesis.producer.user_records
+// and .user_records.size (put), .user_records.delivered, .user_records.dropped
+// and .dropped.size (by error.type, the drop reason), .items.delivered and
+// .items.dropped (the telemetry items those user records held),
+// .user_records.possible_duplicates, .kinesis_records (sent, every attempt),
+// .requests, .retries (by error.type, the Kinesis error code), .throttles,
+// .buffered.user_records, .buffered.size, .memory.used and .memory.limit
+// (what Config.BacklogBytes bounds, and that bound), .aggregation.user_records
+// (histogram of user records per Kinesis record: the aggregation ratio; not
+// recorded with aggregation off, where it is always 1) and .request.duration
+// (seconds; error.type unless every entry was stored). The counters are read
+// from the producer's own counters at collection time, so Put pays nothing
+// for them, and nothing in the metric path calls Put: a metric exporter
+// writing through this producer adds one export's worth of records per
+// collection, never a loop. After Shutdown the series keep their last values
+// (memory.limit reads 0). OnDrop and otel.Handle are called without any
+// producer lock held.
 package kpl

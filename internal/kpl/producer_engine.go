@@ -567,6 +567,7 @@ func (p *Producer) complete(b *batch, out *kinesis.PutRecordsOutput, err error, 
 		} else {
 			cls, code = classifyError(err)
 		}
+		outcome = code // the request's error.type
 		err = fmt.Errorf("stream %q: PutRecords: %w", p.stream, err)
 		if reshardingCode(code) {
 			p.askRefresh() // the shards may be changing: read them again (paced)
@@ -884,6 +885,7 @@ func (p *Producer) splitLocked(r *record, retry bool) {
 func (p *Producer) finishLocked(r *record) {
 	p.st.stats.UserRecordsDelivered += int64(r.users)
 	p.st.stats.UserBytesDelivered += r.userBytes
+	p.st.stats.ItemsDelivered += r.items
 	p.endLocked(r, nil)
 	p.freeRecordLocked(r)
 }
@@ -953,6 +955,7 @@ func (p *Producer) dropHeldLocked(cause error) []*DropError {
 // held, so either may call back into the producer.
 func (p *Producer) report(notes []*DropError) {
 	for _, d := range notes {
+		p.meters.dropped(d)
 		if p.cfg.OnDrop != nil {
 			p.cfg.OnDrop(d.Records, d.Bytes, d)
 		}

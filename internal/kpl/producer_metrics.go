@@ -4,12 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+
+	"github.com/otelkinesis/otelkinesis/internal/selfobs"
 )
 
 // Stats is a snapshot of a producer's counters since New. User record bytes
@@ -19,8 +24,12 @@ type Stats struct {
 	UserBytesPut         int64
 	UserRecordsDelivered int64 // user records Kinesis stored
 	UserBytesDelivered   int64
-	UserRecordsDropped   int64 // user records given up on (see DropError)
-	UserBytesDropped     int64
+	// ItemsDelivered is the sum of the item counts (PutItems) of the user
+	// records Kinesis stored: the spans, data points or log records they
+	// held, one for a user record put with Put.
+	ItemsDelivered     int64
+	UserRecordsDropped int64 // user records given up on (see DropError)
+	UserBytesDropped   int64
 
 	KinesisRecordsSent      int64 // Kinesis records sent, every attempt counted
 	KinesisRecordsDelivered int64 // Kinesis records stored
@@ -77,38 +86,105 @@ func (p *Producer) statsLocked() Stats {
 	return s
 }
 
-// meterName is the instrumentation scope of the producer's metrics.
-const meterName = "github.com/otelkinesis/otelkinesis/internal/kpl"
+// ServerAttrs returns the server.address and server.port of the endpoint the
+// producer's client sends PutRecords to, nil when they cannot be known (a
+// client other than aws-sdk-go-v2's).
+func (p *Producer) ServerAttrs() []attribute.KeyValue {
+	return selfobs.Server(p.client, p.cfg.StreamARN)
+}
 
-// meters records the producer's own metrics. Counters and gauges are read
-// from the producer's counters by one callback at collection time, so Put
-// pays nothing for them; only the request latency and aggregation ratio
-// histograms are recorded as they happen, outside the producer's lock.
+// meters records the producer's own metrics, when self-observability is on
+// for it (Config.MeterProvider set, or OTEL_GO_X_OBSERVABILITY=true; nil
+// meters record nothing). Counters and gauges are read from the producer's
+// counters by one callback at collection time, which holds the producer's
+// lock only to copy them, so Put pays nothing for them; only the request
+// latency and aggregation ratio histograms are recorded as they happen,
+// outside the lock.
+//
+// Every series carries the producer's otel.component.name, so two producers
+// never add up into one. After Shutdown the series keep their last values
+// (memory.limit reads 0), so that a MeterProvider shut down after the
+// producer still collects the final counts.
 //
 // Nothing here calls Put: when a metric exporter sends these metrics through
 // this same producer, each collection adds one export's worth of records,
 // paced by the reader's interval, and no loop can form.
 type meters struct {
-	duration  metric.Float64Histogram
-	ratio     metric.Int64Histogram
-	reg       metric.Registration
-	stream    attribute.KeyValue
-	attrs     metric.MeasurementOption
-	byOutcome map[string]metric.MeasurementOption
+	duration metric.Float64Histogram
+	ratio    metric.Int64Histogram
+	base     []attribute.KeyValue // component, stream and server attributes
+	attrs    metric.MeasurementOption
+
+	mu      sync.Mutex
+	p       *Producer // nil once shut down: final holds the last values
+	final   producerSnapshot
+	items   map[DropReason]int64                // telemetry items dropped, by reason
+	errOpts map[string]metric.MeasurementOption // base attributes and error.type, by type
 }
 
+// producerSnapshot is what the metrics callback reads from the producer.
+type producerSnapshot struct {
+	Stats
+	limit   int64
+	retries []codeCount // by error code, sorted
+	drops   []dropCount // by reason, sorted
+}
+
+type codeCount struct {
+	code string
+	n    int64
+}
+
+type dropCount struct {
+	reason         DropReason
+	records, bytes int64
+}
+
+// metricsSnapshot copies what the metrics report, holding the lock only for
+// the copy.
+func (p *Producer) metricsSnapshot() producerSnapshot {
+	p.mu.Lock()
+	s := producerSnapshot{Stats: p.statsLocked(), limit: p.cfg.BacklogBytes}
+	s.retries = make([]codeCount, 0, len(p.st.retriesByCode))
+	for c, n := range p.st.retriesByCode {
+		s.retries = append(s.retries, codeCount{c, n})
+	}
+	s.drops = make([]dropCount, 0, len(p.st.dropsByReason))
+	for r, v := range p.st.dropsByReason {
+		s.drops = append(s.drops, dropCount{r, v[0], v[1]})
+	}
+	p.mu.Unlock()
+	slices.SortFunc(s.retries, func(a, b codeCount) int { return strings.Compare(a.code, b.code) })
+	slices.SortFunc(s.drops, func(a, b dropCount) int { return strings.Compare(string(a.reason), string(b.reason)) })
+	return s
+}
+
+// streamName is the stream's name, from the ARN's resource when only that is
+// set.
+func streamName(c *Config) string {
+	if c.StreamName != "" {
+		return c.StreamName
+	}
+	if i := strings.LastIndexByte(c.StreamARN, '/'); i >= 0 {
+		return c.StreamARN[i+1:]
+	}
+	return c.StreamARN
+}
+
+// newMeters creates the producer's instruments and registers their callback,
+// or returns nil when self-observability is off for p. A failure to create
+// them is reported through otel.Handle and does not stop the producer.
 func newMeters(p *Producer) (*meters, error) {
-	mp := p.cfg.MeterProvider
-	if mp == nil {
-		mp = otel.GetMeterProvider()
+	name := selfobs.NextName(selfobs.TypeProducer)
+	mp, on := selfobs.Provider(p.cfg.MeterProvider)
+	if !on {
+		return nil, nil
 	}
-	m := mp.Meter(meterName)
-	ms := &meters{stream: attribute.String("aws.kinesis.stream_name", p.stream)}
-	ms.attrs = metric.WithAttributeSet(attribute.NewSet(ms.stream))
-	ms.byOutcome = map[string]metric.MeasurementOption{}
-	for _, o := range []string{"success", "partial", "error", "abandoned"} {
-		ms.byOutcome[o] = metric.WithAttributeSet(attribute.NewSet(ms.stream, attribute.String("outcome", o)))
-	}
+	m := selfobs.Meter(mp)
+	ms := &meters{p: p, items: map[DropReason]int64{}, errOpts: map[string]metric.MeasurementOption{}}
+	ms.base = append(selfobs.ComponentAttrs(selfobs.TypeProducer, name), semconv.AWSKinesisStreamName(streamName(&p.cfg)))
+	ms.base = append(ms.base, p.ServerAttrs()...)
+	ms.attrs = metric.WithAttributeSet(attribute.NewSet(slices.Clone(ms.base)...))
 
 	var errs []error
 	check := func(err error) {
@@ -118,7 +194,7 @@ func newMeters(p *Producer) (*meters, error) {
 	}
 	var err error
 	ms.duration, err = m.Float64Histogram("otelkinesis.producer.request.duration",
-		metric.WithDescription("Duration of PutRecords requests, by outcome (success, partial, error, abandoned)."),
+		metric.WithDescription("Duration of PutRecords requests; error.type is set unless every record was stored."),
 		metric.WithUnit("s"),
 		metric.WithExplicitBucketBoundaries(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
 	check(err)
@@ -141,81 +217,141 @@ func newMeters(p *Producer) (*meters, error) {
 	userRecords := counter("otelkinesis.producer.user_records", "{record}", "User records accepted by Put.")
 	userBytes := counter("otelkinesis.producer.user_records.size", "By", "Bytes of user records accepted by Put (data, keys and tags).")
 	delivered := counter("otelkinesis.producer.user_records.delivered", "{record}", "User records stored by Kinesis.")
-	dropped := counter("otelkinesis.producer.user_records.dropped", "{record}", "User records given up on, by reason.")
-	droppedBytes := counter("otelkinesis.producer.user_records.dropped.size", "By", "Bytes of user records given up on, by reason.")
+	dropped := counter("otelkinesis.producer.user_records.dropped", "{record}", "User records given up on, by error.type (the drop reason).")
+	droppedBytes := counter("otelkinesis.producer.user_records.dropped.size", "By", "Bytes of user records given up on, by error.type (the drop reason).")
 	duplicates := counter("otelkinesis.producer.user_records.possible_duplicates", "{record}", "User records sent again after an attempt with an unknown outcome.")
+	itemsDelivered := counter("otelkinesis.producer.items.delivered", "{item}",
+		"Telemetry items (spans, data points, log records) in the user records Kinesis stored.")
+	itemsDropped := counter("otelkinesis.producer.items.dropped", "{item}",
+		"Telemetry items (spans, data points, log records) in the user records given up on, by error.type (the drop reason).")
 	kinesisRecords := counter("otelkinesis.producer.kinesis_records", "{record}", "Kinesis records sent, every attempt counted.")
 	requests := counter("otelkinesis.producer.requests", "{request}", "PutRecords requests made.")
-	retries := counter("otelkinesis.producer.retries", "{record}", "Kinesis records scheduled to be sent again, by error code.")
+	retries := counter("otelkinesis.producer.retries", "{record}", "Kinesis records scheduled to be sent again, by error.type (the Kinesis error code).")
 	throttles := counter("otelkinesis.producer.throttles", "{record}", "Kinesis records refused for exceeding a shard's or the stream's throughput.")
 	buffered := gauge("otelkinesis.producer.buffered.user_records", "{record}", "User records held by the producer.")
 	bufferedBytes := gauge("otelkinesis.producer.buffered.size", "By", "Bytes of user records held by the producer.")
-	memUsage := gauge("otelkinesis.producer.memory.usage", "By",
+	memUsed := gauge("otelkinesis.producer.memory.used", "By",
 		"Memory the producer holds against its byte budget: aggregates, records, request bodies and kept buffers.")
-	memLimit := gauge("otelkinesis.producer.memory.limit", "By", "The producer's byte budget (backlog_bytes).")
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("kpl: creating producer metrics: %w", errors.Join(errs...))
-	}
+	memLimit := gauge("otelkinesis.producer.memory.limit", "By", "The producer's byte budget (backlog_bytes); 0 once it is shut down.")
 
-	ms.reg, err = m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
-		p.mu.Lock()
-		s := p.statsLocked()
-		codes := make([]string, 0, len(p.st.retriesByCode))
-		for c := range p.st.retriesByCode {
-			codes = append(codes, c)
+	cb := func(_ context.Context, o metric.Observer) error {
+		ms.mu.Lock()
+		src, s := ms.p, ms.final
+		items := make([]codeCount, 0, len(ms.items))
+		for r, n := range ms.items {
+			items = append(items, codeCount{string(r), n})
 		}
-		sort.Strings(codes)
-		byCode := make([]int64, len(codes))
-		for i, c := range codes {
-			byCode[i] = p.st.retriesByCode[c]
+		ms.mu.Unlock()
+		if src != nil {
+			s = src.metricsSnapshot()
 		}
-		drops := make(map[DropReason][2]int64, len(p.st.dropsByReason))
-		for r, v := range p.st.dropsByReason {
-			drops[r] = v
-		}
-		p.mu.Unlock()
+		slices.SortFunc(items, func(a, b codeCount) int { return strings.Compare(a.code, b.code) })
 
 		o.ObserveInt64(userRecords, s.UserRecordsPut, ms.attrs)
 		o.ObserveInt64(userBytes, s.UserBytesPut, ms.attrs)
 		o.ObserveInt64(delivered, s.UserRecordsDelivered, ms.attrs)
 		o.ObserveInt64(duplicates, s.PossibleDuplicates, ms.attrs)
+		o.ObserveInt64(itemsDelivered, s.ItemsDelivered, ms.attrs)
 		o.ObserveInt64(kinesisRecords, s.KinesisRecordsSent, ms.attrs)
 		o.ObserveInt64(requests, s.Requests, ms.attrs)
 		o.ObserveInt64(throttles, s.Throttles, ms.attrs)
 		o.ObserveInt64(buffered, s.BufferedRecords, ms.attrs)
 		o.ObserveInt64(bufferedBytes, s.BufferedBytes, ms.attrs)
-		o.ObserveInt64(memUsage, s.MemoryBytes, ms.attrs)
-		o.ObserveInt64(memLimit, p.cfg.BacklogBytes, ms.attrs)
-		for i, c := range codes {
-			o.ObserveInt64(retries, byCode[i], metric.WithAttributes(ms.stream, attribute.String("error.code", c)))
+		o.ObserveInt64(memUsed, s.MemoryBytes, ms.attrs)
+		o.ObserveInt64(memLimit, s.limit, ms.attrs)
+		for _, r := range s.retries {
+			o.ObserveInt64(retries, r.n, ms.errOpt(r.code))
 		}
-		for r, v := range drops {
-			opt := metric.WithAttributes(ms.stream, attribute.String("reason", string(r)))
-			o.ObserveInt64(dropped, v[0], opt)
-			o.ObserveInt64(droppedBytes, v[1], opt)
+		for _, d := range s.drops {
+			opt := ms.errOpt(string(d.reason))
+			o.ObserveInt64(dropped, d.records, opt)
+			o.ObserveInt64(droppedBytes, d.bytes, opt)
+		}
+		for _, it := range items {
+			o.ObserveInt64(itemsDropped, it.n, ms.errOpt(it.code))
 		}
 		return nil
-	}, userRecords, userBytes, delivered, dropped, droppedBytes, duplicates, kinesisRecords,
-		requests, retries, throttles, buffered, bufferedBytes, memUsage, memLimit)
-	if err != nil {
-		return nil, fmt.Errorf("kpl: registering producer metrics: %w", err)
+	}
+	if _, err := m.RegisterCallback(cb, userRecords, userBytes, delivered, dropped, droppedBytes, duplicates,
+		itemsDelivered, itemsDropped, kinesisRecords, requests, retries, throttles, buffered, bufferedBytes,
+		memUsed, memLimit); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		otel.Handle(fmt.Errorf("otelkinesis: producer metrics: %w", errors.Join(errs...)))
 	}
 	return ms, nil
 }
 
-// request records one request's latency.
+// errOpt returns the measurement option of the base attributes with
+// error.type set to t, made once per type.
+func (m *meters) errOpt(t string) metric.MeasurementOption {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	opt, ok := m.errOpts[t]
+	if !ok {
+		attrs := append(slices.Clone(m.base), selfobs.ErrorType(t))
+		opt = metric.WithAttributeSet(attribute.NewSet(attrs...))
+		m.errOpts[t] = opt
+	}
+	return opt
+}
+
+// request records one request's latency. outcome is "success" when every
+// record was stored, and otherwise the request's error.type: "partial" when
+// some entries failed, "abandoned" when a Shutdown whose context ended
+// cancelled it, or the class of the error that failed it (an API error
+// code, "http_" and the status, "timeout", "connection", "bad_response"...;
+// _OTHER for an error without a code).
 func (m *meters) request(d time.Duration, outcome string) {
-	m.duration.Record(context.Background(), d.Seconds(), m.byOutcome[outcome])
+	if m == nil {
+		return
+	}
+	opt := m.attrs
+	switch outcome {
+	case "success":
+	case "":
+		opt = m.errOpt(selfobs.ErrorOther)
+	default:
+		opt = m.errOpt(outcome)
+	}
+	m.duration.Record(context.Background(), d.Seconds(), opt)
 }
 
 // aggregated records how many user records one Kinesis record carries.
 func (m *meters) aggregated(users int) {
+	if m == nil {
+		return
+	}
 	m.ratio.Record(context.Background(), int64(users), m.attrs)
 }
 
-// close unregisters the callback.
-func (m *meters) close() {
-	if err := m.reg.Unregister(); err != nil {
-		otel.Handle(fmt.Errorf("kpl: unregistering producer metrics: %w", err))
+// dropped counts the telemetry items of a drop; called without the
+// producer's lock, before OnDrop.
+func (m *meters) dropped(d *DropError) {
+	if m == nil {
+		return
 	}
+	m.mu.Lock()
+	m.items[d.Reason] += d.Items
+	m.mu.Unlock()
+}
+
+// close keeps the producer's last values for the series and lets go of the
+// producer; called once, when Shutdown has finished.
+func (m *meters) close() {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	p := m.p
+	m.mu.Unlock()
+	if p == nil {
+		return
+	}
+	s := p.metricsSnapshot()
+	s.limit = 0
+	m.mu.Lock()
+	m.final, m.p = s, nil
+	m.mu.Unlock()
 }

@@ -11,8 +11,12 @@ import (
 	"time"
 
 	"github.com/aws/smithy-go"
+	"go.opentelemetry.io/otel"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
+	"github.com/otelkinesis/otelkinesis/internal/selfobs"
+	"github.com/otelkinesis/otelkinesis/internal/version"
 )
 
 // collectSeries collects reader and returns its sum series (seriesOf).
@@ -26,8 +30,8 @@ func collectSeries(t *testing.T, reader *sdkmetric.ManualReader) map[string]int6
 }
 
 // seriesOf returns the value of each sum series of rm as "name" or
-// "name{key=value,...}", its attributes other than the stream name in their
-// set's order.
+// "name{key=value,...}", its attributes other than those every series of the
+// producer carries (baseAttrs) in their set's order.
 func seriesOf(rm *metricdata.ResourceMetrics) map[string]int64 {
 	got := map[string]int64{}
 	for _, sm := range rm.ScopeMetrics {
@@ -39,7 +43,7 @@ func seriesOf(rm *metricdata.ResourceMetrics) map[string]int64 {
 			for _, dp := range sum.DataPoints {
 				var kv []string
 				for _, a := range dp.Attributes.ToSlice() {
-					if a.Key != "aws.kinesis.stream_name" {
+					if !baseAttrs[string(a.Key)] {
 						kv = append(kv, string(a.Key)+"="+a.Value.Emit())
 					}
 				}
@@ -52,6 +56,12 @@ func seriesOf(rm *metricdata.ResourceMetrics) map[string]int64 {
 		}
 	}
 	return got
+}
+
+// baseAttrs are the attributes of every series of a producer.
+var baseAttrs = map[string]bool{
+	"aws.kinesis.stream_name": true, "otel.component.type": true, "otel.component.name": true,
+	"server.address": true, "server.port": true,
 }
 
 // TestProducerMetricsCountFailures runs a scripted fake stream and checks the
@@ -70,7 +80,8 @@ func seriesOf(rm *metricdata.ResourceMetrics) map[string]int64 {
 //     InternalFailure retry. 2 Kinesis records, 2 requests.
 //  4. 7 user records, 1 aggregate, in a request that hangs until a Shutdown whose
 //     context ends cancels it: dropped shutdown 7 (77 bytes). 1 Kinesis record,
-//     1 request. (Shutdown unregisters the metrics, so OnDrop collects them.)
+//     1 request. OnDrop collects the metrics then; after Shutdown they keep
+//     those values, but for memory.limit, which reads 0.
 func TestProducerMetricsCountFailures(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := newFakeKinesis("s", 1)
@@ -143,19 +154,22 @@ func TestProducerMetricsCountFailures(t *testing.T) {
 			"otelkinesis.producer.user_records.size":                                          550,
 			"otelkinesis.producer.user_records.delivered":                                     30,
 			"otelkinesis.producer.user_records.possible_duplicates":                           0,
+			"otelkinesis.producer.items.delivered":                                            30,
 			"otelkinesis.producer.kinesis_records":                                            9,
 			"otelkinesis.producer.requests":                                                   5,
-			"otelkinesis.producer.retries{error.code=ProvisionedThroughputExceededException}": 1,
-			"otelkinesis.producer.retries{error.code=InternalFailure}":                        2,
+			"otelkinesis.producer.retries{error.type=ProvisionedThroughputExceededException}": 1,
+			"otelkinesis.producer.retries{error.type=InternalFailure}":                        2,
 			"otelkinesis.producer.throttles":                                                  1,
-			"otelkinesis.producer.user_records.dropped{reason=permanent_error}":               15,
-			"otelkinesis.producer.user_records.dropped.size{reason=permanent_error}":          165,
-			"otelkinesis.producer.user_records.dropped{reason=retries_exhausted}":             5,
-			"otelkinesis.producer.user_records.dropped.size{reason=retries_exhausted}":        55,
+			"otelkinesis.producer.user_records.dropped{error.type=permanent_error}":           15,
+			"otelkinesis.producer.user_records.dropped.size{error.type=permanent_error}":      165,
+			"otelkinesis.producer.items.dropped{error.type=permanent_error}":                  15,
+			"otelkinesis.producer.user_records.dropped{error.type=retries_exhausted}":         5,
+			"otelkinesis.producer.user_records.dropped.size{error.type=retries_exhausted}":    55,
+			"otelkinesis.producer.items.dropped{error.type=retries_exhausted}":                5,
 			"otelkinesis.producer.buffered.user_records":                                      0,
 			"otelkinesis.producer.buffered.size":                                              0,
 			"otelkinesis.producer.memory.limit":                                               cfg.BacklogBytes,
-			"otelkinesis.producer.memory.usage":                                               -1, // not compared
+			"otelkinesis.producer.memory.used":                                                -1, // not compared
 		}
 		checkSeries(t, "after phase 3", collectSeries(t, reader), want)
 
@@ -181,15 +195,15 @@ func TestProducerMetricsCountFailures(t *testing.T) {
 		want["otelkinesis.producer.user_records.size"] = 627
 		want["otelkinesis.producer.kinesis_records"] = 10
 		want["otelkinesis.producer.requests"] = 6
-		want["otelkinesis.producer.user_records.dropped{reason=shutdown}"] = 7
-		want["otelkinesis.producer.user_records.dropped.size{reason=shutdown}"] = 77
+		want["otelkinesis.producer.user_records.dropped{error.type=shutdown}"] = 7
+		want["otelkinesis.producer.user_records.dropped.size{error.type=shutdown}"] = 77
+		want["otelkinesis.producer.items.dropped{error.type=shutdown}"] = 7
 		if collectErr != nil {
 			t.Fatal(collectErr)
 		}
 		checkSeries(t, "at shutdown", seriesOf(&atShutdown), want)
-		if got := collectSeries(t, reader); len(got) != 0 {
-			t.Errorf("after Shutdown the producer still reports %v", got)
-		}
+		want["otelkinesis.producer.memory.limit"] = 0
+		checkSeries(t, "after Shutdown", collectSeries(t, reader), want)
 	})
 }
 
@@ -226,4 +240,88 @@ func mergedKeys(a, b map[string]int64) map[string]bool {
 		keys[k] = true
 	}
 	return keys
+}
+
+// useGlobalMeterProvider makes a new MeterProvider read by the returned
+// reader the global one until the test ends.
+func useGlobalMeterProvider(t *testing.T) *sdkmetric.ManualReader {
+	t.Helper()
+	reader := sdkmetric.NewManualReader()
+	prev := otel.GetMeterProvider()
+	otel.SetMeterProvider(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)))
+	t.Cleanup(func() { otel.SetMeterProvider(prev) })
+	return reader
+}
+
+// TestProducerMetricsOptIn: with a global MeterProvider set, a producer
+// without a MeterProvider of its own reports nothing unless
+// OTEL_GO_X_OBSERVABILITY is "true"; then it reports to the global one.
+func TestProducerMetricsOptIn(t *testing.T) {
+	reader := useGlobalMeterProvider(t)
+	for _, env := range []string{"", "false", "true"} {
+		t.Setenv("OTEL_GO_X_OBSERVABILITY", env)
+		cfg := testConfig("s")
+		cfg.MeterProvider = nil
+		p := newTestProducer(t, newFakeKinesis("s", 1), cfg)
+		mustPut(t, p, "k", "", []byte("data"), nil)
+		mustFlush(t, p)
+		got := collectSeries(t, reader)
+		if env != "true" {
+			if len(got) != 0 {
+				t.Errorf("OTEL_GO_X_OBSERVABILITY=%q: %d series reported: %v", env, len(got), got)
+			}
+			continue
+		}
+		if got["otelkinesis.producer.user_records.delivered"] != 1 {
+			t.Errorf("OTEL_GO_X_OBSERVABILITY=true: %v, want 1 user record delivered", got)
+		}
+	}
+}
+
+// TestProducerMetricsPerProducer: two producers on one MeterProvider report
+// two series of each metric, told apart by otel.component.name, in the
+// library's versioned scope.
+func TestProducerMetricsPerProducer(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	for range 2 {
+		cfg := testConfig("s")
+		cfg.MeterProvider = mp
+		newTestProducer(t, newFakeKinesis("s", 1), cfg)
+	}
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(t.Context(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	if len(rm.ScopeMetrics) != 1 {
+		t.Fatalf("%d scopes, want 1", len(rm.ScopeMetrics))
+	}
+	sc := rm.ScopeMetrics[0].Scope
+	if sc.Name != selfobs.ScopeName || sc.Version != version.Version || sc.SchemaURL == "" {
+		t.Errorf("scope %+v, want %s %s with a schema URL", sc, selfobs.ScopeName, version.Version)
+	}
+	for _, m := range rm.ScopeMetrics[0].Metrics {
+		if m.Name != "otelkinesis.producer.memory.limit" {
+			continue
+		}
+		names := map[string]int64{}
+		for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+			name, _ := dp.Attributes.Value("otel.component.name")
+			typ, _ := dp.Attributes.Value("otel.component.type")
+			if typ.AsString() != selfobs.TypeProducer || !strings.HasPrefix(name.AsString(), selfobs.TypeProducer+"/") {
+				t.Errorf("series of %s %s", typ.AsString(), name.AsString())
+			}
+			names[name.AsString()] = dp.Value
+		}
+		if len(names) != 2 {
+			t.Fatalf("memory.limit series %v, want one per producer", names)
+		}
+		for n, v := range names {
+			if v != DefaultConfig().BacklogBytes {
+				t.Errorf("%s: memory.limit %d, want %d", n, v, DefaultConfig().BacklogBytes)
+			}
+		}
+		return
+	}
+	t.Fatal("no memory.limit reported")
 }

@@ -819,8 +819,8 @@ func TestProducerMetrics(t *testing.T) {
 		t.Errorf("memory.limit = %d, want backlog_bytes %d", limit, p.cfg.BacklogBytes)
 	}
 	// Delivered: what is held is at most kept buffers.
-	if usage := got["otelkinesis.producer.memory.usage"]; usage < 0 || usage > p.cfg.BacklogBytes {
-		t.Errorf("memory.usage = %d, want 0 to %d", usage, p.cfg.BacklogBytes)
+	if usage := got["otelkinesis.producer.memory.used"]; usage < 0 || usage > p.cfg.BacklogBytes {
+		t.Errorf("memory.used = %d, want 0 to %d", usage, p.cfg.BacklogBytes)
 	}
 }
 
@@ -839,8 +839,8 @@ func TestProducerMemoryMetric(t *testing.T) {
 	}
 	got := collectMetrics(t, reader)
 	held := p.Stats().MemoryBytes
-	if usage := got["otelkinesis.producer.memory.usage"]; usage != held || usage < 100*1000 {
-		t.Errorf("memory.usage = %d; Stats.MemoryBytes %d, holding 100 records of 1000 bytes", usage, held)
+	if usage := got["otelkinesis.producer.memory.used"]; usage != held || usage < 100*1000 {
+		t.Errorf("memory.used = %d; Stats.MemoryBytes %d, holding 100 records of 1000 bytes", usage, held)
 	}
 	if limit := got["otelkinesis.producer.memory.limit"]; limit != 8<<20 {
 		t.Errorf("memory.limit = %d, want %d", limit, 8<<20)

@@ -29,6 +29,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/otelkinesis/otelkinesis/consumer"
+	"github.com/otelkinesis/otelkinesis/internal/version"
 )
 
 // Defaults of Config.
@@ -244,7 +245,7 @@ func (c *Client) attempt(ctx context.Context, signal consumer.Signal, target str
 	if c.cfg.Gzip {
 		req.Header.Set("Content-Encoding", "gzip")
 	}
-	req.Header.Set("User-Agent", "otelkinesis")
+	req.Header.Set("User-Agent", "otelkinesis/"+version.Version)
 	for k, v := range c.cfg.Headers {
 		req.Header.Set(k, v)
 	}
