@@ -3,6 +3,7 @@ package trace_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	oteltrace "go.opentelemetry.io/otel/trace"
 
@@ -239,5 +241,57 @@ func TestOversizeSpanDropped(t *testing.T) {
 	}
 	if _, ok := seen[bigCtx.TraceID().String()+"/"+bigCtx.SpanID().String()]; ok {
 		t.Fatal("the oversize span arrived")
+	}
+}
+
+// TestFullBudgetPolicy: while the producer's budget is full (the endpoint stalled),
+// ExportSpans waits until its context ends, then drops what it could not hand over, says
+// how many in its error and counts them as not_accepted; what it handed over is held and
+// delivered once the endpoint answers again. Handed plus dropped is every span.
+func TestFullBudgetPolicy(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	srv, exp, stream := newFaultyExporter(t, otelkinesis.WithBacklogCount(3), otelkinesis.WithAggregateBatchCount(1),
+		otelkinesis.WithMaxConnections(1), otelkinesis.WithMeterProvider(mp))
+	srv.InjectRequestFunc(func(r kinesistest.RequestInfo) (kinesistest.Fault, bool) {
+		return kinesistest.Stall(), r.Operation == "PutRecords"
+	})
+	var spans []sdktrace.ReadOnlySpan
+	for range 40 {
+		spans = append(spans, tracetestSpans(1)...) // 40 traces: 40 user records
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := exp.ExportSpans(ctx, spans)
+	if waited := time.Since(start); waited < 250*time.Millisecond {
+		t.Errorf("ExportSpans returned after %v, before its context ended", waited)
+	}
+	m := regexp.MustCompile(`(\d+) of 40 spans not exported`).FindStringSubmatch(fmt.Sprint(err))
+	if !errors.Is(err, context.DeadlineExceeded) || m == nil {
+		t.Fatalf("ExportSpans = %v, want the deadline and how many of the 40 spans were not exported", err)
+	}
+	notExported, _ := strconv.Atoi(m[1])
+	if notExported == 0 || notExported == 40 {
+		t.Fatalf("%d of 40 not exported: the budget held none or all", notExported)
+	}
+	if got := exportertest.Dropped(t, reader)["not_accepted/traces"]; got != int64(notExported) {
+		t.Errorf("not_accepted counted %d, the error says %d", got, notExported)
+	}
+	srv.ClearFaults()
+	srv.Release()
+	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer scancel()
+	if err := exp.Shutdown(sctx); err != nil {
+		t.Fatal(err)
+	}
+	seen := readSpans(t, srv, stream)
+	if len(seen) != 40-notExported {
+		t.Errorf("%d spans stored, want the %d handed over", len(seen), 40-notExported)
+	}
+	for k, n := range seen {
+		if n != 1 {
+			t.Errorf("span %s stored %d times", k, n)
+		}
 	}
 }
