@@ -213,13 +213,17 @@ func WithMaxConnections(n int) Option {
 	return setting(func(c *config.Config) { c.Producer.MaxConnections = n }, "MAX_CONNECTIONS")
 }
 
-// WithMaxRetries sets how many times a failed Kinesis record is sent again. Environment:
-// OTEL_EXPORTER_KINESIS_MAX_RETRIES. Default 10, range 0 to 100.
+// WithMaxRetries caps how many times a Kinesis record is sent again after Kinesis answered
+// an attempt with a retryable error (5xx, throttling, a refused entry); attempts that never
+// reached Kinesis (no credentials, DNS, a refused connection, no answer) are bounded only by
+// the delivery budget (WithRecordTTL). Environment: OTEL_EXPORTER_KINESIS_MAX_RETRIES.
+// Default 10, range 0 to 100.
 func WithMaxRetries(n int) Option {
 	return setting(func(c *config.Config) { c.Producer.MaxRetries = n }, "MAX_RETRIES")
 }
 
-// WithMaxBackoff caps the wait between attempts (exponential backoff with full jitter).
+// WithMaxBackoff caps the wait between attempts: before retry n a record waits a random
+// time between c/2 and c, c = min(max_backoff, 100ms * 3^(n-1)).
 // Environment: OTEL_EXPORTER_KINESIS_MAX_BACKOFF. Default 60s, range 1ms to 1h.
 func WithMaxBackoff(d time.Duration) Option {
 	return setting(func(c *config.Config) { c.Producer.MaxBackoff = d }, "MAX_BACKOFF")

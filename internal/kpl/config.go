@@ -129,13 +129,15 @@ type Config struct {
 	// flight at once. Default 24, range 1 to 1024.
 	MaxConnections int
 	// MaxRetries [max_retries] is how many times a Kinesis record is sent
-	// again after its first attempt failed; 0 sends each once. Default 10,
-	// range 0 to 100.
+	// again after Kinesis answered an attempt with a retryable error; 0 sends
+	// it once. Attempts that never reached Kinesis (no credentials, DNS, a
+	// refused connection, no answer) do not count: RecordTTL bounds them.
+	// Default 10, range 0 to 100.
 	MaxRetries int
 	// MinBackoff is the base of the exponential backoff between attempts:
-	// attempt n waits a random time between 0 and
-	// min(MaxBackoff, MinBackoff * 2^(n-1)) ("full jitter"). Default 100ms,
-	// range 1ms to MaxBackoff.
+	// retry n waits a random time between c/2 and c, where
+	// c = min(MaxBackoff, MinBackoff * 3^(n-1)) ("equal jitter"). Default
+	// 100ms, range 1ms to MaxBackoff.
 	MinBackoff time.Duration
 	// MaxBackoff [max_backoff] caps the wait between attempts. Default 60s,
 	// range 1ms to 1h.
@@ -170,14 +172,14 @@ type Config struct {
 	// deaggregate. Default false.
 	DisableAggregation bool
 
-	// SkipStartupCheck starts the producer without waiting for the stream: New
-	// does not fail when the stream cannot be described (endpoint unreachable,
-	// credentials not yet available); the producer keeps trying in the
-	// background, reports the first failure once through otel.Handle, and
-	// delivers what it holds once the stream answers. A stream that does not
-	// exist still fails New when that is known at once. Default false: New
-	// checks the stream, the credentials and the endpoint once and fails with
-	// the cause.
+	// SkipStartupCheck starts the producer without calling Kinesis: New does
+	// not describe the stream, so it succeeds while the endpoint is
+	// unreachable or credentials are not available yet; the shard map is read
+	// in the background, its first failure reported once through otel.Handle,
+	// and what the producer holds is delivered once the stream answers (a
+	// missing stream then drops records as a permanent error). Default false:
+	// New checks the stream, the credentials and the endpoint once and fails
+	// with the cause (StartupError).
 	SkipStartupCheck bool
 
 	// MeterProvider, if set, receives the producer's own metrics. Default

@@ -53,13 +53,22 @@
 //     queue waits for tokens: closing them would make them smaller, not
 //     sooner.
 //   - The outcome is read per entry. Stored entries end delivered. Failed
-//     entries, or all of a failed request, are classified (DESIGN §5):
-//     throttling and transient errors are retried after a full-jitter
-//     exponential backoff (random in [0, min(max_backoff, min_backoff *
-//     2^(n-1))]) up to max_retries times, alone, not the whole request;
-//     permanent errors (stream missing, access denied, validation, KMS key
-//     disabled or missing) drop the records at once, so a permanent failure
-//     costs one request per batch and no retries.
+//     entries, or all of a failed request, are classified (classifyError in
+//     retry.go): throttling, 5xx, expired tokens, credentials that cannot be
+//     fetched, DNS failures, refused or reset connections and timeouts are
+//     retried, alone, not the whole request, after a backoff (random in
+//     [c/2, c], c = min(max_backoff, min_backoff * 3^(n-1))); permanent
+//     errors (stream missing, access denied, validation, KMS key disabled or
+//     missing) drop the records at once, so a permanent failure costs one
+//     request per batch and no retries.
+//   - Delivery budget: every record carries the time its oldest user record
+//     was put, and is given up (DropExpired) when RecordTTL has passed since:
+//     a retry is never scheduled past the budget (the last attempt goes just
+//     before it ends), a request's deadline is the earliest budget of its
+//     records, and a sweep (expireLocked, run when the earliest budget held
+//     ends) drops what expired in the queues, the retry heap and the open
+//     aggregates. MaxRetries caps only the failed attempts Kinesis answered;
+//     attempts that never reached it are bounded by the budget alone.
 //   - Every user record ends delivered or dropped. Drops are reported as a
 //     *DropError (stream, reason, records, bytes, telemetry items, attempts,
 //     last error) to Config.OnDrop and otel.Handle, counted in Stats and the
