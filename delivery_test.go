@@ -241,3 +241,37 @@ func TestWithoutStartupCheckStartsWhileUnreachable(t *testing.T) {
 		t.Errorf("%d reports of failing ListShards, want 1: %v", listShards, handled)
 	}
 }
+
+// WithoutStartupCheck while Kinesis refuses connections: the producer starts, holds what
+// it is given, and delivers all of it, once, when the endpoint answers.
+func TestWithoutStartupCheckDeliversWhenTheStreamAnswers(t *testing.T) {
+	srv := kinesistest.NewServer()
+	t.Cleanup(srv.Close)
+	stream, err := srv.CreateStream("events", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.StartOutage(kinesistest.OutageRefuse); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	p, err := otelkinesis.NewProducer(ctx, otelkinesis.WithStreamName("events"), otelkinesis.WithEndpoint(srv.URL()),
+		otelkinesis.WithAWSConfig(srv.AWSConfig()), otelkinesis.WithoutStartupCheck(),
+		otelkinesis.WithFlushInterval(10*time.Millisecond), otelkinesis.WithMaxBackoff(200*time.Millisecond))
+	if err != nil {
+		t.Fatalf("NewProducer: %v", err)
+	}
+	want := putAll(t, p, 200)
+	time.Sleep(500 * time.Millisecond)
+	if n := len(stream.AllRecords()); n != 0 {
+		t.Fatalf("%d records stored during the outage", n)
+	}
+	if err := srv.EndOutage(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	readOnce(t, stream, want)
+}

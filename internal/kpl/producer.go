@@ -458,8 +458,8 @@ func (p *Producer) PutItems(ctx context.Context, partitionKey, explicitHashKey s
 		alone = SingleSize(partitionKey, explicitHashKey, len(data), tags) + len(partitionKey)
 	}
 	if alone > p.recordMax {
-		return fmt.Errorf("stream %q: user record of %d bytes of data (%d as a Kinesis record) is over the record size limit of %d bytes: %w",
-			p.stream, len(data), alone, p.recordMax, ErrRecordTooLarge)
+		return fmt.Errorf("stream %q: user record of %s of data (%d as a Kinesis record) is over the record size limit of %d bytes: %w",
+			p.stream, plural.Count(len(data), "byte", "bytes"), alone, p.recordMax, ErrRecordTooLarge)
 	}
 	// Puts leave room for the next request's charge beyond its records, so
 	// that it can always go, and for closing an aggregate to make room for
@@ -489,8 +489,8 @@ func (p *Producer) PutItems(ctx context.Context, partitionKey, explicitHashKey s
 			n, b := p.st.queued, p.st.mem
 			p.st.roomWaiters--
 			p.mu.Unlock()
-			return fmt.Errorf("stream %q: backlog full (%d user records waiting to be sent, %d bytes held of backlog_bytes %d): %w",
-				p.stream, n, b, p.cfg.BacklogBytes, ctx.Err())
+			return fmt.Errorf("stream %q: backlog full (%s waiting to be sent, %s held of backlog_bytes %d): %w",
+				p.stream, plural.Count(n, "user record", "user records"), plural.Count(b, "byte", "bytes"), p.cfg.BacklogBytes, ctx.Err())
 		}
 		p.mu.Lock()
 		p.st.roomWaiters--
@@ -555,7 +555,7 @@ func (p *Producer) waitFlush(ctx context.Context, w *flushWaiter) error {
 	}
 	n := p.st.pendingUpTo(w.epoch)
 	p.mu.Unlock()
-	return fmt.Errorf("stream %q: flush: %d user records still pending: %w", p.stream, n, ctx.Err())
+	return fmt.Errorf("stream %q: flush: %s still pending: %w", p.stream, plural.Count(n, "user record", "user records"), ctx.Err())
 }
 
 // Shutdown stops accepting records, sends everything buffered and waits
@@ -601,8 +601,8 @@ func (p *Producer) Shutdown(ctx context.Context) error {
 	p.mu.Lock()
 	if p.st.abandoned {
 		if n := p.st.shutdownDropped; n > 0 {
-			err = fmt.Errorf("stream %q: shutdown: dropped %d user records (%d bytes) still held: %w",
-				p.stream, n, p.st.shutdownDroppedBytes, ctx.Err())
+			err = fmt.Errorf("stream %q: shutdown: dropped %s (%s) still held: %w",
+				p.stream, plural.Count(n, "user record", "user records"), plural.Count(p.st.shutdownDroppedBytes, "byte", "bytes"), ctx.Err())
 		} else {
 			select {
 			case <-w.done:

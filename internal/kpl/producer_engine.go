@@ -563,7 +563,7 @@ func (p *Producer) complete(b *batch, out *kinesis.PutRecordsOutput, err error, 
 		cls, code := classRetry, "bad_response"
 		cause := err // nil for an answer that does not match the request
 		if err == nil {
-			err = fmt.Errorf("PutRecords answered %d results for %d records", resultCount(out), len(b.recs))
+			err = fmt.Errorf("PutRecords answered %s for %s", plural.Count(resultCount(out), "result", "results"), plural.Count(len(b.recs), "record", "records"))
 		} else {
 			cls, code = classifyError(err)
 		}
