@@ -26,14 +26,14 @@ func outageConfig(ttl time.Duration) kpl.Config {
 
 // TestKinesistestOutageWithinBudgetLosesNothing: kinesistest hangs up, refuses
 // connections or leaves requests unanswered for two seconds in the middle of a run;
-// with a budget of four seconds every record arrives exactly once, none is dropped, and
+// with a budget of eight seconds every record arrives exactly once, none is dropped, and
 // the producer holds no more than its byte budget meanwhile.
 func TestKinesistestOutageWithinBudgetLosesNothing(t *testing.T) {
 	for _, mode := range []kinesistest.OutageMode{kinesistest.OutageHangUp, kinesistest.OutageRefuse, kinesistest.OutageUnanswered} {
 		t.Run(mode.String(), func(t *testing.T) {
 			t.Parallel()
 			srv, st, client := startServer(t, 4)
-			cfg := outageConfig(4 * time.Second)
+			cfg := outageConfig(8 * time.Second)
 			p := newProducer(t, client, cfg)
 			want := map[string]string{}
 			var peak int64
