@@ -660,7 +660,7 @@ func (p *Producer) failLocked(r *record, cls errClass, code string, err error, a
 	wait := backoff(r.attempts, p.cfg.MinBackoff, p.cfg.MaxBackoff, p.rnd)
 	if left := p.deadline(r).Sub(now); wait >= left {
 		if left <= p.cfg.MinBackoff {
-			p.dropLocked(r, DropExpired, err, notes)
+			p.dropLocked(r, DropExpired, fmt.Errorf("%w (last attempt: %w)", p.expiredCause(), err), notes)
 			return
 		}
 		wait = left - p.cfg.MinBackoff
@@ -674,6 +674,11 @@ func (p *Producer) failLocked(r *record, cls errClass, code string, err error, a
 	heap.Push(&st.retries, r)
 	st.queued += r.users
 	p.expiresLocked(r.born)
+}
+
+// expiredCause is the error of records dropped as DropExpired.
+func (p *Producer) expiredCause() error {
+	return fmt.Errorf("not delivered within record_ttl (%v)", p.cfg.RecordTTL)
 }
 
 // deadline returns when r's delivery budget ends.
@@ -706,7 +711,7 @@ func (p *Producer) expireLocked(now time.Time) {
 		}
 		return true
 	}
-	cause := fmt.Errorf("stream %q: not delivered within record_ttl (%v)", p.stream, p.cfg.RecordTTL)
+	cause := p.expiredCause()
 	for _, s := range st.shards {
 		for i := 0; i < len(s.bins); {
 			if keep(s.bins[i].born) {
