@@ -78,7 +78,7 @@ func (e *Exporter) Export(ctx context.Context, records []sdklog.Record) error {
 	for _, d := range res.Dropped {
 		o.TooLarge = append(o.TooLarge, d)
 	}
-	return e.core.Finish(ctx, o, "log records")
+	return e.core.Finish(ctx, o, "log record")
 }
 
 // ForceFlush returns when every log record exported before it has been delivered to

@@ -97,7 +97,7 @@ func (e *Exporter) Export(ctx context.Context, rm *metricdata.ResourceMetrics) e
 		o.TooLarge = append(o.TooLarge, d)
 	}
 	o.Unsupported = res.Unsupported
-	return e.core.Finish(ctx, o, "data points")
+	return e.core.Finish(ctx, o, "data point")
 }
 
 // countDataPoints counts the data points of rm that OTLP can carry, as the encoder counts

@@ -15,6 +15,8 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/otelkinesis/otelkinesis/internal/plural"
 )
 
 // messagingSystem is the messaging.system value for Kinesis, which the
@@ -269,7 +271,7 @@ func (s *PutRecordsSpans) End(out *kinesis.PutRecordsOutput, err error) {
 	case err != nil:
 		setError(s.send, err)
 	case failed > 0:
-		s.send.SetStatus(codes.Error, strconv.Itoa(failed)+" of "+strconv.Itoa(len(s.creates))+" records failed")
+		s.send.SetStatus(codes.Error, strconv.Itoa(failed)+" of "+plural.Count(len(s.creates), "record")+" failed")
 	}
 	s.send.End()
 }

@@ -80,7 +80,7 @@ func (e *Exporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpa
 	for _, d := range res.Dropped {
 		o.TooLarge = append(o.TooLarge, d)
 	}
-	return e.core.Finish(ctx, o, "spans")
+	return e.core.Finish(ctx, o, "span")
 }
 
 func countNonNil(spans []sdktrace.ReadOnlySpan) int {

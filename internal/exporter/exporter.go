@@ -23,6 +23,7 @@ import (
 
 	"github.com/otelkinesis/otelkinesis/internal/config"
 	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/internal/plural"
 	"github.com/otelkinesis/otelkinesis/internal/recordtag"
 )
 
@@ -112,7 +113,7 @@ func New(ctx context.Context, cfg config.Config) (*Core, error) {
 		if c.owned {
 			_ = c.producer.Shutdown(ctx) // a failed construction leaves no producer running
 		}
-		return nil, fmt.Errorf("otelkinesis: %s exporter: the stream's record limit leaves only %d bytes per user record", c.signal, limit)
+		return nil, fmt.Errorf("otelkinesis: %s exporter: the stream's record limit leaves only %s per user record", c.signal, plural.Count(limit, "byte"))
 	}
 	c.maxData = limit
 	return c, nil
@@ -311,7 +312,7 @@ type Outcome struct {
 
 // Finish counts what an export call dropped and returns the error the exporter reports:
 // each item too large named, and the items the producer did not take counted, with the
-// cause. unit names the items in messages ("spans").
+// cause. unit names one item in messages ("span").
 func (c *Core) Finish(ctx context.Context, o Outcome, unit string) error {
 	var errs []error
 	if n := len(o.TooLarge); n > 0 {
@@ -325,7 +326,7 @@ func (c *Core) Finish(ctx context.Context, o Outcome, unit string) error {
 	if o.Err != nil {
 		n := o.Items - o.Handed - len(o.TooLarge) - len(o.Unsupported)
 		c.CountDropped(ctx, n, ReasonNotAccepted)
-		errs = append(errs, fmt.Errorf("otelkinesis: %s exporter: %d of %d %s not exported: %w", c.signal, n, o.Items, unit, o.Err))
+		errs = append(errs, fmt.Errorf("otelkinesis: %s exporter: %d of %s not exported: %w", c.signal, n, plural.Count(o.Items, unit), o.Err))
 	}
 	return errors.Join(errs...)
 }
@@ -342,8 +343,8 @@ func CheckPartitionKey(key, fallback string) string {
 		return key
 	}
 	badKeyOnce.Do(func() {
-		otel.Handle(fmt.Errorf("otelkinesis: partition key function returned a key of %d characters (allowed 1 to %d, valid UTF-8); using %q instead (reported once)",
-			n, kpl.MaxPartitionKeyLen, fallback))
+		otel.Handle(fmt.Errorf("otelkinesis: partition key function returned a key of %s (allowed 1 to %d, valid UTF-8); using %q instead (reported once)",
+			plural.Count(n, "character"), kpl.MaxPartitionKeyLen, fallback))
 	})
 	return fallback
 }
