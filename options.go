@@ -261,7 +261,7 @@ func WithRateLimit(percent int) Option {
 
 // WithAggregation turns KPL aggregation on (the default) or off. Off, each user record is
 // one plain Kinesis record with no tags, for consumers that cannot deaggregate; the stream
-// then carries one signal, encoding and compression (DESIGN §4).
+// then carries one signal, encoding and compression, since nothing on a record says which.
 func WithAggregation(on bool) Option {
 	return option(func(c *config.Config) { c.Producer.DisableAggregation = !on })
 }

@@ -220,7 +220,7 @@ func measureExport(b *testing.B, ep *endpoint, prof io.Writer, export, flush fun
 // stream of the endpoint at url, with its defaults except: the given encoding and
 // compression, no sending queue and no retries (each ConsumeTraces call sends before it
 // returns). exporter.Settings is built by hand (exportertest would pull in newer
-// Collector modules than resolve here; DESIGN §10). The exporter reads credentials and
+// Collector modules than resolve here). The exporter reads credentials and
 // region from the environment, as in a Collector.
 func newCollectorExporter(b testing.TB, url, encoding, compression string) exporter.Traces {
 	b.Helper()

@@ -21,7 +21,7 @@ import (
 	kinesistrace "github.com/otelkinesis/otelkinesis/trace"
 )
 
-// realisticBatch returns n spans shaped like real instrumentation (DESIGN §12): 10
+// realisticBatch returns n spans shaped like real instrumentation: 10
 // attributes, 1 event, 1 link each, spread over n/16 traces.
 func realisticBatch(n int) []sdktrace.ReadOnlySpan {
 	res := resource.NewSchemaless(attribute.String("service.name", "checkout"), attribute.String("host.name", "ip-10-0-0-1"),

@@ -21,7 +21,8 @@ import (
 // AWS returns the AWS configuration the Kinesis client is built from: the caller's own
 // (Config.AWSConfig) or the default chain's, with the region resolved (Region, then the
 // SDK's AWS_REGION and shared config, then the stream ARN's region), the role assumed when
-// RoleARN is set, and the SDK's own retries off, since the producer owns retries (DESIGN §5).
+// RoleARN is set, and the SDK's own retries off, since the producer owns retries: it sends
+// a failed record again alone, after a backoff with jitter, and counts each attempt.
 //
 // Its HTTP client comes from aws-sdk-go-v2's BuildableClient (a plain *http.Client breaks
 // the SDK's AWS_CA_BUNDLE support), sized for Producer.MaxConnections connections, and
@@ -45,7 +46,8 @@ func (c Config) AWS(ctx context.Context) (aws.Config, error) {
 		}
 		if c.Endpoint != "" {
 			// An endpoint override means no account-ID endpoints: with
-			// AWS_ACCOUNT_ID_ENDPOINT_MODE=required every call would fail (DESIGN §10).
+			// AWS_ACCOUNT_ID_ENDPOINT_MODE=required every call would fail, since account-ID
+			// endpoints do not apply to an endpoint given here.
 			loaders = append(loaders, awsconfig.WithAccountIDEndpointMode(aws.AccountIDEndpointModeDisabled))
 		}
 		var err error

@@ -2,7 +2,7 @@
 // given in code first, then the environment (a signal-specific variable before the shared
 // one), then the defaults. It also builds the Kinesis client those settings describe.
 //
-// Environment variables (DESIGN §8), each also in a signal-specific form that wins over it,
+// Environment variables, each also in a signal-specific form that wins over it,
 // OTEL_EXPORTER_KINESIS_TRACES_<NAME>, ..._METRICS_<NAME>, ..._LOGS_<NAME>:
 //
 //	OTEL_EXPORTER_KINESIS_STREAM_NAME, _STREAM_ARN, _ENDPOINT, _REGION, _ROLE_ARN,
@@ -115,7 +115,7 @@ type Config struct {
 	// PartitionBy chooses partition keys. Default trace_id.
 	PartitionBy PartitionBy
 
-	// Producer holds the stream and the producer settings (DESIGN §6).
+	// Producer holds the stream and the producer settings.
 	Producer kpl.Config
 
 	// AWSConfig, if set, is the caller's own AWS configuration: its region, credentials

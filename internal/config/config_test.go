@@ -49,7 +49,7 @@ func TestDefaults(t *testing.T) {
 	if c.Producer.AggregateBatchSize != 51200 || c.Producer.BatchCount != 500 || c.Producer.BatchSize != 5242880 ||
 		c.Producer.BacklogCount != 2000 || c.Producer.FlushInterval != 5*time.Second || c.Producer.MaxConnections != 24 ||
 		c.Producer.MaxRetries != 10 || c.Producer.MaxBackoff != 60*time.Second || c.Producer.AggregateBatchCount != 4294967295 {
-		t.Errorf("producer defaults differ from DESIGN §6: %+v", c.Producer)
+		t.Errorf("producer defaults differ from the documented ones: %+v", c.Producer)
 	}
 }
 
@@ -303,8 +303,8 @@ func TestEnvParseErrorsSayTheRange(t *testing.T) {
 		}
 		t.Setenv(EnvPrefix+s.name, "")
 	}
-	if numeric != 9 {
-		t.Errorf("%d integer and duration settings, want the 9 of DESIGN §6", numeric)
+	if numeric != 10 {
+		t.Errorf("%d integer and duration settings, want the 10 of the README's settings table", numeric)
 	}
 	t.Setenv("OTEL_EXPORTER_KINESIS_MAX_RETRIES", "lots")
 	_, err := Load(Traces, OptionFunc(func(c *Config) { c.Producer.StreamName = "s" }))

@@ -9,11 +9,10 @@ import (
 	"go.opentelemetry.io/otel/metric"
 )
 
-// Defaults of the producer settings (DESIGN §6). The seed's values are kept
-// except where a Kinesis limit forbids them.
+// Defaults of the producer settings.
 const (
 	// DefaultAggregateBatchCount is the default of Config.AggregateBatchCount:
-	// no count limit beyond the byte limit (the KPL's 4294967295).
+	// no count limit beyond the byte limit (4294967295).
 	DefaultAggregateBatchCount = 4294967295
 	// DefaultAggregateBatchSize is the default of Config.AggregateBatchSize:
 	// 51200 bytes, exactly two 25 KiB PUT payload units.
@@ -50,7 +49,7 @@ const (
 	DefaultRecordTTL = 5 * time.Minute
 )
 
-// Kinesis limits the settings are checked against (DESIGN §5).
+// Kinesis limits the settings are checked against.
 const (
 	// MaxBatchCount is the PutRecords limit on entries per request.
 	MaxBatchCount = 500
@@ -77,8 +76,9 @@ const (
 // what you need: Validate (which New calls) refuses values outside their
 // ranges, and the zero value of a numeric setting is not its default.
 //
-// The settings named in brackets are the seed's names (DESIGN §6); the
-// exporters read them from OTEL_EXPORTER_KINESIS_<NAME in upper case>.
+// The names in brackets are the settings' names, as errors and the README's
+// settings table give them; the exporters read them from
+// OTEL_EXPORTER_KINESIS_<NAME in upper case>.
 type Config struct {
 	// StreamName is the stream's name. At least one of StreamName and
 	// StreamARN is required; when both are given both are sent (kinesalite
@@ -229,7 +229,7 @@ type settingRange struct {
 	zero     string // if not "", 0 is allowed too, and means this
 }
 
-// ranges holds the range of every numeric setting, by its seed name: the one
+// ranges holds the range of every numeric setting, by its name: the one
 // source of the limits Validate checks and of what Allowed says. min_backoff's
 // upper limit is max_backoff's value when that is valid.
 var ranges = map[string]settingRange{
@@ -271,8 +271,8 @@ func (r settingRange) allows(v int64) bool {
 	return v >= r.lo && v <= r.hi || v == 0 && r.zero != ""
 }
 
-// Allowed returns what the numeric setting named setting (its seed name in
-// lower case, such as "batch_count") allows, in the words of Validate's errors,
+// Allowed returns what the numeric setting named setting (its name in lower
+// case, such as "batch_count") allows, in the words of Validate's errors,
 // such as "1 to 500" or "1ms to 1h0m0s"; "" if setting has no range.
 func Allowed(setting string) string {
 	r, ok := ranges[setting]

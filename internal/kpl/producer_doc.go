@@ -53,7 +53,7 @@
 //     queue waits for tokens: closing them would make them smaller, not
 //     sooner.
 //   - The outcome is read per entry. Stored entries end delivered. Failed
-//     entries, or all of a failed request, are classified (DESIGN §5):
+//     entries, or all of a failed request, are classified by error code:
 //     throttling and transient errors are retried after a full-jitter
 //     exponential backoff (random in [0, min(max_backoff, min_backoff *
 //     2^(n-1))]) up to max_retries times, alone, not the whole request;
