@@ -20,10 +20,12 @@ type Producer struct {
 }
 
 // NewProducer creates a producer from the stream, AWS and producer options (and the
-// OTEL_EXPORTER_KINESIS_* environment). It checks that the stream exists and reads its
-// shard map.
+// OTEL_EXPORTER_KINESIS_* environment, in its shared forms: the signal-specific ones are
+// the exporters'). It takes [Option]s only: the exporters' own options ([ExporterOption],
+// those of packages trace, metric and log) do not apply to it, and do not compile here. It
+// checks that the stream exists and reads its shard map.
 func NewProducer(ctx context.Context, opts ...Option) (*Producer, error) {
-	cfg, err := config.Load("", opts...)
+	cfg, err := config.Load("", config.ProducerOptions(opts))
 	if err != nil {
 		return nil, err
 	}

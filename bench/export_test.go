@@ -143,11 +143,11 @@ func BenchmarkSpanExport(b *testing.B) {
 
 // runOurs runs ours with opts on spans, batch after batch, to a loopback kinesistest
 // endpoint of the given kind (see startEndpoint), ending with a ForceFlush.
-func runOurs(b *testing.B, kind string, spans []sdktrace.ReadOnlySpan, opts ...otelkinesis.Option) {
+func runOurs(b *testing.B, kind string, spans []sdktrace.ReadOnlySpan, opts ...kinesistrace.Option) {
 	ctx := context.Background()
 	ep := startEndpoint(b, kind)
-	exp, err := kinesistrace.New(ctx, append([]otelkinesis.Option{otelkinesis.WithStreamName(benchStream),
-		otelkinesis.WithEndpoint(ep.URL), otelkinesis.WithAWSConfig(testpeers.Config(ep.URL)),
+	exp, err := kinesistrace.New(ctx, append([]kinesistrace.Option{otelkinesis.WithStreamName(benchStream),
+		otelkinesis.WithEndpointURL(ep.URL), otelkinesis.WithAWSConfig(testpeers.Config(ep.URL)),
 		otelkinesis.WithRateLimit(1000)}, opts...)...)
 	if err != nil {
 		b.Fatal(err)

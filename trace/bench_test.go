@@ -78,7 +78,7 @@ func BenchmarkExport(b *testing.B) {
 				// (1 MiB/s per shard by default) does not set the pace.
 				url := benchendpoint.Start(b, benchendpoint.Kinesis)
 				awsCfg := testpeers.Config(url)
-				exp, err := kinesistrace.New(ctx, otelkinesis.WithStreamName(benchendpoint.Stream), otelkinesis.WithEndpoint(url),
+				exp, err := kinesistrace.New(ctx, otelkinesis.WithStreamName(benchendpoint.Stream), otelkinesis.WithEndpointURL(url),
 					otelkinesis.WithAWSConfig(awsCfg), otelkinesis.WithCompression(comp), otelkinesis.WithRateLimit(1000))
 				if err != nil {
 					b.Fatal(err)

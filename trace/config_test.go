@@ -30,13 +30,13 @@ func clearKinesisEnv(t *testing.T) {
 func TestInvalidOptionRefused(t *testing.T) {
 	clearKinesisEnv(t)
 	cases := []struct {
-		opt  otelkinesis.Option
+		opt  kinesistrace.Option
 		want string
 	}{
 		{otelkinesis.WithRegion("not a region!"), `region "not a region!": allowed an AWS region name such as "us-east-1"`},
 		{otelkinesis.WithRole("garbage", "ext-secret"), `role_arn "garbage": allowed an IAM role ARN arn:PARTITION:iam::ACCOUNT:role/NAME`},
 		{otelkinesis.WithCompression("lz4"), `compression "lz4": allowed "none", "gzip" or "zstd"`},
-		{otelkinesis.WithEndpoint("127.0.0.1:4567"), `endpoint "127.0.0.1:4567": allowed an http:// or https:// URL`},
+		{otelkinesis.WithEndpointURL("127.0.0.1:4567"), `endpoint "127.0.0.1:4567": allowed an http:// or https:// URL`},
 		{otelkinesis.WithMaxRetries(101), "max_retries = 101: allowed 0 to 100"},
 		{otelkinesis.WithFlushInterval(0), "flush_interval = 0s: allowed 1ms to 1h0m0s"},
 		{otelkinesis.WithBacklogBytes(10), "backlog_bytes = 10: allowed 1024 to 1099511627776"},
@@ -82,14 +82,14 @@ func TestOptionOverridesUnparsableEnv(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			clearKinesisEnv(t)
 			t.Setenv(config.EnvName(config.Traces, tc.name), "lots")
-			c, err := config.Load(config.Traces, otelkinesis.WithStreamName("s"), tc.opt)
+			c, err := config.Load(config.Traces, config.TraceOptions([]kinesistrace.Option{otelkinesis.WithStreamName("s"), tc.opt}))
 			if err != nil {
 				t.Fatalf("Load with the option = %v, want the option to win", err)
 			}
 			if !tc.check(c) {
 				t.Errorf("the option's value was not used: %+v", c.Producer)
 			}
-			_, err = config.Load(config.Traces, otelkinesis.WithStreamName("s"))
+			_, err = config.Load(config.Traces, config.TraceOptions([]kinesistrace.Option{otelkinesis.WithStreamName("s")}))
 			if err == nil || !strings.Contains(err.Error(), `="lots" (`+strings.ToLower(tc.name)+`): not a`) || !strings.Contains(err.Error(), "; allowed ") {
 				t.Errorf("Load without the option = %v, want the variable refused with its range", err)
 			}

@@ -144,43 +144,6 @@ type Config struct {
 	Aggregation sdkmetric.AggregationSelector
 }
 
-// Option changes a Config. Options are applied after the environment, so they win.
-type Option interface {
-	Apply(*Config)
-}
-
-// OptionFunc adapts a function to an Option.
-type OptionFunc func(*Config)
-
-// Apply calls f.
-func (f OptionFunc) Apply(c *Config) { f(c) }
-
-// Setting returns an Option that changes, through set, the settings read from the
-// environment variables named names (their part after the prefix, such as "BATCH_COUNT").
-// Such an option takes the place of those variables: Load then ignores a value of theirs
-// that does not parse, as it ignores one that does. Every option for a setting the
-// environment also gives must be made with Setting, naming each setting it changes. The
-// stream is one setting in two forms: an option naming STREAM_NAME or STREAM_ARN takes the
-// place of both variables.
-func Setting(set func(*Config), names ...string) Option {
-	return settingOption{set: set, names: names}
-}
-
-// settingOption is the Option Setting returns.
-type settingOption struct {
-	set   func(*Config)
-	names []string
-}
-
-// Apply calls o's function.
-func (o settingOption) Apply(c *Config) { o.set(c) }
-
-// setsStream reports whether o is a [Setting] of the stream, by name or by ARN.
-func setsStream(o Option) bool {
-	so, ok := o.(settingOption)
-	return ok && (slices.Contains(so.names, "STREAM_NAME") || slices.Contains(so.names, "STREAM_ARN"))
-}
-
 // Default returns the defaults for signal.
 func Default(signal Signal) Config {
 	return Config{
@@ -192,28 +155,32 @@ func Default(signal Signal) Config {
 	}
 }
 
-// Load resolves the configuration of an exporter of signal: defaults, then the
-// environment, then opts; then validates it. Every error names the setting (and the
-// environment variable it came from), its value and what is allowed. A variable's value
-// that does not parse is an error only if no option made with [Setting] sets it.
-func Load(signal Signal, opts ...Option) (Config, error) {
+// Load resolves the configuration of an exporter of signal (of a shared producer for
+// signal ""): defaults, then the environment, then opts; then validates it. Every error
+// names the setting (and the environment variable it came from), its value and what is
+// allowed. An option takes the place of the variables of the settings it names (see
+// [Option.Settings]): a value of theirs that does not parse is then no error. The stream
+// is one setting in two forms: an option for the stream name or ARN takes the place of
+// both variables.
+func Load(signal Signal, opts []*Option) (Config, error) {
 	c := Default(signal)
 	envErrs := c.applyEnv(os.LookupEnv)
+	inCode := map[string]bool{} // the settings options set
+	for _, o := range opts {
+		for _, s := range o.Settings {
+			inCode[s] = true
+		}
+	}
 	// The stream is one setting given two ways: an option for either form replaces both
 	// variables, so a stream named in code never meets another from the environment.
-	if slices.ContainsFunc(opts, setsStream) {
+	if inCode["stream_name"] || inCode["stream_arn"] {
 		c.Producer.StreamName, c.Producer.StreamARN = "", ""
 	}
 	for _, o := range opts {
-		if o == nil {
-			continue
-		}
-		o.Apply(&c)
-		// An option wins over the environment, even over a value that does not parse.
-		if so, ok := o.(settingOption); ok {
-			envErrs = slices.DeleteFunc(envErrs, func(e envError) bool { return slices.Contains(so.names, e.name) })
-		}
+		o.Set(&c)
 	}
+	// An option wins over the environment, even over a value that does not parse.
+	envErrs = slices.DeleteFunc(envErrs, func(e envError) bool { return inCode[strings.ToLower(e.name)] })
 	// The first backoff step is not a setting of its own here: a max_backoff below its
 	// default lowers it too, rather than refusing the max_backoff.
 	if c.Producer.MaxBackoff > 0 && c.Producer.MinBackoff > c.Producer.MaxBackoff {

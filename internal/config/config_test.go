@@ -35,9 +35,18 @@ func clearEnv(t *testing.T) {
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent-otelkinesis-test")
 }
 
+// inCode returns an option that changes the Config through set and takes the place of the
+// environment variables of settings.
+func inCode(set func(*Config), settings ...string) *Option {
+	return &Option{Name: "WithTest", Set: set, Settings: settings}
+}
+
+// load is Load with its options as arguments.
+func load(signal Signal, opts ...*Option) (Config, error) { return Load(signal, opts) }
+
 func TestDefaults(t *testing.T) {
 	clearEnv(t)
-	c, err := Load(Traces, OptionFunc(func(c *Config) { c.Producer.StreamName = "s" }))
+	c, err := load(Traces, inCode(func(c *Config) { c.Producer.StreamName = "s" }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +75,7 @@ func TestEnvPrecedence(t *testing.T) {
 	t.Setenv("OTEL_EXPORTER_KINESIS_METRICS_FLUSH_INTERVAL", "2s")
 	t.Setenv("OTEL_EXPORTER_KINESIS_TRACES_PARTITION_BY", "Shard")
 
-	tr, err := Load(Traces)
+	tr, err := load(Traces)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,14 +83,14 @@ func TestEnvPrecedence(t *testing.T) {
 		tr.Producer.FlushInterval != 250*time.Millisecond || tr.PartitionBy != PartitionByShard {
 		t.Errorf("traces: %+v %+v", tr, tr.Producer)
 	}
-	lg, err := Load(Logs)
+	lg, err := load(Logs)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if lg.Producer.StreamName != "shared" || lg.Compression != CompressionZstd || lg.PartitionBy != PartitionByTraceID {
 		t.Errorf("logs: stream %q compression %q", lg.Producer.StreamName, lg.Compression)
 	}
-	mt, err := Load(Metrics, OptionFunc(func(c *Config) { c.Producer.StreamName = "code" }))
+	mt, err := load(Metrics, inCode(func(c *Config) { c.Producer.StreamName = "code" }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +140,7 @@ func TestInvalidSettings(t *testing.T) {
 				t.Setenv("OTEL_EXPORTER_KINESIS_STREAM_NAME", "s")
 			}
 			t.Setenv("OTEL_EXPORTER_KINESIS_"+tc.env, tc.value)
-			_, err := Load(Traces)
+			_, err := load(Traces)
 			if err == nil {
 				t.Fatalf("accepted %s=%q", tc.env, tc.value)
 			}
@@ -147,7 +156,7 @@ func TestInvalidSettings(t *testing.T) {
 	}
 	t.Run("no stream", func(t *testing.T) {
 		clearEnv(t)
-		_, err := Load(Traces)
+		_, err := load(Traces)
 		if err == nil || !strings.Contains(err.Error(), "stream") {
 			t.Fatalf("err = %v, want a missing stream error", err)
 		}
@@ -272,7 +281,7 @@ func TestEnvErrorsJoined(t *testing.T) {
 	t.Setenv("OTEL_EXPORTER_KINESIS_STREAM_NAME", "s")
 	t.Setenv("OTEL_EXPORTER_KINESIS_BATCH_COUNT", "many")
 	t.Setenv("OTEL_EXPORTER_KINESIS_ENCODING", "xml")
-	_, err := Load(Traces)
+	_, err := load(Traces)
 	if err == nil || !strings.Contains(err.Error(), "OTEL_EXPORTER_KINESIS_BATCH_COUNT") || !strings.Contains(err.Error(), `"xml"`) {
 		t.Fatalf("want both errors, got %v", err)
 	}
@@ -296,7 +305,7 @@ func TestEnvParseErrorsSayTheRange(t *testing.T) {
 			continue
 		}
 		t.Setenv(EnvPrefix+s.name, "lots")
-		_, err := Load(Traces, OptionFunc(func(c *Config) { c.Producer.StreamName = "s" }))
+		_, err := load(Traces, inCode(func(c *Config) { c.Producer.StreamName = "s" }))
 		want := fmt.Sprintf(`%s%s="lots" (%s): `, EnvPrefix, s.name, setting)
 		if err == nil || !strings.Contains(err.Error(), want) || !strings.HasSuffix(err.Error(), "; allowed "+allowed) {
 			t.Errorf("%s=lots: err = %v, want %q and the range %q", s.name, err, want, allowed)
@@ -307,7 +316,7 @@ func TestEnvParseErrorsSayTheRange(t *testing.T) {
 		t.Errorf("%d integer and duration settings, want the 10 of the README's settings table", numeric)
 	}
 	t.Setenv("OTEL_EXPORTER_KINESIS_MAX_RETRIES", "lots")
-	_, err := Load(Traces, OptionFunc(func(c *Config) { c.Producer.StreamName = "s" }))
+	_, err := load(Traces, inCode(func(c *Config) { c.Producer.StreamName = "s" }))
 	if want := `otelkinesis: OTEL_EXPORTER_KINESIS_MAX_RETRIES="lots" (max_retries): not a whole number; allowed 0 to 100`; err == nil || err.Error() != want {
 		t.Errorf("err = %v, want %q", err, want)
 	}
@@ -321,10 +330,10 @@ func TestOptionWinsOverUnparsableEnv(t *testing.T) {
 	t.Setenv("OTEL_EXPORTER_KINESIS_STREAM_NAME", "s")
 	t.Setenv("OTEL_EXPORTER_KINESIS_BATCH_COUNT", "many")
 	t.Setenv("OTEL_EXPORTER_KINESIS_TRACES_MAX_BACKOFF", "long")
-	batchCount := Setting(func(c *Config) { c.Producer.BatchCount = 100 }, "BATCH_COUNT")
-	maxBackoff := Setting(func(c *Config) { c.Producer.MaxBackoff = time.Second }, "MAX_BACKOFF")
+	batchCount := inCode(func(c *Config) { c.Producer.BatchCount = 100 }, "batch_count")
+	maxBackoff := inCode(func(c *Config) { c.Producer.MaxBackoff = time.Second }, "max_backoff")
 
-	c, err := Load(Traces, batchCount, maxBackoff)
+	c, err := load(Traces, batchCount, maxBackoff)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -332,11 +341,11 @@ func TestOptionWinsOverUnparsableEnv(t *testing.T) {
 		t.Errorf("batch count %d, max backoff %v: want the options' 100 and 1s", c.Producer.BatchCount, c.Producer.MaxBackoff)
 	}
 
-	_, err = Load(Traces, batchCount)
-	if err == nil || strings.Contains(err.Error(), "BATCH_COUNT") || !strings.Contains(err.Error(), `OTEL_EXPORTER_KINESIS_TRACES_MAX_BACKOFF="long"`) {
+	_, err = load(Traces, batchCount)
+	if err == nil || strings.Contains(err.Error(), "batch_count") || !strings.Contains(err.Error(), `OTEL_EXPORTER_KINESIS_TRACES_MAX_BACKOFF="long"`) {
 		t.Errorf("err = %v, want only the max backoff refused", err)
 	}
-	_, err = Load(Traces, OptionFunc(func(c *Config) { c.Producer.BatchCount = 100 }), maxBackoff)
+	_, err = load(Traces, inCode(func(c *Config) { c.Producer.BatchCount = 100 }), maxBackoff)
 	if err == nil || !strings.Contains(err.Error(), `OTEL_EXPORTER_KINESIS_BATCH_COUNT="many"`) {
 		t.Errorf("err = %v, want the batch count refused: the option does not name it", err)
 	}
@@ -346,8 +355,8 @@ func TestOptionWinsOverUnparsableEnv(t *testing.T) {
 	t.Setenv("OTEL_EXPORTER_KINESIS_STREAM_NAME", "s")
 	t.Setenv("OTEL_EXPORTER_KINESIS_BATCH_COUNT", "many")
 	t.Setenv("OTEL_EXPORTER_KINESIS_MAX_RETRIES", "lots")
-	both := Setting(func(c *Config) { c.Producer.BatchCount, c.Producer.MaxRetries = 7, 3 }, "BATCH_COUNT", "MAX_RETRIES")
-	if c, err := Load(Traces, both); err != nil || c.Producer.BatchCount != 7 || c.Producer.MaxRetries != 3 {
+	both := inCode(func(c *Config) { c.Producer.BatchCount, c.Producer.MaxRetries = 7, 3 }, "batch_count", "max_retries")
+	if c, err := load(Traces, both); err != nil || c.Producer.BatchCount != 7 || c.Producer.MaxRetries != 3 {
 		t.Errorf("batch count %d, max retries %d, err %v: want 7, 3, nil", c.Producer.BatchCount, c.Producer.MaxRetries, err)
 	}
 }
@@ -358,30 +367,30 @@ func TestOptionWinsOverUnparsableEnv(t *testing.T) {
 func TestRegionAndRoleValidated(t *testing.T) {
 	clearEnv(t)
 	t.Setenv("OTEL_EXPORTER_KINESIS_STREAM_NAME", "s")
-	region := func(r string) Option { return Setting(func(c *Config) { c.Region = r }, "REGION") }
-	role := func(arn, id string) Option {
-		return Setting(func(c *Config) { c.RoleARN, c.ExternalID = arn, id }, "ROLE_ARN", "EXTERNAL_ID")
+	region := func(r string) *Option { return inCode(func(c *Config) { c.Region = r }, "region") }
+	role := func(arn, id string) *Option {
+		return inCode(func(c *Config) { c.RoleARN, c.ExternalID = arn, id }, "role_arn", "external_id")
 	}
 	for _, r := range []string{"us-east-1", "us-gov-west-1", "cn-northwest-1", "eu-isoe-west-1", "local"} {
-		if _, err := Load(Traces, region(r)); err != nil {
+		if _, err := load(Traces, region(r)); err != nil {
 			t.Errorf("region %q refused: %v", r, err)
 		}
 	}
 	for _, r := range []string{"not a region!", "US-EAST-1", "1us-east", "us-east-1-", "us.east.1", "us_east_1", strings.Repeat("a", 64)} {
-		_, err := Load(Traces, region(r))
+		_, err := load(Traces, region(r))
 		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("region %q: allowed an AWS region name", r)) {
 			t.Errorf("region %q: err = %v", r, err)
 		}
 	}
 	for _, a := range []string{"arn:aws:iam::123456789012:role/r", "arn:aws-cn:iam::123456789012:role/path/to/r",
 		"arn:aws:iam::123456789012:role/aws-service-role/kinesis.amazonaws.com/r"} {
-		if _, err := Load(Traces, role(a, "ext")); err != nil {
+		if _, err := load(Traces, role(a, "ext")); err != nil {
 			t.Errorf("role %q refused: %v", a, err)
 		}
 	}
 	for _, a := range []string{"garbage", "arn:aws:iam::123456789012:user/u", "arn:aws:s3:::bucket", "arn:aws:iam::123456789012:role/",
 		"arn:aws:iam:us-east-1:123456789012:role/r", "arn:aws:iam:::role/r", "arn::iam::123456789012:role/r"} {
-		_, err := Load(Traces, role(a, "the-external-secret"))
+		_, err := load(Traces, role(a, "the-external-secret"))
 		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("role_arn %q: allowed an IAM role ARN arn:PARTITION:iam::ACCOUNT:role/NAME", a)) {
 			t.Errorf("role %q: err = %v", a, err)
 		} else if strings.Contains(err.Error(), "the-external-secret") {
@@ -393,7 +402,7 @@ func TestRegionAndRoleValidated(t *testing.T) {
 	t.Setenv("OTEL_EXPORTER_KINESIS_TRACES_REGION", "Not-A-Region")
 	t.Setenv("OTEL_EXPORTER_KINESIS_ROLE_ARN", "garbage")
 	t.Setenv("OTEL_EXPORTER_KINESIS_EXTERNAL_ID", "the-external-secret")
-	_, err := Load(Traces)
+	_, err := load(Traces)
 	if err == nil || !strings.Contains(err.Error(), `OTEL_EXPORTER_KINESIS_TRACES_REGION="Not-A-Region" (region): allowed an AWS region name`) ||
 		!strings.Contains(err.Error(), `OTEL_EXPORTER_KINESIS_ROLE_ARN="garbage" (role_arn): allowed an IAM role ARN`) {
 		t.Errorf("err = %v, want the region and the role ARN refused, each once, naming its variable", err)
@@ -403,7 +412,7 @@ func TestRegionAndRoleValidated(t *testing.T) {
 		t.Errorf("error shows the external ID: %v", err)
 	}
 	// Options win over them.
-	if _, err := Load(Traces, region("eu-west-1"), role("arn:aws:iam::123456789012:role/r", "")); err != nil {
+	if _, err := load(Traces, region("eu-west-1"), role("arn:aws:iam::123456789012:role/r", "")); err != nil {
 		t.Errorf("valid options over invalid environment: %v", err)
 	}
 }
@@ -416,26 +425,26 @@ func TestStreamOptionReplacesBothVariables(t *testing.T) {
 	t.Setenv("OTEL_EXPORTER_KINESIS_STREAM_NAME", "from-env")
 	t.Setenv("OTEL_EXPORTER_KINESIS_TRACES_STREAM_ARN", "arn:aws:kinesis:eu-west-1:123456789012:stream/from-env-arn")
 	const arn = "arn:aws:kinesis:us-east-1:123456789012:stream/from-code"
-	byARN := Setting(func(c *Config) { c.Producer.StreamARN = arn }, "STREAM_ARN")
-	byName := Setting(func(c *Config) { c.Producer.StreamName = "from-code" }, "STREAM_NAME")
+	byARN := inCode(func(c *Config) { c.Producer.StreamARN = arn }, "stream_arn")
+	byName := inCode(func(c *Config) { c.Producer.StreamName = "from-code" }, "stream_name")
 
-	c, err := Load(Traces, byARN)
+	c, err := load(Traces, byARN)
 	if err != nil || c.Producer.StreamARN != arn || c.Producer.StreamName != "" {
 		t.Errorf("by ARN: name %q, ARN %q, err %v: want the option's ARN alone", c.Producer.StreamName, c.Producer.StreamARN, err)
 	}
-	c, err = Load(Traces, byName)
+	c, err = load(Traces, byName)
 	if err != nil || c.Producer.StreamName != "from-code" || c.Producer.StreamARN != "" {
 		t.Errorf("by name: name %q, ARN %q, err %v: want the option's name alone", c.Producer.StreamName, c.Producer.StreamARN, err)
 	}
-	if c, err = Load(Traces, byName, byARN); err != nil || c.Producer.StreamName != "from-code" || c.Producer.StreamARN != arn {
+	if c, err = load(Traces, byName, byARN); err != nil || c.Producer.StreamName != "from-code" || c.Producer.StreamARN != arn {
 		t.Errorf("both forms of one stream: %+v, %v", c.Producer, err)
 	}
-	other := Setting(func(c *Config) { c.Producer.StreamName = "another" }, "STREAM_NAME")
-	if _, err = Load(Traces, other, byARN); err == nil || !strings.Contains(err.Error(), "another") {
+	other := inCode(func(c *Config) { c.Producer.StreamName = "another" }, "stream_name")
+	if _, err = load(Traces, other, byARN); err == nil || !strings.Contains(err.Error(), "another") {
 		t.Errorf("two streams in code: err = %v, want them refused", err)
 	}
 	// Without a stream option, the environment's two forms must agree.
-	if _, err = Load(Traces); err == nil || !strings.Contains(err.Error(), "from-env") {
+	if _, err = load(Traces); err == nil || !strings.Contains(err.Error(), "from-env") {
 		t.Errorf("two streams in the environment: err = %v, want them refused", err)
 	}
 }
