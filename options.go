@@ -1,6 +1,7 @@
 package otelkinesis
 
 import (
+	"errors"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -157,11 +158,12 @@ func WithAWSConfig(cfg aws.Config) Option {
 }
 
 // WithKinesisClient uses the caller's Kinesis client. Build it with the SDK's retries off
-// (RetryMaxAttempts 1): the producer owns retries. The client is used as it is: the
-// endpoint, region, role and AWS configuration settings do not apply to it (they are still
-// validated). *kinesis.Client implements KinesisAPI;
-// the producer's PutRecords calls on it write their bodies with the exporters' own
-// serializer (a call option), into buffers the producer's byte budget counts.
+// (RetryMaxAttempts 1): the producer owns retries. The client is used as it is, so the
+// endpoint, region, role and AWS configuration settings do not apply to it: New refuses
+// WithKinesisClient together with WithEndpointURL, WithRegion, WithRole or WithAWSConfig,
+// and does not read their variables. *kinesis.Client implements KinesisAPI; the
+// producer's PutRecords calls on it write their bodies with the exporters' own serializer
+// (a call option), into buffers the producer's byte budget counts.
 func WithKinesisClient(client KinesisAPI) Option {
 	return forAll(config.Option{Name: "WithKinesisClient", Settings: []string{"kinesis_client"},
 		Set: func(c *config.Config) { c.Client = client }})
@@ -338,9 +340,26 @@ func WithMeterProvider(mp metric.MeterProvider) Option {
 
 // WithProducer shares p with this exporter: the stream, AWS and producer settings are p's,
 // and the exporter flushes p on Shutdown but leaves it running; whoever created p shuts it
-// down.
+// down. The exporter's own settings (encoding, compression, partitioning, its meter
+// provider, the options of its package) still apply.
+//
+// New refuses WithProducer together with an option p has its own setting for: a stream
+// (WithStreamName, WithStreamARN), AWS (WithEndpointURL, WithRegion, WithRole,
+// WithAWSConfig, WithKinesisClient) or producer option (batch sizes and counts, backlog,
+// flush interval, connections, retries, backoff, delivery budget, request timeout, rate
+// limit, aggregation, WithoutStartupCheck); give those to NewProducer. The variables of
+// those settings are not read. New also refuses a nil p and a p already shut down.
 func WithProducer(p *Producer) ExporterOption {
 	return forExporters(config.Option{Name: "WithProducer", Settings: []string{"producer"},
+		Check: func() error {
+			switch {
+			case p == nil:
+				return errors.New("no producer (nil)")
+			case p.shutdown.Load():
+				return errors.New("the producer is shut down")
+			}
+			return nil
+		},
 		Set: func(c *config.Config) {
 			if p != nil {
 				c.SharedProducer = p.p

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/otelkinesis/otelkinesis/internal/config"
 	"github.com/otelkinesis/otelkinesis/internal/exporter"
@@ -16,7 +17,8 @@ import (
 // KPL format, batches PutRecords requests, limits the rate per shard and retries what
 // fails. Whoever creates it shuts it down.
 type Producer struct {
-	p *kpl.Producer
+	p        *kpl.Producer
+	shutdown atomic.Bool // Shutdown was called: WithProducer refuses the producer
 }
 
 // NewProducer creates a producer from the stream, AWS and producer options (and the
@@ -81,9 +83,13 @@ func (p *Producer) Put(ctx context.Context, partitionKey, explicitHashKey string
 // delivered or dropped, or ctx ends. Safe to call concurrently with anything.
 func (p *Producer) Flush(ctx context.Context) error { return p.p.Flush(ctx) }
 
-// Shutdown flushes, stops the producer's goroutines and makes later puts fail. It is
-// idempotent. If ctx ends first, what is still held is dropped, counted and reported.
-func (p *Producer) Shutdown(ctx context.Context) error { return p.p.Shutdown(ctx) }
+// Shutdown flushes, stops the producer's goroutines and makes later puts fail; an
+// exporter given the producer afterwards (WithProducer) is refused. It is idempotent. If
+// ctx ends first, what is still held is dropped, counted and reported.
+func (p *Producer) Shutdown(ctx context.Context) error {
+	p.shutdown.Store(true)
+	return p.p.Shutdown(ctx)
+}
 
 // ErrShutdown is returned when telemetry is exported after its exporter (or the producer
 // it shares) was shut down. The trace exporter returns it from ExportSpans; the metric

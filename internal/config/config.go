@@ -21,7 +21,6 @@ import (
 	"math"
 	"net/url"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -87,6 +86,16 @@ const (
 	// and the metric and log exporters partition as with PartitionByTraceID.
 	PartitionByShard PartitionBy = "shard"
 )
+
+// Prefix returns what every error about the configuration of an exporter of signal
+// starts with, "otelkinesis: traces exporter"; for a shared producer (signal ""),
+// "otelkinesis: producer".
+func Prefix(signal Signal) string {
+	if signal == "" {
+		return "otelkinesis: producer"
+	}
+	return "otelkinesis: " + strings.ToLower(string(signal)) + " exporter"
+}
 
 // EnvPrefix starts every environment variable the exporters read.
 const EnvPrefix = "OTEL_EXPORTER_KINESIS_"
@@ -164,29 +173,44 @@ func Default(signal Signal) Config {
 // both variables.
 func Load(signal Signal, opts []*Option) (Config, error) {
 	c := Default(signal)
-	envErrs := c.applyEnv(os.LookupEnv)
 	inCode := map[string]bool{} // the settings options set
 	for _, o := range opts {
 		for _, s := range o.Settings {
 			inCode[s] = true
 		}
 	}
-	// The stream is one setting given two ways: an option for either form replaces both
-	// variables, so a stream named in code never meets another from the environment.
-	if inCode["stream_name"] || inCode["stream_arn"] {
-		c.Producer.StreamName, c.Producer.StreamARN = "", ""
+	errs := conflicts(Prefix(signal), opts)
+	for _, o := range opts {
+		if o.Check != nil {
+			if err := o.Check(); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %s: %w", Prefix(signal), o.Name, err))
+			}
+		}
 	}
+	// An option wins over the environment, even over a value that does not parse: the
+	// variables of its settings are not read. So are not those of settings that do not
+	// apply: the exporters' own for a shared producer, the stream, AWS and producer
+	// settings for an exporter given a shared producer, the AWS settings for a Kinesis
+	// client given in code. The stream is one setting given two ways: an option for
+	// either form replaces both variables, so that a stream named in code never meets
+	// another from the environment.
+	unread := func(name string) bool {
+		k := kinds[name]
+		return inCode[name] ||
+			signal == "" && k == exporterKind ||
+			inCode["producer"] && (k == streamKind || k == awsKind || k == producerKind) ||
+			inCode["kinesis_client"] && k == awsKind ||
+			(inCode["stream_name"] || inCode["stream_arn"]) && k == streamKind
+	}
+	envErrs := c.applyEnv(os.LookupEnv, unread)
 	for _, o := range opts {
 		o.Set(&c)
 	}
-	// An option wins over the environment, even over a value that does not parse.
-	envErrs = slices.DeleteFunc(envErrs, func(e envError) bool { return inCode[strings.ToLower(e.name)] })
 	// The first backoff step is not a setting of its own here: a max_backoff below its
 	// default lowers it too, rather than refusing the max_backoff.
 	if c.Producer.MaxBackoff > 0 && c.Producer.MinBackoff > c.Producer.MaxBackoff {
 		c.Producer.MinBackoff = c.Producer.MaxBackoff
 	}
-	errs := make([]error, 0, len(envErrs)+1)
 	refused := map[string]bool{} // settings whose variable was refused already
 	for _, e := range envErrs {
 		errs = append(errs, e.err)
@@ -294,11 +318,15 @@ type envError struct {
 	err  error
 }
 
-// applyEnv reads every setting from the environment through lookup, and returns the
-// values that do not parse. A parse error of a numeric setting says its range too.
-func (c *Config) applyEnv(lookup func(string) (string, bool)) []envError {
+// applyEnv reads every setting from the environment through lookup, except those unread
+// says not to, and returns the values that do not parse. A parse error of a numeric
+// setting says its range too.
+func (c *Config) applyEnv(lookup func(string) (string, bool), unread func(name string) bool) []envError {
 	var errs []envError
 	for _, s := range envSettings {
+		if unread(strings.ToLower(s.name)) {
+			continue
+		}
 		var key, v string
 		var ok bool
 		if c.Signal != "" {
