@@ -2,6 +2,7 @@ package otelkinesis_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"go.opentelemetry.io/otel/metric/noop"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/otelkinesis/otelkinesis"
 	kinesislog "github.com/otelkinesis/otelkinesis/log"
@@ -196,3 +198,45 @@ func TestVariablesThatDoNotApply(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestSharedProducerShutDownUnderAnExporter: an export after the owner shut the shared
+// producer down fails with ErrShutdown, in a message with one otelkinesis prefix; so does
+// Producer.Put.
+func TestSharedProducerShutDownUnderAnExporter(t *testing.T) {
+	_, _, p := newTestProducer(t, 1)
+	ctx := context.Background()
+	exp, err := kinesistrace.New(ctx, otelkinesis.WithProducer(p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exporterFunc(func(spans []sdktrace.ReadOnlySpan) {
+		err = exp.ExportSpans(ctx, spans)
+	})))
+	_, span := tp.Tracer("t").Start(ctx, "op")
+	span.End()
+	if !errors.Is(err, otelkinesis.ErrShutdown) ||
+		!strings.HasPrefix(err.Error(), "otelkinesis: traces exporter: 1 of 1 span not exported: emitting a record of 1 span (") ||
+		!strings.HasSuffix(err.Error(), ": the producer is shut down") || strings.Count(err.Error(), "otelkinesis") != 1 {
+		t.Errorf("ExportSpans = %v, want ErrShutdown, the count, and one prefix", err)
+	}
+	_ = exp.Shutdown(ctx)
+	_ = tp.Shutdown(ctx)
+
+	err = p.Put(ctx, "k", "", []byte("x"), nil)
+	if want := "otelkinesis: put: the producer is shut down"; !errors.Is(err, otelkinesis.ErrShutdown) || err.Error() != want {
+		t.Errorf("Put = %v, want %q, ErrShutdown", err, want)
+	}
+}
+
+// exporterFunc is a span exporter that hands every batch to f.
+type exporterFunc func([]sdktrace.ReadOnlySpan)
+
+func (f exporterFunc) ExportSpans(_ context.Context, spans []sdktrace.ReadOnlySpan) error {
+	f(spans)
+	return nil
+}
+
+func (exporterFunc) Shutdown(context.Context) error { return nil }

@@ -36,7 +36,7 @@ func NewProducer(ctx context.Context, opts ...Option) (*Producer, error) {
 	cfg.Producer.OnDrop = exporter.DropCounter(cfg.Producer.MeterProvider)
 	p, err := cfg.NewProducer(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("otelkinesis: producer: %w", err)
+		return nil, fmt.Errorf("%s: %w", config.Prefix(""), err)
 	}
 	return &Producer{p: p}, nil
 }
@@ -74,7 +74,7 @@ func (p *Producer) Put(ctx context.Context, partitionKey, explicitHashKey string
 	case err == nil:
 		return nil
 	case errors.Is(err, kpl.ErrShutdown):
-		return fmt.Errorf("otelkinesis: put: %w: %w", ErrShutdown, err)
+		return fmt.Errorf("otelkinesis: put: %w", exporter.ProducerShutdown(err))
 	}
 	return fmt.Errorf("otelkinesis: put: %w", err)
 }

@@ -53,7 +53,7 @@ func (c Config) AWS(ctx context.Context) (aws.Config, error) {
 		var err error
 		cfg, err = awsconfig.LoadDefaultConfig(ctx, loaders...)
 		if err != nil {
-			return aws.Config{}, fmt.Errorf("otelkinesis: load AWS configuration: %w", err)
+			return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
 		}
 	}
 	// After LoadDefaultConfig, which needs the BuildableClient itself for AWS_CA_BUNDLE.
@@ -62,17 +62,19 @@ func (c Config) AWS(ctx context.Context) (aws.Config, error) {
 	// configuration) or the caller's aws.Config brought is checked here, at construction,
 	// rather than failing every request later.
 	if c.Region == "" && cfg.Region != "" && !validRegion(cfg.Region) {
-		source := "region from AWS_REGION or the AWS shared configuration"
+		source := "from AWS_REGION or the AWS shared configuration"
 		if c.AWSConfig != nil {
-			source = "region of the AWS configuration given"
+			source = "of the aws.Config given to WithAWSConfig"
 		}
-		return aws.Config{}, fmt.Errorf("otelkinesis: %s %q: %w", source, cfg.Region, checkRegion(cfg.Region))
+		return aws.Config{}, fmt.Errorf("region %s %q: not an AWS region name; allowed %s (set another with WithRegion or %sREGION)",
+			source, cfg.Region, regionAllowed, EnvPrefix)
 	}
 	if cfg.Region == "" {
 		cfg.Region = regionFromARN(c.Producer.StreamARN)
 	}
 	if cfg.Region == "" {
-		return aws.Config{}, fmt.Errorf("otelkinesis: no AWS region: set %sREGION or AWS_REGION, or give a stream ARN", EnvPrefix)
+		return aws.Config{}, fmt.Errorf("no AWS region: set one with WithRegion, %sREGION or AWS_REGION, "+
+			"or give a stream ARN (WithStreamARN, %sSTREAM_ARN)", EnvPrefix, EnvPrefix)
 	}
 	if c.Endpoint != "" {
 		cfg.AccountIDEndpointMode = aws.AccountIDEndpointModeDisabled

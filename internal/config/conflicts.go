@@ -30,23 +30,6 @@ const (
 	metersKind
 )
 
-// kinds gives the kind of every setting an option or a variable sets, by name.
-var kinds = map[string]kind{
-	"stream_name": streamKind, "stream_arn": streamKind,
-	"endpoint": awsKind, "region": awsKind, "role_arn": awsKind, "external_id": awsKind, "aws_config": awsKind,
-	"kinesis_client":        clientKind,
-	"aggregate_batch_count": producerKind, "aggregate_batch_size": producerKind, "batch_size": producerKind,
-	"batch_count": producerKind, "backlog_count": producerKind, "backlog_bytes": producerKind,
-	"flush_interval": producerKind, "max_connections": producerKind, "max_retries": producerKind,
-	"max_backoff": producerKind, "record_ttl": producerKind, "request_timeout": producerKind,
-	"rate_limit": producerKind, "aggregation": producerKind, "startup_check": producerKind,
-	"encoding": exporterKind, "compression": exporterKind, "partition_by": exporterKind,
-	"span_partition_key": exporterKind, "log_partition_key": exporterKind,
-	"temporality": exporterKind, "aggregation_selector": exporterKind,
-	"producer":       sharedKind,
-	"meter_provider": metersKind,
-}
-
 // conflicts returns an error, starting with prefix, for each option opts cannot have together with another, naming
 // both: WithProducer with any stream, AWS, client or producer option (the shared producer
 // has its own), and WithKinesisClient with any AWS option (the client is used as it is).
@@ -54,7 +37,7 @@ func conflicts(prefix string, opts []*Option) []error {
 	var shared, client *Option
 	for _, o := range opts {
 		for _, s := range o.Settings {
-			switch kinds[s] {
+			switch kindOf(s) {
 			case sharedKind:
 				shared = o
 			case clientKind:
@@ -95,7 +78,7 @@ func optionsOf(opts []*Option, kinds ...kind) []string {
 // sets reports whether o sets a setting of one of ks.
 func (o *Option) sets(ks ...kind) bool {
 	for _, s := range o.Settings {
-		if slices.Contains(ks, kinds[s]) {
+		if slices.Contains(ks, kindOf(s)) {
 			return true
 		}
 	}
@@ -108,4 +91,12 @@ func list(names []string) string {
 		return strings.Join(names, "")
 	}
 	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+}
+
+// kindOf returns the kind of the setting named name.
+func kindOf(name string) kind {
+	if s, ok := byName[name]; ok {
+		return s.kind
+	}
+	return exporterKind
 }

@@ -30,6 +30,19 @@ import (
 // ErrShutdown is returned by Put after Shutdown.
 var ErrShutdown = errors.New("otelkinesis: exporter is shut down")
 
+// producerShutdown is what Put returns when the producer was shut down: ErrShutdown for
+// errors.Is, worded to follow a message that already says it is otelkinesis's, and
+// wrapping the producer's error.
+type producerShutdown struct{ cause error }
+
+func (e producerShutdown) Error() string        { return "the producer is shut down" }
+func (e producerShutdown) Is(target error) bool { return target == ErrShutdown }
+func (e producerShutdown) Unwrap() error        { return e.cause }
+
+// ProducerShutdown returns the error of a put refused with cause, kpl.ErrShutdown: it is
+// ErrShutdown and cause for errors.Is, and says "the producer is shut down".
+func ProducerShutdown(cause error) error { return producerShutdown{cause} }
+
 // longestKey is the partition key the record size budget is computed for: 256 UTF-16
 // code units of 3 UTF-8 bytes each, the most bytes a Kinesis partition key can take, so
 // any valid key fits the budget.
@@ -71,7 +84,7 @@ func New(ctx context.Context, cfg config.Config) (*Core, error) {
 	c.tags = desc.Tags()
 	comp, err := newCompressor(cfg.Compression)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", config.Prefix(cfg.Signal), err)
 	}
 	c.comp = comp
 
@@ -98,7 +111,7 @@ func New(ctx context.Context, cfg config.Config) (*Core, error) {
 		pcfg.Producer.OnDrop = chainOnDrop(c.producerDropped, cfg.Producer.OnDrop)
 		p, err := pcfg.NewProducer(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("otelkinesis: %s exporter: %w", c.signal, err)
+			return nil, fmt.Errorf("%s: %w", config.Prefix(cfg.Signal), err)
 		}
 		c.producer, c.owned = p, true
 	}
@@ -157,7 +170,7 @@ func (c *Core) Put(ctx context.Context, partitionKey string, data []byte, items 
 	}
 	if errors.Is(err, kpl.ErrShutdown) {
 		// Shutdown raced with this export, or a shared producer's owner shut it down.
-		return fmt.Errorf("%w: %w", ErrShutdown, err)
+		return ProducerShutdown(err)
 	}
 	return err
 }
