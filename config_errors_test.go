@@ -135,7 +135,7 @@ func TestConfigurationErrors(t *testing.T) {
 		{"WithMaxRetries", "MAX_RETRIES", otelkinesis.WithMaxRetries(-1), "-1", "-1", "ten", notWhole, "0 to 100", false, false},
 		{"WithMaxBackoff", "MAX_BACKOFF", otelkinesis.WithMaxBackoff(2 * time.Hour), "2h", "2h", "1 minute", notDuration, "1ms to 1h", false, true},
 		{"WithRecordTTL", "RECORD_TTL", otelkinesis.WithRecordTTL(time.Millisecond), "1ms", "25h", "forever", notDuration, "100ms to 24h", false, true},
-		{"WithRequestTimeout", "", otelkinesis.WithRequestTimeout(0), "0s", "", "", "", "1ms to 1h", true, true},
+		{"WithRequestTimeout", "TIMEOUT", otelkinesis.WithRequestTimeout(0), "0s", "3600001", "30 s", notDuration, "1ms to 1h", false, true},
 		{"WithRateLimit", "", otelkinesis.WithRateLimit(1001), "1001", "", "", "", "1 to 1000", true, false},
 	} {
 		other := ""
@@ -212,6 +212,18 @@ func TestConfigurationErrorsOfEachConstructor(t *testing.T) {
 	if want := "otelkinesis: metrics exporter: OTEL_EXPORTER_KINESIS_METRICS_MAX_RETRIES=-1: out of range; allowed 0 to 100 (option WithMaxRetries)"; err == nil || err.Error() != want {
 		t.Errorf("metric.New:\n%v\nwant\n%s", err, want)
 	}
+	t.Setenv("OTEL_EXPORTER_KINESIS_METRICS_MAX_RETRIES", "")
+	t.Setenv("OTEL_EXPORTER_KINESIS_METRICS_TEMPORALITY_PREFERENCE", "sometimes")
+	_, err = kinesismetric.New(ctx, otelkinesis.WithStreamName("s"))
+	if want := "otelkinesis: metrics exporter: OTEL_EXPORTER_KINESIS_METRICS_TEMPORALITY_PREFERENCE=sometimes: " +
+		"not a temporality preference; allowed cumulative, delta or lowmemory (option WithTemporalitySelector)"; err == nil || err.Error() != want {
+		t.Errorf("metric.New:\n%v\nwant\n%s", err, want)
+	}
+	if _, err = kinesismetric.New(ctx, otelkinesis.WithStreamName("s"), kinesismetric.WithTemporalitySelector(nil),
+		otelkinesis.WithBatchCount(0)); err == nil || strings.Contains(err.Error(), "TEMPORALITY") {
+		t.Errorf("metric.New with WithTemporalitySelector: %v, want the variable not read", err)
+	}
+	t.Setenv("OTEL_EXPORTER_KINESIS_METRICS_TEMPORALITY_PREFERENCE", "")
 
 	// No region anywhere: refused when the client is built, with every way to give one.
 	_, err = otelkinesis.NewProducer(ctx, otelkinesis.WithStreamName("s"))

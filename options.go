@@ -307,7 +307,9 @@ func WithRecordTTL(d time.Duration) Option {
 
 // WithRequestTimeout bounds each PutRecords, ListShards and DescribeStreamSummary call; a
 // request that times out is retried (its records may then be stored twice, and are counted
-// as possible duplicates). Default 30s, range 1ms to 1h.
+// as possible duplicates). It is the per-request timeout the OTLP exporters' WithTimeout
+// and OTEL_EXPORTER_OTLP_TIMEOUT set. Environment: OTEL_EXPORTER_KINESIS_TIMEOUT
+// (milliseconds, or a Go duration). Default 30s, range 1ms to 1h.
 func WithRequestTimeout(d time.Duration) Option {
 	return forAll(config.Option{Name: "WithRequestTimeout", Args: []any{d}, Settings: []string{"request_timeout"},
 		Set: func(c *config.Config) { c.Producer.RequestTimeout = d }})

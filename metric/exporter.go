@@ -67,8 +67,11 @@ func New(ctx context.Context, opts ...Option) (*Exporter, error) {
 }
 
 // WithTemporalitySelector sets the temporality per instrument kind, such as
-// sdkmetric.DeltaTemporalitySelector. Default: cumulative for every kind. A nil selector
-// means the default.
+// sdkmetric.DeltaTemporalitySelector. Environment:
+// OTEL_EXPORTER_KINESIS_METRICS_TEMPORALITY_PREFERENCE (cumulative, delta or lowmemory, as
+// the OTLP metric exporters read OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE; see
+// the package documentation). Default: cumulative for every kind. A nil selector means
+// cumulative for every kind, whatever the variable says.
 func WithTemporalitySelector(s sdkmetric.TemporalitySelector) Option {
 	return config.ForMetrics(&config.Option{Name: "WithTemporalitySelector", Settings: []string{"temporality"},
 		Set: func(c *config.Config) { c.Temporality = s }})

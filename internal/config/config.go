@@ -2,14 +2,11 @@
 // given in code first, then the environment (a signal-specific variable before the shared
 // one), then the defaults. It also builds the Kinesis client those settings describe.
 //
-// Environment variables, each also in a signal-specific form that wins over it,
-// OTEL_EXPORTER_KINESIS_TRACES_<NAME>, ..._METRICS_<NAME>, ..._LOGS_<NAME>:
-//
-//	OTEL_EXPORTER_KINESIS_STREAM_NAME, _STREAM_ARN, _ENDPOINT, _REGION, _ROLE_ARN,
-//	_EXTERNAL_ID, _ENCODING, _COMPRESSION, _PARTITION_BY,
-//	_AGGREGATE_BATCH_COUNT, _AGGREGATE_BATCH_SIZE, _BATCH_SIZE, _BATCH_COUNT,
-//	_BACKLOG_COUNT, _FLUSH_INTERVAL, _MAX_CONNECTIONS, _MAX_RETRIES, _MAX_BACKOFF,
-//	_RECORD_TTL
+// The settings, their options and their variables are listed once, in settings (see
+// settings.go); users read them in the documentation of packages trace, metric and log,
+// which a test holds to that list. Each variable also has a signal-specific form that
+// wins over it, OTEL_EXPORTER_KINESIS_TRACES_<NAME>, ..._METRICS_<NAME>, ..._LOGS_<NAME>,
+// but OTEL_EXPORTER_KINESIS_METRICS_TEMPORALITY_PREFERENCE, which has only that one.
 //
 // The region falls back to AWS_REGION (through the AWS SDK's default chain), then to the
 // region in the stream ARN; credentials come from the AWS default chain.

@@ -14,6 +14,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/otelkinesis/otelkinesis/internal/kpl"
 )
@@ -313,8 +315,8 @@ func TestEnvParseErrorsSayTheRange(t *testing.T) {
 		}
 		t.Setenv(EnvPrefix+s.env, "")
 	}
-	if numeric != 10 {
-		t.Errorf("%d integer and duration settings, want the 10 of the README's settings table", numeric)
+	if numeric != 11 {
+		t.Errorf("%d integer and duration settings, want the 11 of the README's settings table", numeric)
 	}
 	t.Setenv("OTEL_EXPORTER_KINESIS_MAX_RETRIES", "lots")
 	_, err := load(Traces, inCode(func(c *Config) { c.Producer.StreamName = "s" }))
@@ -459,5 +461,99 @@ func TestStreamOptionReplacesBothVariables(t *testing.T) {
 		"give one, or both forms of the same stream"
 	if _, err = load(Traces); err == nil || err.Error() != want {
 		t.Errorf("two streams in the environment: err = %v, want %q", err, want)
+	}
+}
+
+// TestTimeoutVariable: OTEL_EXPORTER_KINESIS_TIMEOUT sets the per-request timeout, in
+// milliseconds or as a Go duration, its signal-specific form winning over it for an
+// exporter; a shared producer reads the shared form only; an option wins over both.
+func TestTimeoutVariable(t *testing.T) {
+	clearEnv(t)
+	stream := inCode(func(c *Config) { c.Producer.StreamName = "s" }, "stream_name")
+	t.Setenv("OTEL_EXPORTER_KINESIS_TIMEOUT", "2500")
+	t.Setenv("OTEL_EXPORTER_KINESIS_LOGS_TIMEOUT", "7s")
+	for _, tc := range []struct {
+		signal Signal
+		want   time.Duration
+	}{{Traces, 2500 * time.Millisecond}, {Metrics, 2500 * time.Millisecond}, {Logs, 7 * time.Second}, {"", 2500 * time.Millisecond}} {
+		c, err := load(tc.signal, stream)
+		if err != nil || c.Producer.RequestTimeout != tc.want {
+			t.Errorf("%q: request timeout %v, %v; want %v", tc.signal, c.Producer.RequestTimeout, err, tc.want)
+		}
+	}
+	timeout := inCode(func(c *Config) { c.Producer.RequestTimeout = time.Second }, "request_timeout")
+	t.Setenv("OTEL_EXPORTER_KINESIS_LOGS_TIMEOUT", "soon")
+	if c, err := load(Logs, stream, timeout); err != nil || c.Producer.RequestTimeout != time.Second {
+		t.Errorf("option over an unparsable variable: %v, %v; want 1s", c.Producer.RequestTimeout, err)
+	}
+	if _, err := load(Logs, stream); err == nil || !strings.Contains(err.Error(), "OTEL_EXPORTER_KINESIS_LOGS_TIMEOUT=soon: not a duration") {
+		t.Errorf("unparsable: %v", err)
+	}
+	clearEnv(t)
+	if c, err := load(Traces, stream); err != nil || c.Producer.RequestTimeout != 30*time.Second {
+		t.Errorf("default: %v, %v; want 30s", c.Producer.RequestTimeout, err)
+	}
+}
+
+// TestTemporalityPreference: OTEL_EXPORTER_KINESIS_METRICS_TEMPORALITY_PREFERENCE gives the
+// metric exporter the temporality per instrument kind the OTLP metric exporters give for
+// the same value of OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE; it has no other
+// form, only the metric exporter reads it, any other value is refused, and an option wins.
+func TestTemporalityPreference(t *testing.T) {
+	const c, d = metricdata.CumulativeTemporality, metricdata.DeltaTemporality
+	kinds := []sdkmetric.InstrumentKind{sdkmetric.InstrumentKindCounter, sdkmetric.InstrumentKindUpDownCounter,
+		sdkmetric.InstrumentKindHistogram, sdkmetric.InstrumentKindObservableCounter,
+		sdkmetric.InstrumentKindObservableUpDownCounter, sdkmetric.InstrumentKindObservableGauge, sdkmetric.InstrumentKindGauge}
+	// By kind, in the order above: counter, up-down counter, histogram, observable counter,
+	// observable up-down counter, observable gauge, gauge.
+	for value, want := range map[string][7]metricdata.Temporality{
+		"cumulative":   {c, c, c, c, c, c, c},
+		"delta":        {d, c, d, d, c, c, c},
+		"lowmemory":    {d, c, d, c, c, c, c},
+		"Delta":        {d, c, d, d, c, c, c},
+		" LOWMEMORY ":  {d, c, d, c, c, c, c},
+		"CUMULATIVE\t": {c, c, c, c, c, c, c},
+	} {
+		clearEnv(t)
+		t.Setenv("OTEL_EXPORTER_KINESIS_STREAM_NAME", "s")
+		t.Setenv("OTEL_EXPORTER_KINESIS_METRICS_TEMPORALITY_PREFERENCE", value)
+		cfg, err := load(Metrics)
+		if err != nil {
+			t.Errorf("%q: %v", value, err)
+			continue
+		}
+		for i, k := range kinds {
+			if got := cfg.Temporality(k); got != want[i] {
+				t.Errorf("%q: %v is %v, want %v", value, k, got, want[i])
+			}
+		}
+	}
+
+	clearEnv(t)
+	t.Setenv("OTEL_EXPORTER_KINESIS_STREAM_NAME", "s")
+	if cfg, err := load(Metrics); err != nil || cfg.Temporality != nil {
+		t.Errorf("unset: %v; want no selector (the exporter's default, cumulative)", err)
+	}
+	// No other form: neither a shared one nor a metrics form of the metrics form.
+	t.Setenv("OTEL_EXPORTER_KINESIS_TEMPORALITY_PREFERENCE", "delta")
+	t.Setenv("OTEL_EXPORTER_KINESIS_METRICS_METRICS_TEMPORALITY_PREFERENCE", "delta")
+	if cfg, err := load(Metrics); err != nil || cfg.Temporality != nil {
+		t.Errorf("other forms: %v; want them not read", err)
+	}
+	// Only the metric exporter reads it.
+	t.Setenv("OTEL_EXPORTER_KINESIS_METRICS_TEMPORALITY_PREFERENCE", "sometimes")
+	for _, signal := range []Signal{Traces, Logs, ""} {
+		if _, err := load(signal); err != nil {
+			t.Errorf("%q read the metrics' temporality preference: %v", signal, err)
+		}
+	}
+	want := "otelkinesis: metrics exporter: OTEL_EXPORTER_KINESIS_METRICS_TEMPORALITY_PREFERENCE=sometimes: " +
+		"not a temporality preference; allowed cumulative, delta or lowmemory (option WithTemporalitySelector)"
+	if _, err := load(Metrics); err == nil || err.Error() != want {
+		t.Errorf("refused:\n%v\nwant\n%s", err, want)
+	}
+	selector := inCode(func(c *Config) { c.Temporality = sdkmetric.DeltaTemporalitySelector }, "temporality")
+	if cfg, err := load(Metrics, selector); err != nil || cfg.Temporality(sdkmetric.InstrumentKindCounter) != d {
+		t.Errorf("the option over an invalid variable: %v", err)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+
 	"github.com/otelkinesis/otelkinesis/internal/kpl"
 )
 
@@ -25,11 +27,19 @@ type setting struct {
 	kind   kind
 	// parse reads the variable's value into the Config; its error says what is wrong.
 	parse func(c *Config, v string) error
+	// values, if set, says what the variable allows when parse refuses its value; a
+	// numeric setting's range comes from the producer's.
+	values string
 }
 
 // allowed says what the setting allows, for a value of its variable that does not
-// parse: the range of a numeric setting, "" for others.
-func (s *setting) allowed() string { return kpl.Allowed(s.name) }
+// parse: the range of a numeric setting, values for others.
+func (s *setting) allowed() string {
+	if s.values != "" {
+		return s.values
+	}
+	return kpl.Allowed(s.name)
+}
 
 // settings lists every setting an option or a variable sets.
 var settings = []setting{
@@ -74,13 +84,15 @@ var settings = []setting{
 		parse: duration(func(c *Config, d time.Duration) { c.Producer.MaxBackoff = d })},
 	{name: "record_ttl", option: "WithRecordTTL", env: "RECORD_TTL", kind: producerKind,
 		parse: duration(func(c *Config, d time.Duration) { c.Producer.RecordTTL = d })},
-	{name: "request_timeout", option: "WithRequestTimeout", kind: producerKind},
+	{name: "request_timeout", option: "WithRequestTimeout", env: "TIMEOUT", kind: producerKind,
+		parse: duration(func(c *Config, d time.Duration) { c.Producer.RequestTimeout = d })},
 	{name: "rate_limit", option: "WithRateLimit", kind: producerKind},
 	{name: "aggregation", option: "WithAggregation", kind: producerKind},
 	{name: "startup_check", option: "WithoutStartupCheck", kind: producerKind},
 	{name: "span_partition_key", option: "WithPartitionKey", kind: exporterKind},
 	{name: "log_partition_key", option: "WithPartitionKey", kind: exporterKind},
-	{name: "temporality", option: "WithTemporalitySelector", kind: exporterKind},
+	{name: "temporality", option: "WithTemporalitySelector", env: "METRICS_TEMPORALITY_PREFERENCE", signal: Metrics,
+		kind: exporterKind, parse: temporality, values: "cumulative, delta or lowmemory"},
 	{name: "aggregation_selector", option: "WithAggregationSelector", kind: exporterKind},
 	{name: "producer", option: "WithProducer", kind: sharedKind},
 	{name: "meter_provider", option: "WithMeterProvider", kind: metersKind},
@@ -94,6 +106,26 @@ var byName = func() map[string]*setting {
 	}
 	return m
 }()
+
+// temporality reads a temporality preference as the OTLP metric exporters read
+// OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE, regardless of case: cumulative for
+// every instrument kind; delta for counters, histograms and observable counters
+// (cumulative for up-down counters, observable up-down counters and gauges); lowmemory,
+// delta for counters and histograms only (cumulative for the others, observable
+// counters included). Unlike them, it refuses any other value rather than ignore it.
+func temporality(c *Config, v string) error {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "cumulative":
+		c.Temporality = sdkmetric.CumulativeTemporalitySelector
+	case "delta":
+		c.Temporality = sdkmetric.DeltaTemporalitySelector
+	case "lowmemory":
+		c.Temporality = sdkmetric.LowMemoryTemporalitySelector
+	default:
+		return errors.New("not a temporality preference")
+	}
+	return nil
+}
 
 // text reads a setting of free text, as it is written.
 func text(set func(*Config, string)) func(*Config, string) error {
@@ -147,4 +179,20 @@ func duration(set func(*Config, time.Duration)) func(*Config, string) error {
 		set(c, d)
 		return nil
 	}
+}
+
+// Variables returns the name of every environment variable an exporter of signal reads
+// (a shared producer's for signal ""), each setting's signal-specific form first.
+func Variables(signal Signal) []string {
+	var names []string
+	for _, s := range settings {
+		switch {
+		case s.env == "" || signal == "" && s.kind == exporterKind || s.signal != "" && s.signal != signal:
+		case s.signal != "" || signal == "":
+			names = append(names, EnvPrefix+s.env)
+		default:
+			names = append(names, EnvName(signal, s.env), EnvPrefix+s.env)
+		}
+	}
+	return names
 }
