@@ -106,7 +106,7 @@ func TestCredentialsFailingThenWorkingLoseNothing(t *testing.T) {
 			awsCfg.Credentials = tc.creds
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			opts := append([]otelkinesis.Option{otelkinesis.WithStreamName("events"), otelkinesis.WithEndpoint(srv.URL()),
+			opts := append([]otelkinesis.Option{otelkinesis.WithStreamName("events"), otelkinesis.WithEndpointURL(srv.URL()),
 				otelkinesis.WithAWSConfig(awsCfg), otelkinesis.WithFlushInterval(10 * time.Millisecond)}, tc.opts...)
 			p, err := otelkinesis.NewProducer(ctx, opts...)
 			if err != nil {
@@ -157,11 +157,11 @@ func TestStartupCheckNamesTheCause(t *testing.T) {
 		opts     []otelkinesis.Option
 		contains []string
 	}{
-		{"connection refused", []otelkinesis.Option{otelkinesis.WithStreamName("events"), otelkinesis.WithEndpoint(closed), otelkinesis.WithAWSConfig(srv.AWSConfig())},
+		{"connection refused", []otelkinesis.Option{otelkinesis.WithStreamName("events"), otelkinesis.WithEndpointURL(closed), otelkinesis.WithAWSConfig(srv.AWSConfig())},
 			[]string{`stream "events"`, closed, "region " + srv.Region(), "connection refused", "WithoutStartupCheck"}},
-		{"no credentials", []otelkinesis.Option{otelkinesis.WithStreamName("events"), otelkinesis.WithEndpoint(srv.URL()), otelkinesis.WithAWSConfig(noCreds)},
+		{"no credentials", []otelkinesis.Option{otelkinesis.WithStreamName("events"), otelkinesis.WithEndpointURL(srv.URL()), otelkinesis.WithAWSConfig(noCreds)},
 			[]string{`stream "events"`, srv.URL(), "no AWS credentials", "no instance role yet"}},
-		{"stream missing", []otelkinesis.Option{otelkinesis.WithStreamName("nope"), otelkinesis.WithEndpoint(srv.URL()), otelkinesis.WithAWSConfig(srv.AWSConfig())},
+		{"stream missing", []otelkinesis.Option{otelkinesis.WithStreamName("nope"), otelkinesis.WithEndpointURL(srv.URL()), otelkinesis.WithAWSConfig(srv.AWSConfig())},
 			[]string{`stream "nope"`, "ResourceNotFoundException"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -194,7 +194,7 @@ func TestStartupCheckNamesTheCause(t *testing.T) {
 	srv.InjectRequests(2, kinesistest.ServiceUnavailable(), "DescribeStreamSummary")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	p, err := otelkinesis.NewProducer(ctx, otelkinesis.WithStreamName("events"), otelkinesis.WithEndpoint(srv.URL()), otelkinesis.WithAWSConfig(srv.AWSConfig()))
+	p, err := otelkinesis.NewProducer(ctx, otelkinesis.WithStreamName("events"), otelkinesis.WithEndpointURL(srv.URL()), otelkinesis.WithAWSConfig(srv.AWSConfig()))
 	if err != nil {
 		t.Fatalf("after two 503s: %v", err)
 	}
@@ -216,7 +216,7 @@ func TestWithoutStartupCheckStartsWhileUnreachable(t *testing.T) {
 	t.Cleanup(srv.Close)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	p, err := otelkinesis.NewProducer(ctx, otelkinesis.WithStreamName("events"), otelkinesis.WithEndpoint(closedEndpoint(t)),
+	p, err := otelkinesis.NewProducer(ctx, otelkinesis.WithStreamName("events"), otelkinesis.WithEndpointURL(closedEndpoint(t)),
 		otelkinesis.WithAWSConfig(srv.AWSConfig()), otelkinesis.WithoutStartupCheck(), otelkinesis.WithFlushInterval(10*time.Millisecond))
 	if err != nil {
 		t.Fatalf("NewProducer: %v", err)
@@ -256,7 +256,7 @@ func TestWithoutStartupCheckDeliversWhenTheStreamAnswers(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	p, err := otelkinesis.NewProducer(ctx, otelkinesis.WithStreamName("events"), otelkinesis.WithEndpoint(srv.URL()),
+	p, err := otelkinesis.NewProducer(ctx, otelkinesis.WithStreamName("events"), otelkinesis.WithEndpointURL(srv.URL()),
 		otelkinesis.WithAWSConfig(srv.AWSConfig()), otelkinesis.WithoutStartupCheck(),
 		otelkinesis.WithFlushInterval(10*time.Millisecond), otelkinesis.WithMaxBackoff(200*time.Millisecond))
 	if err != nil {

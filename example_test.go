@@ -29,7 +29,7 @@ func ExampleProducer_Put() {
 	}
 	ctx := context.Background()
 	producer, err := otelkinesis.NewProducer(ctx, otelkinesis.WithStreamName("orders"),
-		otelkinesis.WithEndpoint(srv.URL()), otelkinesis.WithAWSConfig(srv.AWSConfig()))
+		otelkinesis.WithEndpointURL(srv.URL()), otelkinesis.WithAWSConfig(srv.AWSConfig()))
 	if err != nil {
 		log.Fatal(err)
 	}

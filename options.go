@@ -1,6 +1,7 @@
 package otelkinesis
 
 import (
+	"errors"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -10,11 +11,31 @@ import (
 	"github.com/otelkinesis/otelkinesis/internal/kpl"
 )
 
-// Option configures an exporter (trace.New, metric.New, log.New) or a shared [Producer].
+// Option is an option of every constructor: trace.New, metric.New, log.New and
+// [NewProducer]. These are the stream, AWS and producer settings and WithMeterProvider.
 // Options given in code win over the environment (OTEL_EXPORTER_KINESIS_*), which wins
 // over the defaults. The zero of an option's argument is not a default: pass only what
 // you mean to change.
-type Option = config.Option
+//
+// Each constructor takes its own option type: trace.Option, metric.Option, log.Option,
+// and Option for NewProducer. An Option is all four; an [ExporterOption] is an option of
+// the three exporters only; an option of package trace, metric or log is an option of
+// that exporter only. An option given to a constructor it does not apply to does not
+// compile.
+type Option interface {
+	ExporterOption
+	config.ProducerOption
+}
+
+// ExporterOption is an option of the three exporters (trace.New, metric.New, log.New)
+// that does not apply to a [Producer]: the encoding, compression and partitioning of the
+// exporter's user records, and WithProducer. Options given in code win over the
+// environment, which wins over the defaults.
+type ExporterOption interface {
+	config.TraceOption
+	config.MetricOption
+	config.LogOption
+}
 
 // Encoding is the OTLP encoding of each user record.
 type Encoding = config.Encoding
@@ -71,90 +92,115 @@ const (
 	PartitionByShard = config.PartitionByShard
 )
 
-func option(f func(*config.Config)) Option { return config.OptionFunc(f) }
+// forAll makes o an option of every constructor.
+func forAll(o config.Option) Option { return config.ForAll(&o) }
 
-// setting is like option, for the settings the environment also gives, named as in their
-// variables: it wins over them even when their value does not parse.
-func setting(f func(*config.Config), names ...string) Option { return config.Setting(f, names...) }
+// forExporters makes o an option of the three exporters.
+func forExporters(o config.Option) ExporterOption { return config.ForExporters(&o) }
 
 // WithStreamName sets the stream by name. Environment: OTEL_EXPORTER_KINESIS_STREAM_NAME.
 // One of the stream name and ARN is required. A stream given in code, by name or ARN,
 // takes the place of both variables; given both ways in code, they must name one stream.
 func WithStreamName(name string) Option {
-	return setting(func(c *config.Config) { c.Producer.StreamName = name }, "STREAM_NAME")
+	return forAll(config.Option{Name: "WithStreamName", Args: []any{name}, Settings: []string{"stream_name"},
+		Set: func(c *config.Config) { c.Producer.StreamName = name }})
 }
 
-// WithStreamARN sets the stream by ARN (its region is used when no region is set).
-// Environment: OTEL_EXPORTER_KINESIS_STREAM_ARN. Like WithStreamName, it takes the place
-// of both stream variables.
+// WithStreamARN sets the stream by ARN, arn:PARTITION:kinesis:REGION:ACCOUNT:stream/NAME
+// (its region is used when no region is set). Environment:
+// OTEL_EXPORTER_KINESIS_STREAM_ARN. Like WithStreamName, it takes the place of both
+// stream variables.
 func WithStreamARN(arn string) Option {
-	return setting(func(c *config.Config) { c.Producer.StreamARN = arn }, "STREAM_ARN")
+	return forAll(config.Option{Name: "WithStreamARN", Args: []any{arn}, Settings: []string{"stream_arn"},
+		Set: func(c *config.Config) { c.Producer.StreamARN = arn }})
 }
 
-// WithEndpoint points the Kinesis client at url (a local emulator, a VPC endpoint).
-// Environment: OTEL_EXPORTER_KINESIS_ENDPOINT. Default: the region's AWS endpoint.
-func WithEndpoint(url string) Option {
-	return setting(func(c *config.Config) { c.Endpoint = url }, "ENDPOINT")
+// WithEndpointURL points the Kinesis client at url, an http:// or https:// URL with a
+// host (a local emulator, a VPC endpoint), as the OTLP exporters' WithEndpointURL takes
+// one. Environment: OTEL_EXPORTER_KINESIS_ENDPOINT (a URL too, as
+// OTEL_EXPORTER_OTLP_ENDPOINT is). Default: the region's AWS endpoint.
+func WithEndpointURL(url string) Option { return endpoint("WithEndpointURL", url) }
+
+// WithEndpoint is WithEndpointURL under its former name.
+//
+// Deprecated: use [WithEndpointURL]. Unlike the OTLP exporters' WithEndpoint, which takes
+// host:port, this takes a URL, as WithEndpointURL does.
+func WithEndpoint(url string) Option { return endpoint("WithEndpoint", url) }
+
+func endpoint(name, url string) Option {
+	return forAll(config.Option{Name: name, Args: []any{url}, Settings: []string{"endpoint"},
+		Set: func(c *config.Config) { c.Endpoint = url }})
 }
 
 // WithRegion sets the AWS region, a region name such as us-east-1 (lower-case letters,
 // digits and hyphens). Environment: OTEL_EXPORTER_KINESIS_REGION, then AWS_REGION. Default:
 // the AWS shared configuration's region, then the stream ARN's.
 func WithRegion(region string) Option {
-	return setting(func(c *config.Config) { c.Region = region }, "REGION")
+	return forAll(config.Option{Name: "WithRegion", Args: []any{region}, Settings: []string{"region"},
+		Set: func(c *config.Config) { c.Region = region }})
 }
 
 // WithRole assumes roleARN, arn:PARTITION:iam::ACCOUNT:role/NAME, through STS for the
-// Kinesis calls, with externalID if it is not empty. Environment:
-// OTEL_EXPORTER_KINESIS_ROLE_ARN and _EXTERNAL_ID. Default: no role.
+// Kinesis calls, with externalID if it is not empty (errors never show it). Environment:
+// OTEL_EXPORTER_KINESIS_ROLE_ARN and _EXTERNAL_ID; the option takes the place of both.
+// Default: no role.
 func WithRole(roleARN, externalID string) Option {
-	return setting(func(c *config.Config) { c.RoleARN, c.ExternalID = roleARN, externalID }, "ROLE_ARN", "EXTERNAL_ID")
+	return forAll(config.Option{Name: "WithRole", Args: []any{roleARN, config.Secret(externalID)},
+		Settings: []string{"role_arn", "external_id"},
+		Set:      func(c *config.Config) { c.RoleARN, c.ExternalID = roleARN, externalID }})
 }
 
 // WithAWSConfig uses the caller's AWS configuration (region, credentials, HTTP client)
 // instead of the default chain. Its retryer is replaced: the producer owns retries.
 func WithAWSConfig(cfg aws.Config) Option {
-	return option(func(c *config.Config) { c.AWSConfig = &cfg })
+	return forAll(config.Option{Name: "WithAWSConfig", Settings: []string{"aws_config"},
+		Set: func(c *config.Config) { c.AWSConfig = &cfg }})
 }
 
 // WithKinesisClient uses the caller's Kinesis client. Build it with the SDK's retries off
-// (RetryMaxAttempts 1): the producer owns retries. The client is used as it is: the
-// endpoint, region, role and AWS configuration settings do not apply to it (they are still
-// validated). *kinesis.Client implements KinesisAPI;
-// the producer's PutRecords calls on it write their bodies with the exporters' own
-// serializer (a call option), into buffers the producer's byte budget counts.
+// (RetryMaxAttempts 1): the producer owns retries. The client is used as it is, so the
+// endpoint, region, role and AWS configuration settings do not apply to it: New refuses
+// WithKinesisClient together with WithEndpointURL, WithRegion, WithRole or WithAWSConfig,
+// and does not read their variables. *kinesis.Client implements KinesisAPI; the
+// producer's PutRecords calls on it write their bodies with the exporters' own serializer
+// (a call option), into buffers the producer's byte budget counts.
 func WithKinesisClient(client KinesisAPI) Option {
-	return option(func(c *config.Config) { c.Client = client })
+	return forAll(config.Option{Name: "WithKinesisClient", Settings: []string{"kinesis_client"},
+		Set: func(c *config.Config) { c.Client = client }})
 }
 
 // KinesisAPI is the part of the Kinesis API the producer calls (PutRecords, ListShards,
 // DescribeStreamSummary); *kinesis.Client implements it.
 type KinesisAPI = kpl.Client
 
-// WithEncoding sets the OTLP encoding. Environment: OTEL_EXPORTER_KINESIS_ENCODING.
-// Default otlp_proto.
-func WithEncoding(e Encoding) Option {
-	return setting(func(c *config.Config) { c.Encoding = e }, "ENCODING")
+// WithEncoding sets the OTLP encoding of the exporter's user records: otlp_proto or
+// otlp_json. Environment: OTEL_EXPORTER_KINESIS_ENCODING. Default otlp_proto.
+func WithEncoding(e Encoding) ExporterOption {
+	return forExporters(config.Option{Name: "WithEncoding", Args: []any{string(e)}, Settings: []string{"encoding"},
+		Set: func(c *config.Config) { c.Encoding = e }})
 }
 
-// WithCompression sets the compression of each user record. Environment:
-// OTEL_EXPORTER_KINESIS_COMPRESSION. Default none.
-func WithCompression(comp Compression) Option {
-	return setting(func(c *config.Config) { c.Compression = comp }, "COMPRESSION")
+// WithCompression sets the compression of each of the exporter's user records: none,
+// gzip or zstd. Environment: OTEL_EXPORTER_KINESIS_COMPRESSION. Default none.
+func WithCompression(comp Compression) ExporterOption {
+	return forExporters(config.Option{Name: "WithCompression", Args: []any{string(comp)}, Settings: []string{"compression"},
+		Set: func(c *config.Config) { c.Compression = comp }})
 }
 
-// WithPartitionBy sets the partitioning scheme: trace_id, resource, random or shard (see
-// the constants). Environment: OTEL_EXPORTER_KINESIS_PARTITION_BY (and the _TRACES_,
-// _METRICS_, _LOGS_ forms). Default trace_id.
-func WithPartitionBy(p PartitionBy) Option {
-	return setting(func(c *config.Config) { c.PartitionBy = p }, "PARTITION_BY")
+// WithPartitionBy sets the exporter's partitioning scheme: trace_id, resource, random or
+// shard (see the constants). Environment: OTEL_EXPORTER_KINESIS_PARTITION_BY (and the
+// _TRACES_, _METRICS_, _LOGS_ forms). Default trace_id.
+func WithPartitionBy(p PartitionBy) ExporterOption {
+	return forExporters(config.Option{Name: "WithPartitionBy", Args: []any{string(p)}, Settings: []string{"partition_by"},
+		Set: func(c *config.Config) { c.PartitionBy = p }})
 }
 
 // WithAggregateBatchCount sets the most user records in one aggregated Kinesis record.
 // Environment: OTEL_EXPORTER_KINESIS_AGGREGATE_BATCH_COUNT. Default 4294967295, range 1 to
 // 4294967295.
 func WithAggregateBatchCount(n int64) Option {
-	return setting(func(c *config.Config) { c.Producer.AggregateBatchCount = n }, "AGGREGATE_BATCH_COUNT")
+	return forAll(config.Option{Name: "WithAggregateBatchCount", Args: []any{n}, Settings: []string{"aggregate_batch_count"},
+		Set: func(c *config.Config) { c.Producer.AggregateBatchCount = n }})
 }
 
 // WithAggregateBatchSize sets the largest aggregated Kinesis record in bytes (the stream's
@@ -170,47 +216,54 @@ func WithAggregateBatchCount(n int64) Option {
 // shard and records that fill more slowly (flush_interval still bounds how long they
 // wait).
 func WithAggregateBatchSize(n int) Option {
-	return setting(func(c *config.Config) { c.Producer.AggregateBatchSize = n }, "AGGREGATE_BATCH_SIZE")
+	return forAll(config.Option{Name: "WithAggregateBatchSize", Args: []any{n}, Settings: []string{"aggregate_batch_size"},
+		Set: func(c *config.Config) { c.Producer.AggregateBatchSize = n }})
 }
 
 // WithBatchSize sets the most bytes (data plus partition keys) in one PutRecords request.
 // Environment: OTEL_EXPORTER_KINESIS_BATCH_SIZE. Default 5242880, range 1 to 10485760.
 func WithBatchSize(n int) Option {
-	return setting(func(c *config.Config) { c.Producer.BatchSize = n }, "BATCH_SIZE")
+	return forAll(config.Option{Name: "WithBatchSize", Args: []any{n}, Settings: []string{"batch_size"},
+		Set: func(c *config.Config) { c.Producer.BatchSize = n }})
 }
 
 // WithBatchCount sets the most Kinesis records in one PutRecords request. Environment:
 // OTEL_EXPORTER_KINESIS_BATCH_COUNT. Default 500, range 1 to 500.
 func WithBatchCount(n int) Option {
-	return setting(func(c *config.Config) { c.Producer.BatchCount = n }, "BATCH_COUNT")
+	return forAll(config.Option{Name: "WithBatchCount", Args: []any{n}, Settings: []string{"batch_count"},
+		Set: func(c *config.Config) { c.Producer.BatchCount = n }})
 }
 
 // WithBacklogCount sets the most user records held at once; puts wait while it is full.
 // Environment: OTEL_EXPORTER_KINESIS_BACKLOG_COUNT. Default 2000, range 1 to 2147483647.
 func WithBacklogCount(n int) Option {
-	return setting(func(c *config.Config) { c.Producer.BacklogCount = n }, "BACKLOG_COUNT")
+	return forAll(config.Option{Name: "WithBacklogCount", Args: []any{n}, Settings: []string{"backlog_count"},
+		Set: func(c *config.Config) { c.Producer.BacklogCount = n }})
 }
 
 // WithBacklogBytes bounds the memory the producer holds for telemetry not yet delivered:
 // the aggregated records and the request bodies they go out in (base64 JSON, 4/3 of their
 // size, reserved from the start so a request never waits for memory), and buffers kept
 // for reuse. About 3/7 of it is telemetry; exports wait while it is full. Default 67108864
-// (64 MiB), range 1024 to 1099511627776.
+// (64 MiB), range 1024 to 1099511627776. No environment variable.
 func WithBacklogBytes(n int64) Option {
-	return option(func(c *config.Config) { c.Producer.BacklogBytes = n })
+	return forAll(config.Option{Name: "WithBacklogBytes", Args: []any{n}, Settings: []string{"backlog_bytes"},
+		Set: func(c *config.Config) { c.Producer.BacklogBytes = n }})
 }
 
 // WithFlushInterval sets how often buffered records are sent even when no batch is full.
 // Environment: OTEL_EXPORTER_KINESIS_FLUSH_INTERVAL (milliseconds, or a Go duration).
 // Default 5s, range 1ms to 1h.
 func WithFlushInterval(d time.Duration) Option {
-	return setting(func(c *config.Config) { c.Producer.FlushInterval = d }, "FLUSH_INTERVAL")
+	return forAll(config.Option{Name: "WithFlushInterval", Args: []any{d}, Settings: []string{"flush_interval"},
+		Set: func(c *config.Config) { c.Producer.FlushInterval = d }})
 }
 
 // WithMaxConnections sets the most PutRecords requests in flight. Environment:
 // OTEL_EXPORTER_KINESIS_MAX_CONNECTIONS. Default 24, range 1 to 1024.
 func WithMaxConnections(n int) Option {
-	return setting(func(c *config.Config) { c.Producer.MaxConnections = n }, "MAX_CONNECTIONS")
+	return forAll(config.Option{Name: "WithMaxConnections", Args: []any{n}, Settings: []string{"max_connections"},
+		Set: func(c *config.Config) { c.Producer.MaxConnections = n }})
 }
 
 // WithMaxRetries caps how many times a Kinesis record is sent again after Kinesis answered
@@ -219,14 +272,17 @@ func WithMaxConnections(n int) Option {
 // the delivery budget (WithRecordTTL). Environment: OTEL_EXPORTER_KINESIS_MAX_RETRIES.
 // Default 10, range 0 to 100.
 func WithMaxRetries(n int) Option {
-	return setting(func(c *config.Config) { c.Producer.MaxRetries = n }, "MAX_RETRIES")
+	return forAll(config.Option{Name: "WithMaxRetries", Args: []any{n}, Settings: []string{"max_retries"},
+		Set: func(c *config.Config) { c.Producer.MaxRetries = n }})
 }
 
 // WithMaxBackoff caps the wait between attempts: before retry n a record waits a random
 // time between c/2 and c, c = min(max_backoff, 100ms * 3^(n-1)).
-// Environment: OTEL_EXPORTER_KINESIS_MAX_BACKOFF. Default 60s, range 1ms to 1h.
+// Environment: OTEL_EXPORTER_KINESIS_MAX_BACKOFF (milliseconds, or a Go duration). Default
+// 60s, range 1ms to 1h.
 func WithMaxBackoff(d time.Duration) Option {
-	return setting(func(c *config.Config) { c.Producer.MaxBackoff = d }, "MAX_BACKOFF")
+	return forAll(config.Option{Name: "WithMaxBackoff", Args: []any{d}, Settings: []string{"max_backoff"},
+		Set: func(c *config.Config) { c.Producer.MaxBackoff = d }})
 }
 
 // WithoutStartupCheck lets New succeed while the stream cannot be reached yet, for services
@@ -235,39 +291,48 @@ func WithMaxBackoff(d time.Duration) Option {
 // region, the stream and the cause (connection refused, no credentials, stream not found).
 // With this option that failure is reported once through otel.Handle instead, telemetry is
 // held (within the byte budget and the delivery budget, WithRecordTTL) and delivery begins
-// when the stream answers.
+// when the stream answers. No environment variable.
 func WithoutStartupCheck() Option {
-	return option(func(c *config.Config) { c.Producer.SkipStartupCheck = true })
+	return forAll(config.Option{Name: "WithoutStartupCheck", Settings: []string{"startup_check"},
+		Set: func(c *config.Config) { c.Producer.SkipStartupCheck = true }})
 }
 
 // WithRecordTTL sets the delivery budget: how long telemetry may stay in the producer,
 // from the export call that handed it over until it is delivered, before it is given up
 // (counted as a failed export with the error.type "expired"). Failed sends are
 // retried while the budget lasts, so an outage shorter than it loses nothing that fits the
-// byte budget; max_retries caps the attempts on top of it.
-// Environment: OTEL_EXPORTER_KINESIS_RECORD_TTL. Default 5m, range 100ms to 24h.
+// byte budget; max_retries caps the attempts on top of it. Environment:
+// OTEL_EXPORTER_KINESIS_RECORD_TTL (milliseconds, or a Go duration). Default 5m, range
+// 100ms to 24h.
 func WithRecordTTL(d time.Duration) Option {
-	return setting(func(c *config.Config) { c.Producer.RecordTTL = d }, "RECORD_TTL")
+	return forAll(config.Option{Name: "WithRecordTTL", Args: []any{d}, Settings: []string{"record_ttl"},
+		Set: func(c *config.Config) { c.Producer.RecordTTL = d }})
 }
 
 // WithRequestTimeout bounds each PutRecords, ListShards and DescribeStreamSummary call; a
 // request that times out is retried (its records may then be stored twice, and are counted
-// as possible duplicates). Default 30s, range 1ms to 1h.
+// as possible duplicates). It is the per-request timeout the OTLP exporters' WithTimeout
+// and OTEL_EXPORTER_OTLP_TIMEOUT set. Environment: OTEL_EXPORTER_KINESIS_TIMEOUT
+// (milliseconds, or a Go duration). Default 30s, range 1ms to 1h.
 func WithRequestTimeout(d time.Duration) Option {
-	return option(func(c *config.Config) { c.Producer.RequestTimeout = d })
+	return forAll(config.Option{Name: "WithRequestTimeout", Args: []any{d}, Settings: []string{"request_timeout"},
+		Set: func(c *config.Config) { c.Producer.RequestTimeout = d }})
 }
 
 // WithRateLimit sets the per-shard rate limit in percent of a shard's write capacity
-// (1000 records/s and 1 MiB/s). Default 100, range 1 to 1000.
+// (1000 records/s and 1 MiB/s). Default 100, range 1 to 1000. No environment variable.
 func WithRateLimit(percent int) Option {
-	return option(func(c *config.Config) { c.Producer.RateLimit = percent })
+	return forAll(config.Option{Name: "WithRateLimit", Args: []any{percent}, Settings: []string{"rate_limit"},
+		Set: func(c *config.Config) { c.Producer.RateLimit = percent }})
 }
 
 // WithAggregation turns KPL aggregation on (the default) or off. Off, each user record is
 // one plain Kinesis record with no tags, for consumers that cannot deaggregate; the stream
-// then carries one signal, encoding and compression (DESIGN §4).
+// then carries one signal, encoding and compression, since nothing on a record says which.
+// No environment variable.
 func WithAggregation(on bool) Option {
-	return option(func(c *config.Config) { c.Producer.DisableAggregation = !on })
+	return forAll(config.Option{Name: "WithAggregation", Args: []any{on}, Settings: []string{"aggregation"},
+		Set: func(c *config.Config) { c.Producer.DisableAggregation = !on }})
 }
 
 // WithMeterProvider turns the exporter's and its producer's (or a shared producer's) own
@@ -276,16 +341,35 @@ func WithAggregation(on bool) Option {
 // global MeterProvider. A no-op provider (metric/noop) keeps them off under that variable.
 // README.md lists the metrics.
 func WithMeterProvider(mp metric.MeterProvider) Option {
-	return option(func(c *config.Config) { c.Producer.MeterProvider = mp })
+	return forAll(config.Option{Name: "WithMeterProvider", Settings: []string{"meter_provider"},
+		Set: func(c *config.Config) { c.Producer.MeterProvider = mp }})
 }
 
 // WithProducer shares p with this exporter: the stream, AWS and producer settings are p's,
 // and the exporter flushes p on Shutdown but leaves it running; whoever created p shuts it
-// down.
-func WithProducer(p *Producer) Option {
-	return option(func(c *config.Config) {
-		if p != nil {
-			c.SharedProducer = p.p
-		}
-	})
+// down. The exporter's own settings (encoding, compression, partitioning, its meter
+// provider, the options of its package) still apply.
+//
+// New refuses WithProducer together with an option p has its own setting for: a stream
+// (WithStreamName, WithStreamARN), AWS (WithEndpointURL, WithRegion, WithRole,
+// WithAWSConfig, WithKinesisClient) or producer option (batch sizes and counts, backlog,
+// flush interval, connections, retries, backoff, delivery budget, request timeout, rate
+// limit, aggregation, WithoutStartupCheck); give those to NewProducer. The variables of
+// those settings are not read. New also refuses a nil p and a p already shut down.
+func WithProducer(p *Producer) ExporterOption {
+	return forExporters(config.Option{Name: "WithProducer", Settings: []string{"producer"},
+		Check: func() error {
+			switch {
+			case p == nil:
+				return errors.New("no producer (nil)")
+			case p.shutdown.Load():
+				return errors.New("the producer is shut down")
+			}
+			return nil
+		},
+		Set: func(c *config.Config) {
+			if p != nil {
+				c.SharedProducer = p.p
+			}
+		}})
 }

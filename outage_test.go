@@ -46,18 +46,18 @@ func TestOutageThroughKinesalite(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = proxy.Close() }()
-	opts := []otelkinesis.Option{otelkinesis.WithStreamName(stream), otelkinesis.WithKinesisClient(testpeers.Client(t, proxy.URL())),
-		otelkinesis.WithFlushInterval(100 * time.Millisecond)}
-	texp, err := kinesistrace.New(ctx, opts...)
+	client := otelkinesis.WithKinesisClient(testpeers.Client(t, proxy.URL()))
+	name, flush := otelkinesis.WithStreamName(stream), otelkinesis.WithFlushInterval(100*time.Millisecond)
+	texp, err := kinesistrace.New(ctx, name, client, flush)
 	if err != nil {
 		t.Fatal(err)
 	}
 	delta := kinesismetric.WithTemporalitySelector(func(sdkmetric.InstrumentKind) metricdata.Temporality { return metricdata.DeltaTemporality })
-	mexp, err := kinesismetric.New(ctx, append(opts, delta)...)
+	mexp, err := kinesismetric.New(ctx, name, client, flush, delta)
 	if err != nil {
 		t.Fatal(err)
 	}
-	lexp, err := kinesislog.New(ctx, opts...)
+	lexp, err := kinesislog.New(ctx, name, client, flush)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/otelkinesis/otelkinesis/internal/config"
 	"github.com/otelkinesis/otelkinesis/internal/exporter"
@@ -16,24 +17,28 @@ import (
 // KPL format, batches PutRecords requests, limits the rate per shard and retries what
 // fails. Whoever creates it shuts it down.
 type Producer struct {
-	p *kpl.Producer
+	p        *kpl.Producer
+	shutdown atomic.Bool // Shutdown was called: WithProducer refuses the producer
 }
 
 // NewProducer creates a producer from the stream, AWS and producer options (and the
-// OTEL_EXPORTER_KINESIS_* environment). It checks that the stream exists and reads its
-// shard map. With self-observability on ([WithMeterProvider], or
-// OTEL_GO_X_OBSERVABILITY=true) it reports its otelkinesis.producer.* metrics under its
-// own otel.component.name; the exporters sharing it count their items exported when it
-// takes them, and what becomes of those is in its metrics (items.delivered and
-// items.dropped), since one of its aggregates can mix several exporters' items.
+// OTEL_EXPORTER_KINESIS_* environment, in its shared forms: the signal-specific ones are
+// the exporters'). It takes [Option]s only: the exporters' own options ([ExporterOption],
+// those of packages trace, metric and log) do not apply to it, and do not compile here. It
+// checks that the stream exists and reads its shard map. With self-observability on
+// ([WithMeterProvider], or OTEL_GO_X_OBSERVABILITY=true) it reports its
+// otelkinesis.producer.* metrics under its own otel.component.name; the exporters sharing
+// it count their items exported when it takes them, and what becomes of those is in its
+// metrics (items.delivered and items.dropped), since one of its aggregates can mix several
+// exporters' items.
 func NewProducer(ctx context.Context, opts ...Option) (*Producer, error) {
-	cfg, err := config.Load("", opts...)
+	cfg, err := config.Load("", config.ProducerOptions(opts))
 	if err != nil {
 		return nil, err
 	}
 	p, err := cfg.NewProducer(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("otelkinesis: producer: %w", err)
+		return nil, fmt.Errorf("%s: %w", config.Prefix(""), err)
 	}
 	return &Producer{p: p}, nil
 }
@@ -71,7 +76,7 @@ func (p *Producer) Put(ctx context.Context, partitionKey, explicitHashKey string
 	case err == nil:
 		return nil
 	case errors.Is(err, kpl.ErrShutdown):
-		return fmt.Errorf("otelkinesis: put: %w: %w", ErrShutdown, err)
+		return fmt.Errorf("otelkinesis: put: %w", exporter.ProducerShutdown(err))
 	}
 	return fmt.Errorf("otelkinesis: put: %w", err)
 }
@@ -80,9 +85,13 @@ func (p *Producer) Put(ctx context.Context, partitionKey, explicitHashKey string
 // delivered or dropped, or ctx ends. Safe to call concurrently with anything.
 func (p *Producer) Flush(ctx context.Context) error { return p.p.Flush(ctx) }
 
-// Shutdown flushes, stops the producer's goroutines and makes later puts fail. It is
-// idempotent. If ctx ends first, what is still held is dropped, counted and reported.
-func (p *Producer) Shutdown(ctx context.Context) error { return p.p.Shutdown(ctx) }
+// Shutdown flushes, stops the producer's goroutines and makes later puts fail; an
+// exporter given the producer afterwards (WithProducer) is refused. It is idempotent. If
+// ctx ends first, what is still held is dropped, counted and reported.
+func (p *Producer) Shutdown(ctx context.Context) error {
+	p.shutdown.Store(true)
+	return p.p.Shutdown(ctx)
+}
 
 // ErrShutdown is returned when telemetry is exported after its exporter (or the producer
 // it shares) was shut down. The trace exporter returns it from ExportSpans; the metric

@@ -30,7 +30,7 @@ func TestSharedProducerCountsItsDrops(t *testing.T) {
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	p, err := otelkinesis.NewProducer(ctx, otelkinesis.WithStreamName("denied"), otelkinesis.WithEndpoint(srv.URL()),
+	p, err := otelkinesis.NewProducer(ctx, otelkinesis.WithStreamName("denied"), otelkinesis.WithEndpointURL(srv.URL()),
 		otelkinesis.WithAWSConfig(srv.AWSConfig()), otelkinesis.WithMeterProvider(mp))
 	if err != nil {
 		t.Fatal(err)

@@ -26,7 +26,7 @@ func newTestProducer(t *testing.T, shards int, opts ...otelkinesis.Option) (*kin
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	opts = append([]otelkinesis.Option{otelkinesis.WithStreamName("events"), otelkinesis.WithEndpoint(srv.URL()),
+	opts = append([]otelkinesis.Option{otelkinesis.WithStreamName("events"), otelkinesis.WithEndpointURL(srv.URL()),
 		otelkinesis.WithAWSConfig(srv.AWSConfig())}, opts...)
 	p, err := otelkinesis.NewProducer(ctx, opts...)
 	if err != nil {

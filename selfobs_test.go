@@ -50,11 +50,17 @@ func obsServer(t *testing.T) *kinesistest.Server {
 }
 
 // obsOptions are the options of an exporter or producer writing stream on srv.
-func obsOptions(srv *kinesistest.Server, stream string, more ...otelkinesis.Option) []otelkinesis.Option {
-	return append([]otelkinesis.Option{
-		otelkinesis.WithStreamName(stream), otelkinesis.WithEndpoint(srv.URL()), otelkinesis.WithAWSConfig(srv.AWSConfig()),
+// O is the option type of the constructor (trace.Option, otelkinesis.Option, ...).
+func obsOptions[O any](srv *kinesistest.Server, stream string, more ...otelkinesis.Option) []O {
+	all := append([]otelkinesis.Option{
+		otelkinesis.WithStreamName(stream), otelkinesis.WithEndpointURL(srv.URL()), otelkinesis.WithAWSConfig(srv.AWSConfig()),
 		otelkinesis.WithFlushInterval(10 * time.Millisecond), otelkinesis.WithMaxBackoff(20 * time.Millisecond),
 	}, more...)
+	out := make([]O, len(all))
+	for i, o := range all {
+		out[i] = any(o).(O)
+	}
+	return out
 }
 
 // obsSpans returns n ended spans of n traces.
@@ -182,15 +188,15 @@ func TestSelfObservabilityInstruments(t *testing.T) {
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	ctx := context.Background()
 
-	texp, err := kinesistrace.New(ctx, obsOptions(srv, "traces", otelkinesis.WithMeterProvider(mp))...)
+	texp, err := kinesistrace.New(ctx, obsOptions[kinesistrace.Option](srv, "traces", otelkinesis.WithMeterProvider(mp))...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	mexp, err := kinesismetric.New(ctx, obsOptions(srv, "metrics", otelkinesis.WithMeterProvider(mp))...)
+	mexp, err := kinesismetric.New(ctx, obsOptions[kinesismetric.Option](srv, "metrics", otelkinesis.WithMeterProvider(mp))...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	lexp, err := kinesislog.New(ctx, obsOptions(srv, "logs", otelkinesis.WithMeterProvider(mp))...)
+	lexp, err := kinesislog.New(ctx, obsOptions[kinesislog.Option](srv, "logs", otelkinesis.WithMeterProvider(mp))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -377,7 +383,7 @@ func TestSelfObservabilityPerComponent(t *testing.T) {
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	ctx := context.Background()
 	for i := range 2 {
-		exp, err := kinesistrace.New(ctx, obsOptions(srv, "traces", otelkinesis.WithMeterProvider(mp))...)
+		exp, err := kinesistrace.New(ctx, obsOptions[kinesistrace.Option](srv, "traces", otelkinesis.WithMeterProvider(mp))...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -402,7 +408,7 @@ func TestSelfObservabilityPerComponent(t *testing.T) {
 	// Shared: one producer, two exporters.
 	reader = sdkmetric.NewManualReader()
 	mp = sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
-	p, err := otelkinesis.NewProducer(ctx, obsOptions(srv, "metrics", otelkinesis.WithMeterProvider(mp))...)
+	p, err := otelkinesis.NewProducer(ctx, obsOptions[otelkinesis.Option](srv, "metrics", otelkinesis.WithMeterProvider(mp))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -454,19 +460,19 @@ func useGlobalMeterProvider(t *testing.T) *sdkmetric.ManualReader {
 func exportAll(t *testing.T, srv *kinesistest.Server, opts ...otelkinesis.Option) {
 	t.Helper()
 	ctx := context.Background()
-	texp, err := kinesistrace.New(ctx, obsOptions(srv, "traces", opts...)...)
+	texp, err := kinesistrace.New(ctx, obsOptions[kinesistrace.Option](srv, "traces", opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	mexp, err := kinesismetric.New(ctx, obsOptions(srv, "metrics", opts...)...)
+	mexp, err := kinesismetric.New(ctx, obsOptions[kinesismetric.Option](srv, "metrics", opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	lexp, err := kinesislog.New(ctx, obsOptions(srv, "logs", opts...)...)
+	lexp, err := kinesislog.New(ctx, obsOptions[kinesislog.Option](srv, "logs", opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := otelkinesis.NewProducer(ctx, obsOptions(srv, "logs", opts...)...)
+	p, err := otelkinesis.NewProducer(ctx, obsOptions[otelkinesis.Option](srv, "logs", opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -146,9 +146,10 @@ func TestAwslabsDeaggregatesOurRecords(t *testing.T) {
 	}
 }
 
-// TestA8mAggregatesUnderOneKey documents the trap DESIGN §5 names: a8m's
-// aggregator writes every user record under the first record's partition
-// key, which our deaggregator shows plainly.
+// TestA8mAggregatesUnderOneKey documents a trap of a8m's aggregator: it
+// writes every user record under the first record's partition key, so a
+// consumer sees one key for records put under several; our deaggregator
+// shows it plainly.
 func TestA8mAggregatesUnderOneKey(t *testing.T) {
 	var a a8m.Aggregator
 	a.Put([]byte("one"), "key-1")

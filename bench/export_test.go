@@ -143,11 +143,11 @@ func BenchmarkSpanExport(b *testing.B) {
 
 // runOurs runs ours with opts on spans, batch after batch, to a loopback kinesistest
 // endpoint of the given kind (see startEndpoint), ending with a ForceFlush.
-func runOurs(b *testing.B, kind string, spans []sdktrace.ReadOnlySpan, opts ...otelkinesis.Option) {
+func runOurs(b *testing.B, kind string, spans []sdktrace.ReadOnlySpan, opts ...kinesistrace.Option) {
 	ctx := context.Background()
 	ep := startEndpoint(b, kind)
-	exp, err := kinesistrace.New(ctx, append([]otelkinesis.Option{otelkinesis.WithStreamName(benchStream),
-		otelkinesis.WithEndpoint(ep.URL), otelkinesis.WithAWSConfig(testpeers.Config(ep.URL)),
+	exp, err := kinesistrace.New(ctx, append([]kinesistrace.Option{otelkinesis.WithStreamName(benchStream),
+		otelkinesis.WithEndpointURL(ep.URL), otelkinesis.WithAWSConfig(testpeers.Config(ep.URL)),
 		otelkinesis.WithRateLimit(1000)}, opts...)...)
 	if err != nil {
 		b.Fatal(err)
@@ -220,7 +220,7 @@ func measureExport(b *testing.B, ep *endpoint, prof io.Writer, export, flush fun
 // stream of the endpoint at url, with its defaults except: the given encoding and
 // compression, no sending queue and no retries (each ConsumeTraces call sends before it
 // returns). exporter.Settings is built by hand (exportertest would pull in newer
-// Collector modules than resolve here; DESIGN §10). The exporter reads credentials and
+// Collector modules than resolve here). The exporter reads credentials and
 // region from the environment, as in a Collector.
 func newCollectorExporter(b testing.TB, url, encoding, compression string) exporter.Traces {
 	b.Helper()

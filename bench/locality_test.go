@@ -43,7 +43,7 @@ func TestTraceLocality(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			srv, st := localityServer(t)
-			exp, err := kinesistrace.New(ctx, otelkinesis.WithStreamName(benchStream), otelkinesis.WithEndpoint(srv.URL()),
+			exp, err := kinesistrace.New(ctx, otelkinesis.WithStreamName(benchStream), otelkinesis.WithEndpointURL(srv.URL()),
 				otelkinesis.WithAWSConfig(testpeers.Config(srv.URL())), otelkinesis.WithPartitionBy(part))
 			if err != nil {
 				t.Fatal(err)

@@ -73,7 +73,7 @@ func BenchmarkMemory(b *testing.B) {
 			defer otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { fmt.Fprintln(os.Stderr, err) }))
 			ctx := context.Background()
 			base := liveAfterGC()
-			exp, err := kinesistrace.New(ctx, otelkinesis.WithStreamName(benchStream), otelkinesis.WithEndpoint(ep.URL),
+			exp, err := kinesistrace.New(ctx, otelkinesis.WithStreamName(benchStream), otelkinesis.WithEndpointURL(ep.URL),
 				otelkinesis.WithAWSConfig(testpeers.Config(ep.URL)), otelkinesis.WithRateLimit(1000),
 				otelkinesis.WithBacklogBytes(c.backlogMiB<<20))
 			if err != nil {

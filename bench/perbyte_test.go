@@ -82,7 +82,7 @@ func capturedRecords(tb testing.TB, spans []sdktrace.ReadOnlySpan) []kinesistest
 		tb.Fatal(err)
 	}
 	ctx := context.Background()
-	exp, err := kinesistrace.New(ctx, otelkinesis.WithStreamName(benchStream), otelkinesis.WithEndpoint(srv.URL()),
+	exp, err := kinesistrace.New(ctx, otelkinesis.WithStreamName(benchStream), otelkinesis.WithEndpointURL(srv.URL()),
 		otelkinesis.WithAWSConfig(testpeers.Config(srv.URL())))
 	if err != nil {
 		tb.Fatal(err)
@@ -119,7 +119,7 @@ func BenchmarkPerByteShare(b *testing.B) {
 			ctx := context.Background()
 			ep := startEndpoint(b, "kinesis")
 			exp, err := kinesistrace.New(ctx, otelkinesis.WithStreamName(benchStream),
-				otelkinesis.WithEndpoint(ep.URL), otelkinesis.WithAWSConfig(testpeers.Config(ep.URL)),
+				otelkinesis.WithEndpointURL(ep.URL), otelkinesis.WithAWSConfig(testpeers.Config(ep.URL)),
 				otelkinesis.WithRateLimit(1000), otelkinesis.WithEncoding(enc))
 			if err != nil {
 				b.Fatal(err)

@@ -21,7 +21,7 @@ import (
 const spansPerTrace = 16
 
 // recordSpans makes n spans through a real TracerProvider, shaped like instrumented
-// database calls (DESIGN §12): 10 attributes, 1 event and 1 link each, in traces of
+// database calls: 10 attributes, 1 event and 1 link each, in traces of
 // spansPerTrace spans (a root and its children) from one resource and scope. With
 // interleave > 1 each trace is spread over that many equal consecutive parts of the
 // result (spansPerTrace/interleave spans in each), as a batch processor sees concurrent

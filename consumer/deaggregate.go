@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/internal/plural"
 )
 
 // Tag is a key-value pair attached to a user record inside a KPL aggregated
@@ -172,14 +173,14 @@ func (d *Deaggregator) AppendDeaggregated(dst []UserRecord, data []byte, partiti
 	const overhead = len(kpl.Magic) + kpl.DigestSize
 	if len(data) < overhead {
 		return dst, &FormatError{Offset: len(data), UserRecord: -1, Err: ErrTruncated,
-			Detail: fmt.Sprintf("%d bytes after the magic, too short for the %d-byte digest", len(data)-len(kpl.Magic), kpl.DigestSize)}
+			Detail: fmt.Sprintf("%s after the magic, too short for the %d-byte digest", plural.Count(len(data)-len(kpl.Magic), "byte"), kpl.DigestSize)}
 	}
 	pb := data[len(kpl.Magic) : len(data)-kpl.DigestSize]
 	if !d.cfg.skipChecksum {
 		sum := md5.Sum(pb)
 		if !bytes.Equal(sum[:], data[len(data)-kpl.DigestSize:]) {
 			return dst, &FormatError{Offset: len(data) - kpl.DigestSize, UserRecord: -1, Err: ErrChecksum,
-				Detail: fmt.Sprintf("trailer %x, digest of the %d protobuf bytes %x", data[len(data)-kpl.DigestSize:], len(pb), sum)}
+				Detail: fmt.Sprintf("trailer %x, digest of the protobuf message (%s) %x", data[len(data)-kpl.DigestSize:], plural.Count(len(pb), "byte"), sum)}
 		}
 	}
 	start := len(dst)

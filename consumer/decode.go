@@ -18,6 +18,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/otelkinesis/otelkinesis/internal/plural"
 	"github.com/otelkinesis/otelkinesis/internal/recordtag"
 )
 
@@ -236,7 +237,7 @@ func (d *Decoder) payload(r UserRecord) (Format, []byte, error) {
 		}
 	}
 	if int64(len(out)) > d.maxDecoded {
-		return f, nil, fmt.Errorf("%w: over %d bytes", ErrTooLarge, d.maxDecoded)
+		return f, nil, fmt.Errorf("%w: over %s", ErrTooLarge, plural.Count(d.maxDecoded, "byte"))
 	}
 	return f, out, nil
 }

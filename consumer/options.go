@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/internal/plural"
 )
 
 // config is a Deaggregator's settings.
@@ -130,8 +131,8 @@ func (e *ShardRangeError) Error() string {
 	if o.Err != nil {
 		why = o.Err.Error()
 	}
-	return fmt.Sprintf("consumer: %d of %d user records hash outside the shard's range %s-%s; first: user record %d, partition key %q: %s",
-		len(e.Outside), e.Total, e.StartingHashKey, e.EndingHashKey, o.SubSequenceNumber, o.PartitionKey, why)
+	return fmt.Sprintf("consumer: %d of %s outside the shard's range %s-%s; first: user record %d, partition key %q: %s",
+		len(e.Outside), plural.Count(e.Total, "user record"), e.StartingHashKey, e.EndingHashKey, o.SubSequenceNumber, o.PartitionKey, why)
 }
 
 // check applies the KCL rule to the user records of one aggregated record.

@@ -86,7 +86,7 @@ func benchBatch() ([]types.Record, int) {
 // memory again, with next to no allocation and garbage collection. Two references run
 // beside them: proto.Unmarshal of every user record (the standard decoder, which the
 // Reader's fast path replaces), and MD5 alone over the same bytes, whose speed on a
-// quiet core of this kind is known (about 0.9 GB/s, DESIGN §12): its cpu-MB/s in the
+// quiet core of this kind is known (about 0.9 GB/s): its cpu-MB/s in the
 // same run shows how much the load of other processes slows every figure down.
 func BenchmarkReadAggregated(b *testing.B) {
 	recs, total := benchBatch()

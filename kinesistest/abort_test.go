@@ -17,7 +17,7 @@ import (
 // TestAbortedRequests: a client that goes away in the middle of a request must not take an
 // implementation down. Unguarded, kinesalite crashes on the request's "aborted" error, and
 // kinesis-local stops listening when a connection is reset before it has read the peer's
-// address (DESIGN §10; the launchers in testdata/peers guard against both). Each case
+// address (the launchers in testdata/peers guard against both). Each case
 // opens raw TCP connections, sends part of a request, closes them abruptly, in a burst
 // because kinesis-local's failure is a race, and then wants ListStreams and
 // DescribeStreamSummary answered as before.

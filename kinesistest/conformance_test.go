@@ -2,7 +2,7 @@ package kinesistest_test
 
 // The behaviour suite: the same checks against every Kinesis implementation available here
 // (kinesalite, kinesis-local and kinesistest). It is what proves kinesistest behaves like
-// Kinesis, and it pins down where the emulators differ from AWS (DESIGN §10): each such
+// Kinesis, and it pins down where the emulators differ from AWS: each such
 // difference is a named skip, never a silent pass, and a named skip fails once the
 // implementation behaves like AWS there after all. Without the emulators (outside
 // `make test`) their subtests skip and the kinesistest ones still run.
@@ -98,7 +98,7 @@ func (tg target) differsHere(t *testing.T, asAWS bool, got string) {
 	if asAWS {
 		t.Fatalf("%s is listed as differing from AWS at %q (it %s), but now behaves like AWS: it %s; the named skip is stale, remove it", tg.name, check, why, got)
 	}
-	t.Skipf("%s differs from AWS here (DESIGN §10): it %s; it %s", tg.name, why, got)
+	t.Skipf("%s differs from AWS here: it %s; it %s", tg.name, why, got)
 }
 
 // forEachTarget runs fn against every target in parallel subtests named after them.
@@ -438,7 +438,7 @@ func TestConformanceLimits(t *testing.T) {
 // TestConformanceThrottling puts three times what a shard takes in a second (1 MiB, with
 // one second of burst) to one shard in a single PutRecords: AWS takes what fits and refuses
 // the other entries with ProvisionedThroughputExceededException. kinesistest does so when
-// asked (WithWriteCapacity, Kinesis's limits); the emulators never throttle (DESIGN §10).
+// asked (WithWriteCapacity, Kinesis's limits); the emulators never throttle.
 // One request, so the result does not depend on how fast an implementation answers.
 func TestConformanceThrottling(t *testing.T) {
 	capacity := []kinesistest.Option{kinesistest.WithWriteCapacity(kinesistest.WriteCapacity{})}

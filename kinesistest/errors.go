@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/aws/smithy-go"
+
+	"github.com/otelkinesis/otelkinesis/internal/plural"
 )
 
 // APIError is an error answer as Kinesis writes it: an HTTP status and a JSON body
@@ -185,11 +187,7 @@ func (v *validator) err() *APIError {
 	if len(v.errs) == 0 {
 		return nil
 	}
-	plural := ""
-	if len(v.errs) > 1 {
-		plural = "s"
-	}
-	return clientError(typeValidation, "%d validation error%s detected: %s", len(v.errs), plural, strings.Join(v.errs, "; "))
+	return clientError(typeValidation, "%s detected: %s", plural.Count(len(v.errs), "validation error"), strings.Join(v.errs, "; "))
 }
 
 // blobValue is how Kinesis shows a blob in a validation message.

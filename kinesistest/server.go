@@ -15,6 +15,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/otelkinesis/otelkinesis/internal/plural"
 )
 
 // targetPrefix starts the X-Amz-Target header of every Kinesis operation.
@@ -335,7 +337,7 @@ func (s *Server) readRequest(r *http.Request) (op string, body []byte, err *APIE
 	}
 	if int64(len(b)) > limit {
 		return op, nil, &APIError{StatusCode: http.StatusRequestEntityTooLarge, Type: typeSerialization,
-			Message: fmt.Sprintf("request body over %d bytes", limit)}
+			Message: "request body over " + plural.Count(limit, "byte")}
 	}
 	if len(b) == 0 {
 		b = []byte("{}")

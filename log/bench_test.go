@@ -58,7 +58,7 @@ func BenchmarkExport(b *testing.B) {
 	ctx := context.Background()
 	b.Run("exporter=otelkinesis", func(b *testing.B) {
 		url := benchendpoint.Start(b, benchendpoint.Kinesis)
-		exp, err := kinesislog.New(ctx, otelkinesis.WithStreamName(benchendpoint.Stream), otelkinesis.WithEndpoint(url),
+		exp, err := kinesislog.New(ctx, otelkinesis.WithStreamName(benchendpoint.Stream), otelkinesis.WithEndpointURL(url),
 			otelkinesis.WithAWSConfig(testpeers.Config(url)), otelkinesis.WithRateLimit(1000))
 		if err != nil {
 			b.Fatal(err)

@@ -23,12 +23,27 @@ type Exporter struct {
 
 var _ sdklog.Exporter = (*Exporter)(nil)
 
+// Option is an option of [New]: [WithPartitionKey], and the options of package
+// otelkinesis, [otelkinesis.Option] (stream, AWS and producer settings) and
+// [otelkinesis.ExporterOption] (encoding, compression, partitioning, a shared producer).
+// The options of the trace and metric exporters are not log options: given to New, they
+// do not compile.
+type Option interface {
+	config.LogOption
+}
+
+// The shared options are options of New.
+var (
+	_ Option = otelkinesis.Option(nil)
+	_ Option = otelkinesis.ExporterOption(nil)
+)
+
 // New returns an exporter configured by opts and the OTEL_EXPORTER_KINESIS_* environment
-// (OTEL_EXPORTER_KINESIS_LOGS_* first). By default (trace_id) a log record that carries a
-// trace ID is keyed by it, so a trace's logs land on the shard of its spans; the others
-// are keyed by their resource.
-func New(ctx context.Context, opts ...otelkinesis.Option) (*Exporter, error) {
-	core, err := exporter.Start(ctx, config.Logs, opts)
+// (OTEL_EXPORTER_KINESIS_LOGS_* first; see the package documentation for every variable).
+// By default (trace_id) a log record that carries a trace ID is keyed by it, so a trace's
+// logs land on the shard of its spans; the others are keyed by their resource.
+func New(ctx context.Context, opts ...Option) (*Exporter, error) {
+	core, err := exporter.Start(ctx, config.Logs, config.LogOptions(opts))
 	if err != nil {
 		return nil, err
 	}
@@ -49,9 +64,11 @@ func New(ctx context.Context, opts ...otelkinesis.Option) (*Exporter, error) {
 // WithPartitionKey partitions log records by the key fn returns for each, instead of by
 // trace ID, resource or at random. A key Kinesis would refuse (empty, or over 256
 // characters) is replaced by the record's trace ID (all zeros when it has none), and the
-// first such key is reported through otel.Handle.
-func WithPartitionKey(fn func(*sdklog.Record) string) otelkinesis.Option {
-	return config.OptionFunc(func(c *config.Config) { c.LogPartitionKey = fn })
+// first such key is reported through otel.Handle. Default: none
+// (otelkinesis.WithPartitionBy decides). A nil fn means none.
+func WithPartitionKey(fn func(*sdklog.Record) string) Option {
+	return config.ForLogs(&config.Option{Name: "WithPartitionKey", Settings: []string{"log_partition_key"},
+		Set: func(c *config.Config) { c.LogPartitionKey = fn }})
 }
 
 // Export encodes records into OTLP user records and hands them to the producer before it
@@ -80,7 +97,7 @@ func (e *Exporter) Export(ctx context.Context, records []sdklog.Record) error {
 	for _, d := range res.Dropped {
 		o.TooLarge = append(o.TooLarge, d)
 	}
-	return e.core.Finish(op, o, "log records")
+	return e.core.Finish(op, o, "log record")
 }
 
 // ForceFlush returns when every log record exported before it has been delivered to

@@ -164,9 +164,9 @@ func roundTrip(t *testing.T, peer testpeers.Peer, enc otelkinesis.Encoding, comp
 	t.Logf("%d log records in %d user records under %d keys, equal to otlploghttp's", total, len(recs), len(shardOf))
 }
 
-func newTestExporter(t *testing.T, opts ...otelkinesis.Option) (*kinesistest.Server, *kinesislog.Exporter) {
+func newTestExporter(t *testing.T, opts ...kinesislog.Option) (*kinesistest.Server, *kinesislog.Exporter) {
 	t.Helper()
-	srv, base := exportertest.Kinesis(t, "logs")
+	srv, base := exportertest.Kinesis[kinesislog.Option](t, "logs")
 	exp, err := kinesislog.New(context.Background(), append(base, opts...)...)
 	if err != nil {
 		t.Fatal(err)
@@ -254,7 +254,7 @@ func Example() {
 	ctx := context.Background()
 	exp, err := kinesislog.New(ctx,
 		otelkinesis.WithStreamName("telemetry"),
-		otelkinesis.WithEndpoint(srv.URL()),
+		otelkinesis.WithEndpointURL(srv.URL()),
 		otelkinesis.WithAWSConfig(srv.AWSConfig()),
 	)
 	if err != nil {

@@ -81,7 +81,7 @@ func BenchmarkExport(b *testing.B) {
 	ctx := context.Background()
 	b.Run("exporter=otelkinesis", func(b *testing.B) {
 		url := benchendpoint.Start(b, benchendpoint.Kinesis)
-		exp, err := kinesismetric.New(ctx, otelkinesis.WithStreamName(benchendpoint.Stream), otelkinesis.WithEndpoint(url),
+		exp, err := kinesismetric.New(ctx, otelkinesis.WithStreamName(benchendpoint.Stream), otelkinesis.WithEndpointURL(url),
 			otelkinesis.WithAWSConfig(testpeers.Config(url)), otelkinesis.WithRateLimit(1000),
 			otelkinesis.WithPartitionBy(otelkinesis.PartitionByRandom))
 		if err != nil {

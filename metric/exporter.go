@@ -26,12 +26,28 @@ type Exporter struct {
 
 var _ sdkmetric.Exporter = (*Exporter)(nil)
 
+// Option is an option of [New]: [WithTemporalitySelector], [WithAggregationSelector],
+// and the options of package otelkinesis, [otelkinesis.Option] (stream, AWS and producer
+// settings) and [otelkinesis.ExporterOption] (encoding, compression, partitioning, a
+// shared producer). The options of the trace and log exporters are not metric options:
+// given to New, they do not compile.
+type Option interface {
+	config.MetricOption
+}
+
+// The shared options are options of New.
+var (
+	_ Option = otelkinesis.Option(nil)
+	_ Option = otelkinesis.ExporterOption(nil)
+)
+
 // New returns an exporter configured by opts and the OTEL_EXPORTER_KINESIS_* environment
-// (OTEL_EXPORTER_KINESIS_METRICS_* first). Metrics are partitioned by resource (so one
-// resource's series stay on one shard, in order; trace_id, the shared default, means the
-// same for metrics) or at random.
-func New(ctx context.Context, opts ...otelkinesis.Option) (*Exporter, error) {
-	core, err := exporter.Start(ctx, config.Metrics, opts)
+// (OTEL_EXPORTER_KINESIS_METRICS_* first; see the package documentation for every
+// variable). Metrics are partitioned by resource (so one resource's series stay on one
+// shard, in order; trace_id, the shared default, means the same for metrics) or at
+// random.
+func New(ctx context.Context, opts ...Option) (*Exporter, error) {
+	core, err := exporter.Start(ctx, config.Metrics, config.MetricOptions(opts))
 	if err != nil {
 		return nil, err
 	}
@@ -51,15 +67,22 @@ func New(ctx context.Context, opts ...otelkinesis.Option) (*Exporter, error) {
 }
 
 // WithTemporalitySelector sets the temporality per instrument kind, such as
-// sdkmetric.DeltaTemporalitySelector. Default: cumulative for every kind.
-func WithTemporalitySelector(s sdkmetric.TemporalitySelector) otelkinesis.Option {
-	return config.OptionFunc(func(c *config.Config) { c.Temporality = s })
+// sdkmetric.DeltaTemporalitySelector. Environment:
+// OTEL_EXPORTER_KINESIS_METRICS_TEMPORALITY_PREFERENCE (cumulative, delta or lowmemory, as
+// the OTLP metric exporters read OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE; see
+// the package documentation). Default: cumulative for every kind. A nil selector means
+// cumulative for every kind, whatever the variable says.
+func WithTemporalitySelector(s sdkmetric.TemporalitySelector) Option {
+	return config.ForMetrics(&config.Option{Name: "WithTemporalitySelector", Settings: []string{"temporality"},
+		Set: func(c *config.Config) { c.Temporality = s }})
 }
 
 // WithAggregationSelector sets the aggregation per instrument kind. Default: the SDK's
-// default aggregation (sdkmetric.DefaultAggregationSelector).
-func WithAggregationSelector(s sdkmetric.AggregationSelector) otelkinesis.Option {
-	return config.OptionFunc(func(c *config.Config) { c.Aggregation = s })
+// default aggregation (sdkmetric.DefaultAggregationSelector). A nil selector means the
+// default.
+func WithAggregationSelector(s sdkmetric.AggregationSelector) Option {
+	return config.ForMetrics(&config.Option{Name: "WithAggregationSelector", Settings: []string{"aggregation_selector"},
+		Set: func(c *config.Config) { c.Aggregation = s }})
 }
 
 // Temporality returns the temporality for instruments of kind k.
@@ -104,7 +127,7 @@ func (e *Exporter) Export(ctx context.Context, rm *metricdata.ResourceMetrics) e
 		o.TooLarge = append(o.TooLarge, d)
 	}
 	o.Unsupported = res.Unsupported
-	return e.core.Finish(op, o, "data points")
+	return e.core.Finish(op, o, "data point")
 }
 
 // countDataPoints counts the items of rm as the encoder reports them: the data points of

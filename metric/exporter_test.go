@@ -29,9 +29,9 @@ func TestMain(m *testing.M) {
 	)
 }
 
-func newTestExporter(t *testing.T, opts ...otelkinesis.Option) (*kinesistest.Server, *kinesismetric.Exporter) {
+func newTestExporter(t *testing.T, opts ...kinesismetric.Option) (*kinesistest.Server, *kinesismetric.Exporter) {
 	t.Helper()
-	srv, base := exportertest.Kinesis(t, "metrics")
+	srv, base := exportertest.Kinesis[kinesismetric.Option](t, "metrics")
 	exp, err := kinesismetric.New(context.Background(), append(base, opts...)...)
 	if err != nil {
 		t.Fatal(err)
@@ -121,7 +121,7 @@ func Example() {
 	ctx := context.Background()
 	exp, err := kinesismetric.New(ctx,
 		otelkinesis.WithStreamName("telemetry"),
-		otelkinesis.WithEndpoint(srv.URL()),
+		otelkinesis.WithEndpointURL(srv.URL()),
 		otelkinesis.WithAWSConfig(srv.AWSConfig()),
 		kinesismetric.WithTemporalitySelector(sdkmetric.DeltaTemporalitySelector),
 	)

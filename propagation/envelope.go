@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"hash/crc32"
 	"math"
+
+	"github.com/otelkinesis/otelkinesis/internal/plural"
 )
 
 // The envelope frame. All integers are big-endian.
@@ -52,24 +54,24 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // ErrHeadersTooLarge when the headers break a limit of the frame.
 func EnvelopeSize(headers []Tag, payloadLen int) (int, error) {
 	if len(headers) > MaxEnvelopeHeaders {
-		return 0, fmt.Errorf("envelope: %d headers, at most %d allowed: %w",
-			len(headers), MaxEnvelopeHeaders, ErrHeadersTooLarge)
+		return 0, fmt.Errorf("envelope: %s, at most %d allowed: %w",
+			plural.Count(len(headers), "header"), MaxEnvelopeHeaders, ErrHeadersTooLarge)
 	}
 	h := 0
 	for _, t := range headers {
 		if len(t.Key) == 0 || len(t.Key) > maxEnvelopeKey {
-			return 0, fmt.Errorf("envelope: header key %s is %d bytes, 1 to %d allowed: %w",
-				quoteShort(t.Key), len(t.Key), maxEnvelopeKey, ErrHeadersTooLarge)
+			return 0, fmt.Errorf("envelope: header key %s is %s, 1 to %d allowed: %w",
+				quoteShort(t.Key), plural.Count(len(t.Key), "byte"), maxEnvelopeKey, ErrHeadersTooLarge)
 		}
 		h += 1 + len(t.Key) + 2 + len(t.Value)
 		if h > MaxEnvelopeHeaderBytes {
-			return 0, fmt.Errorf("envelope: headers take more than %d bytes: %w",
-				MaxEnvelopeHeaderBytes, ErrHeadersTooLarge)
+			return 0, fmt.Errorf("envelope: headers take more than %s: %w",
+				plural.Count(MaxEnvelopeHeaderBytes, "byte"), ErrHeadersTooLarge)
 		}
 	}
 	if uint64(payloadLen) > math.MaxUint32 {
-		return 0, fmt.Errorf("envelope: payload of %d bytes, at most %d allowed: %w",
-			payloadLen, uint64(math.MaxUint32), ErrRecordTooLarge)
+		return 0, fmt.Errorf("envelope: payload of %s, at most %d allowed: %w",
+			plural.Count(payloadLen, "byte"), uint64(math.MaxUint32), ErrRecordTooLarge)
 	}
 	return EnvelopeFixedSize + h + payloadLen, nil
 }
@@ -217,8 +219,8 @@ func parseEnvelope(data []byte) (envelope, error) {
 		return envelope{}, ErrNotEnvelope
 	}
 	if len(data) < EnvelopeFixedSize {
-		return envelope{}, fmt.Errorf("%w: %d bytes, shorter than the %d-byte fixed part",
-			ErrMalformedEnvelope, len(data), EnvelopeFixedSize)
+		return envelope{}, fmt.Errorf("%w: %s, shorter than the %d-byte fixed part",
+			ErrMalformedEnvelope, plural.Count(len(data), "byte"), EnvelopeFixedSize)
 	}
 	if data[4] != EnvelopeVersion {
 		return envelope{}, fmt.Errorf("%w: version %d, this reader knows %d",
@@ -229,14 +231,14 @@ func parseEnvelope(data []byte) (envelope, error) {
 	p := uint64(binary.BigEndian.Uint32(data[8:]))
 	switch {
 	case count > MaxEnvelopeHeaders:
-		return envelope{}, fmt.Errorf("%w: %d headers, at most %d allowed",
-			ErrMalformedEnvelope, count, MaxEnvelopeHeaders)
+		return envelope{}, fmt.Errorf("%w: %s, at most %d allowed",
+			ErrMalformedEnvelope, plural.Count(count, "header"), MaxEnvelopeHeaders)
 	case h > MaxEnvelopeHeaderBytes:
-		return envelope{}, fmt.Errorf("%w: header block of %d bytes, at most %d allowed",
-			ErrMalformedEnvelope, h, MaxEnvelopeHeaderBytes)
+		return envelope{}, fmt.Errorf("%w: header block of %s, at most %d allowed",
+			ErrMalformedEnvelope, plural.Count(h, "byte"), MaxEnvelopeHeaderBytes)
 	case uint64(EnvelopeFixedSize+h)+p != uint64(len(data)):
-		return envelope{}, fmt.Errorf("%w: header block %d and payload %d bytes do not add up to the record's %d",
-			ErrMalformedEnvelope, h, p, len(data))
+		return envelope{}, fmt.Errorf("%w: a header block of %s and a payload of %s do not add up to the record's %s",
+			ErrMalformedEnvelope, plural.Count(h, "byte"), plural.Count(p, "byte"), plural.Count(len(data), "byte"))
 	}
 	block := data[EnvelopeFixedSize : EnvelopeFixedSize+h]
 	want := binary.BigEndian.Uint32(data[12:])
@@ -246,7 +248,7 @@ func parseEnvelope(data []byte) (envelope, error) {
 	off, n := 0, 0
 	for off < h {
 		if n == count {
-			return envelope{}, fmt.Errorf("%w: bytes left after the %d headers announced", ErrMalformedEnvelope, count)
+			return envelope{}, fmt.Errorf("%w: bytes left after the %s announced", ErrMalformedEnvelope, plural.Count(count, "header"))
 		}
 		kl := int(block[off])
 		if kl == 0 {
@@ -263,7 +265,7 @@ func parseEnvelope(data []byte) (envelope, error) {
 		n++
 	}
 	if n != count {
-		return envelope{}, fmt.Errorf("%w: %d headers announced, %d found", ErrMalformedEnvelope, count, n)
+		return envelope{}, fmt.Errorf("%w: %s announced, %d found", ErrMalformedEnvelope, plural.Count(count, "header"), n)
 	}
 	return envelope{count: count, block: block, payload: data[EnvelopeFixedSize+h:]}, nil
 }

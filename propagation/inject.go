@@ -12,6 +12,7 @@ import (
 
 	"github.com/otelkinesis/otelkinesis/internal/jsonstr"
 	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/internal/plural"
 )
 
 // maxHashKeyDigits is the number of decimal digits of 2^128-1.
@@ -335,7 +336,7 @@ func (in *injector) injectEnvelopeW3C(sc trace.SpanContext, r *outRecord) (injec
 	}
 	n := EnvelopeFixedSize + block + len(payload)
 	if block > MaxEnvelopeHeaderBytes {
-		return injected{}, fmt.Errorf("inject into envelope: tracestate of %d bytes: %w", len(ts), ErrHeadersTooLarge)
+		return injected{}, fmt.Errorf("inject into envelope: tracestate of %s: %w", plural.Count(len(ts), "byte"), ErrHeadersTooLarge)
 	}
 	if err := in.checkSize(n, "inject into envelope"); err != nil {
 		return injected{}, err
@@ -356,7 +357,7 @@ func (in *injector) injectEnvelopeW3C(sc trace.SpanContext, r *outRecord) (injec
 // what the bytes are for.
 func (in *injector) checkSize(n int, what string) error {
 	if n > in.maxRecordSize {
-		return fmt.Errorf("%s: %d bytes, the record limit is %d: %w", what, n, in.maxRecordSize, ErrRecordTooLarge)
+		return fmt.Errorf("%s: %s, the record limit is %d: %w", what, plural.Count(n, "byte"), in.maxRecordSize, ErrRecordTooLarge)
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 
 	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/internal/plural"
 )
 
 // keyPrefix starts every partition key written by the key carrier. With the
@@ -154,8 +155,8 @@ func checkWrap(businessKey, traceparent string) error {
 		return nil
 	}
 	if n := kpl.PartitionKeyLen(businessKey); n > MaxWrappedBusinessKeyLength {
-		return fmt.Errorf("wrap partition key %s: %d characters, at most %d leave room for the traceparent: %w",
-			quoteShort(businessKey), n, MaxWrappedBusinessKeyLength, ErrKeyTooLong)
+		return fmt.Errorf("wrap partition key %s: %s, at most %d leave room for the traceparent: %w",
+			quoteShort(businessKey), plural.Count(n, "character"), MaxWrappedBusinessKeyLength, ErrKeyTooLong)
 	}
 	return nil
 }

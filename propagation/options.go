@@ -15,8 +15,9 @@ const ScopeName = "github.com/otelkinesis/otelkinesis/propagation"
 // WithMaxRecordSize gives the stream's own: 1 MiB, the Kinesis default.
 const DefaultMaxRecordSize = 1 << 20
 
-// Format names a way of carrying context on a Kinesis record (DESIGN §9 of the
-// project lists their costs).
+// Format names a way of carrying context on a Kinesis record. Each costs something
+// different (bytes, a changed partition key, a payload consumers must unwrap): the
+// package documentation says what, format by format.
 type Format uint8
 
 // The formats.

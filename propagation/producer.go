@@ -16,6 +16,7 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/otelkinesis/otelkinesis/internal/plural"
 	"github.com/otelkinesis/otelkinesis/internal/version"
 )
 
@@ -271,7 +272,7 @@ func (s *PutRecordsSpans) End(out *kinesis.PutRecordsOutput, err error) {
 	case err != nil:
 		setError(s.send, err)
 	case failed > 0:
-		s.send.SetStatus(codes.Error, strconv.Itoa(failed)+" of "+strconv.Itoa(len(s.creates))+" records failed")
+		s.send.SetStatus(codes.Error, strconv.Itoa(failed)+" of "+plural.Count(len(s.creates), "record")+" failed")
 	}
 	s.send.End()
 }

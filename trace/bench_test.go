@@ -21,7 +21,7 @@ import (
 	kinesistrace "github.com/otelkinesis/otelkinesis/trace"
 )
 
-// realisticBatch returns n spans shaped like real instrumentation (DESIGN §12): 10
+// realisticBatch returns n spans shaped like real instrumentation: 10
 // attributes, 1 event, 1 link each, spread over n/16 traces.
 func realisticBatch(n int) []sdktrace.ReadOnlySpan {
 	res := resource.NewSchemaless(attribute.String("service.name", "checkout"), attribute.String("host.name", "ip-10-0-0-1"),
@@ -78,7 +78,7 @@ func BenchmarkExport(b *testing.B) {
 				// (1 MiB/s per shard by default) does not set the pace.
 				url := benchendpoint.Start(b, benchendpoint.Kinesis)
 				awsCfg := testpeers.Config(url)
-				exp, err := kinesistrace.New(ctx, otelkinesis.WithStreamName(benchendpoint.Stream), otelkinesis.WithEndpoint(url),
+				exp, err := kinesistrace.New(ctx, otelkinesis.WithStreamName(benchendpoint.Stream), otelkinesis.WithEndpointURL(url),
 					otelkinesis.WithAWSConfig(awsCfg), otelkinesis.WithCompression(comp), otelkinesis.WithRateLimit(1000))
 				if err != nil {
 					b.Fatal(err)

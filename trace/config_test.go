@@ -18,7 +18,7 @@ func clearKinesisEnv(t *testing.T) {
 	t.Helper()
 	for _, name := range []string{"STREAM_NAME", "STREAM_ARN", "ENDPOINT", "REGION", "ROLE_ARN", "EXTERNAL_ID",
 		"ENCODING", "COMPRESSION", "PARTITION_BY", "AGGREGATE_BATCH_COUNT", "AGGREGATE_BATCH_SIZE", "BATCH_SIZE",
-		"BATCH_COUNT", "BACKLOG_COUNT", "FLUSH_INTERVAL", "MAX_CONNECTIONS", "MAX_RETRIES", "MAX_BACKOFF"} {
+		"BATCH_COUNT", "BACKLOG_COUNT", "FLUSH_INTERVAL", "MAX_CONNECTIONS", "MAX_RETRIES", "MAX_BACKOFF", "RECORD_TTL"} {
 		t.Setenv(config.EnvPrefix+name, "")
 		t.Setenv(config.EnvName(config.Traces, name), "")
 	}
@@ -30,18 +30,18 @@ func clearKinesisEnv(t *testing.T) {
 func TestInvalidOptionRefused(t *testing.T) {
 	clearKinesisEnv(t)
 	cases := []struct {
-		opt  otelkinesis.Option
+		opt  kinesistrace.Option
 		want string
 	}{
-		{otelkinesis.WithRegion("not a region!"), `region "not a region!": allowed an AWS region name such as "us-east-1"`},
-		{otelkinesis.WithRole("garbage", "ext-secret"), `role_arn "garbage": allowed an IAM role ARN arn:PARTITION:iam::ACCOUNT:role/NAME`},
-		{otelkinesis.WithCompression("lz4"), `compression "lz4": allowed "none", "gzip" or "zstd"`},
-		{otelkinesis.WithEndpoint("127.0.0.1:4567"), `endpoint "127.0.0.1:4567": allowed an http:// or https:// URL`},
-		{otelkinesis.WithMaxRetries(101), "max_retries = 101: allowed 0 to 100"},
-		{otelkinesis.WithFlushInterval(0), "flush_interval = 0s: allowed 1ms to 1h0m0s"},
-		{otelkinesis.WithBacklogBytes(10), "backlog_bytes = 10: allowed 1024 to 1099511627776"},
-		{otelkinesis.WithRequestTimeout(-time.Second), "request_timeout = -1s: allowed 1ms to 1h0m0s"},
-		{otelkinesis.WithRateLimit(0), "rate_limit = 0: allowed 1 to 1000"},
+		{otelkinesis.WithRegion("not a region!"), `WithRegion("not a region!"): not an AWS region name; allowed a region name such as us-east-1`},
+		{otelkinesis.WithRole("garbage", "ext-secret"), `WithRole("garbage", <not shown>): not an IAM role ARN; allowed arn:PARTITION:iam::ACCOUNT:role/NAME`},
+		{otelkinesis.WithCompression("lz4"), `WithCompression("lz4"): not a compression; allowed none, gzip or zstd`},
+		{otelkinesis.WithEndpointURL("127.0.0.1:4567"), `WithEndpointURL("127.0.0.1:4567"): not an endpoint URL; allowed an http:// or https:// URL`},
+		{otelkinesis.WithMaxRetries(101), "WithMaxRetries(101): out of range; allowed 0 to 100"},
+		{otelkinesis.WithFlushInterval(0), "WithFlushInterval(0s): out of range; allowed 1ms to 1h"},
+		{otelkinesis.WithBacklogBytes(10), "WithBacklogBytes(10): out of range; allowed 1024 to 1099511627776"},
+		{otelkinesis.WithRequestTimeout(-time.Second), "WithRequestTimeout(-1s): out of range; allowed 1ms to 1h"},
+		{otelkinesis.WithRateLimit(0), "WithRateLimit(0): out of range; allowed 1 to 1000"},
 	}
 	for _, tc := range cases {
 		exp, err := kinesistrace.New(context.Background(), otelkinesis.WithStreamName("s"), tc.opt)
@@ -82,15 +82,15 @@ func TestOptionOverridesUnparsableEnv(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			clearKinesisEnv(t)
 			t.Setenv(config.EnvName(config.Traces, tc.name), "lots")
-			c, err := config.Load(config.Traces, otelkinesis.WithStreamName("s"), tc.opt)
+			c, err := config.Load(config.Traces, config.TraceOptions([]kinesistrace.Option{otelkinesis.WithStreamName("s"), tc.opt}))
 			if err != nil {
 				t.Fatalf("Load with the option = %v, want the option to win", err)
 			}
 			if !tc.check(c) {
 				t.Errorf("the option's value was not used: %+v", c.Producer)
 			}
-			_, err = config.Load(config.Traces, otelkinesis.WithStreamName("s"))
-			if err == nil || !strings.Contains(err.Error(), `="lots" (`+strings.ToLower(tc.name)+`): not a`) || !strings.Contains(err.Error(), "; allowed ") {
+			_, err = config.Load(config.Traces, config.TraceOptions([]kinesistrace.Option{otelkinesis.WithStreamName("s")}))
+			if err == nil || !strings.Contains(err.Error(), config.EnvName(config.Traces, tc.name)+`=lots: not a`) || !strings.Contains(err.Error(), "; allowed ") {
 				t.Errorf("Load without the option = %v, want the variable refused with its range", err)
 			}
 		})
@@ -117,7 +117,7 @@ func TestNewOptionOverridesUnparsableEnv(t *testing.T) {
 
 	ctx := context.Background()
 	_, err := kinesistrace.New(ctx)
-	want := `OTEL_EXPORTER_KINESIS_BATCH_COUNT="many" (batch_count): not a whole number; allowed 1 to 500`
+	want := `otelkinesis: traces exporter: OTEL_EXPORTER_KINESIS_BATCH_COUNT=many: not a whole number; allowed 1 to 500 (option WithBatchCount)`
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("New without the option = %v, want %q", err, want)
 	}

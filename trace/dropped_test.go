@@ -21,9 +21,9 @@ import (
 
 // newMeteredExporter starts kinesistest with a stream and a trace exporter on it whose
 // metrics a ManualReader collects.
-func newMeteredExporter(t *testing.T, opts ...otelkinesis.Option) (*kinesistest.Server, *kinesistrace.Exporter, *sdkmetric.ManualReader) {
+func newMeteredExporter(t *testing.T, opts ...kinesistrace.Option) (*kinesistest.Server, *kinesistrace.Exporter, *sdkmetric.ManualReader) {
 	t.Helper()
-	srv, base := exportertest.Kinesis(t, "traces")
+	srv, base := exportertest.Kinesis[kinesistrace.Option](t, "traces")
 	reader := sdkmetric.NewManualReader()
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })

@@ -86,7 +86,7 @@ func TestInvalidSettingRefused(t *testing.T) {
 	t.Setenv("OTEL_EXPORTER_KINESIS_STREAM_NAME", "s")
 	t.Setenv("OTEL_EXPORTER_KINESIS_TRACES_BATCH_COUNT", "1000")
 	_, err := kinesistrace.New(context.Background())
-	if err == nil || !strings.Contains(err.Error(), "batch_count = 1000") || !strings.Contains(err.Error(), "1 to 500") {
+	if want := "otelkinesis: traces exporter: OTEL_EXPORTER_KINESIS_TRACES_BATCH_COUNT=1000: out of range; allowed 1 to 500 (option WithBatchCount)"; err == nil || err.Error() != want {
 		t.Fatalf("New = %v, want batch_count refused with its range", err)
 	}
 }

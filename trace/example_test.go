@@ -13,7 +13,7 @@ import (
 )
 
 // Wire the exporter into a TracerProvider. Here the stream is an in-process kinesistest
-// endpoint; against AWS, drop WithEndpoint and WithAWSConfig (or set only
+// endpoint; against AWS, drop WithEndpointURL and WithAWSConfig (or set only
 // OTEL_EXPORTER_KINESIS_STREAM_NAME and AWS_REGION in the environment and call New(ctx)).
 func Example() {
 	srv := kinesistest.NewServer()
@@ -25,7 +25,7 @@ func Example() {
 
 	exp, err := kinesistrace.New(ctx,
 		otelkinesis.WithStreamName("telemetry"),
-		otelkinesis.WithEndpoint(srv.URL()),
+		otelkinesis.WithEndpointURL(srv.URL()),
 		otelkinesis.WithAWSConfig(srv.AWSConfig()),
 		otelkinesis.WithCompression(otelkinesis.CompressionZstd),
 	)

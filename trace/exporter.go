@@ -25,11 +25,27 @@ type Exporter struct {
 
 var _ sdktrace.SpanExporter = (*Exporter)(nil)
 
+// Option is an option of [New]: [WithPartitionKey], and the options of package
+// otelkinesis, [otelkinesis.Option] (stream, AWS and producer settings) and
+// [otelkinesis.ExporterOption] (encoding, compression, partitioning, a shared producer).
+// The options of the metric and log exporters are not trace options: given to New, they
+// do not compile.
+type Option interface {
+	config.TraceOption
+}
+
+// The shared options are options of New.
+var (
+	_ Option = otelkinesis.Option(nil)
+	_ Option = otelkinesis.ExporterOption(nil)
+)
+
 // New returns an exporter configured by opts and the OTEL_EXPORTER_KINESIS_* environment
-// (OTEL_EXPORTER_KINESIS_TRACES_* first). It checks the settings, that the stream exists
-// and reads its shard map, unless a producer is shared with [otelkinesis.WithProducer].
-func New(ctx context.Context, opts ...otelkinesis.Option) (*Exporter, error) {
-	core, err := exporter.Start(ctx, config.Traces, opts)
+// (OTEL_EXPORTER_KINESIS_TRACES_* first; see the package documentation for every
+// variable). It checks the settings, that the stream exists and reads its shard map,
+// unless a producer is shared with [otelkinesis.WithProducer].
+func New(ctx context.Context, opts ...Option) (*Exporter, error) {
+	core, err := exporter.Start(ctx, config.Traces, config.TraceOptions(opts))
 	if err != nil {
 		return nil, err
 	}
@@ -50,9 +66,11 @@ func New(ctx context.Context, opts ...otelkinesis.Option) (*Exporter, error) {
 // WithPartitionKey partitions spans by the key fn returns for each span, instead of by
 // trace ID, resource or at random. Spans with the same key go to the same shard. A key
 // Kinesis would refuse (empty, or over 256 characters) is replaced by the span's trace ID,
-// and the first such key is reported through otel.Handle.
-func WithPartitionKey(fn func(sdktrace.ReadOnlySpan) string) otelkinesis.Option {
-	return config.OptionFunc(func(c *config.Config) { c.SpanPartitionKey = fn })
+// and the first such key is reported through otel.Handle. Default: none
+// (otelkinesis.WithPartitionBy decides). A nil fn means none.
+func WithPartitionKey(fn func(sdktrace.ReadOnlySpan) string) Option {
+	return config.ForTraces(&config.Option{Name: "WithPartitionKey", Settings: []string{"span_partition_key"},
+		Set: func(c *config.Config) { c.SpanPartitionKey = fn }})
 }
 
 // ExportSpans encodes spans into OTLP user records and hands them to the producer before
@@ -82,7 +100,7 @@ func (e *Exporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpa
 	for _, d := range res.Dropped {
 		o.TooLarge = append(o.TooLarge, d)
 	}
-	return e.core.Finish(op, o, "spans")
+	return e.core.Finish(op, o, "span")
 }
 
 func countNonNil(spans []sdktrace.ReadOnlySpan) int {

@@ -26,10 +26,10 @@ import (
 
 // newFaultyExporter starts kinesistest with a 4-shard stream and an exporter on it with
 // short backoffs.
-func newFaultyExporter(t *testing.T, opts ...otelkinesis.Option) (*kinesistest.Server, *kinesistrace.Exporter, string) {
+func newFaultyExporter(t *testing.T, opts ...kinesistrace.Option) (*kinesistest.Server, *kinesistrace.Exporter, string) {
 	t.Helper()
 	const stream = "traces"
-	srv, base := exportertest.Kinesis(t, stream)
+	srv, base := exportertest.Kinesis[kinesistrace.Option](t, stream)
 	exp, err := kinesistrace.New(context.Background(), append(base, opts...)...)
 	if err != nil {
 		t.Fatal(err)
@@ -202,7 +202,7 @@ func TestOversizeSpanDropped(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	exp, err := kinesistrace.New(ctx, otelkinesis.WithStreamName("small"), otelkinesis.WithEndpoint(srv.URL()),
+	exp, err := kinesistrace.New(ctx, otelkinesis.WithStreamName("small"), otelkinesis.WithEndpointURL(srv.URL()),
 		otelkinesis.WithAWSConfig(srv.AWSConfig()))
 	if err != nil {
 		t.Fatal(err)

@@ -26,15 +26,15 @@ import (
 func TestPartitioningEndToEnd(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
-		opts  []otelkinesis.Option
+		opts  []kinesistrace.Option
 		check func(t *testing.T, recs []teststream.Record)
 	}{
-		{"resource", []otelkinesis.Option{otelkinesis.WithPartitionBy(otelkinesis.PartitionByResource)}, checkResourceKeys},
-		{"random", []otelkinesis.Option{otelkinesis.WithPartitionBy(otelkinesis.PartitionByRandom)}, checkRandomKeys},
-		{"function", []otelkinesis.Option{kinesistrace.WithPartitionKey(serviceKey)}, checkFunctionKeys},
+		{"resource", []kinesistrace.Option{otelkinesis.WithPartitionBy(otelkinesis.PartitionByResource)}, checkResourceKeys},
+		{"random", []kinesistrace.Option{otelkinesis.WithPartitionBy(otelkinesis.PartitionByRandom)}, checkRandomKeys},
+		{"function", []kinesistrace.Option{kinesistrace.WithPartitionKey(serviceKey)}, checkFunctionKeys},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv, base := exportertest.Kinesis(t, "traces")
+			srv, base := exportertest.Kinesis[kinesistrace.Option](t, "traces")
 			recs := exportAndRead(t, srv, "traces", append(base, tc.opts...))
 			tc.check(t, recs)
 		})
@@ -50,8 +50,8 @@ func TestStreamByARNOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs := exportAndRead(t, srv, "by-arn", []otelkinesis.Option{
-		otelkinesis.WithStreamARN(st.ARN()), otelkinesis.WithEndpoint(srv.URL()), otelkinesis.WithAWSConfig(srv.AWSConfig()),
+	recs := exportAndRead(t, srv, "by-arn", []kinesistrace.Option{
+		otelkinesis.WithStreamARN(st.ARN()), otelkinesis.WithEndpointURL(srv.URL()), otelkinesis.WithAWSConfig(srv.AWSConfig()),
 		otelkinesis.WithFlushInterval(10 * time.Millisecond),
 	})
 	if len(recs) == 0 {
@@ -73,7 +73,7 @@ func TestStreamByARNOnly(t *testing.T) {
 // exportAndRead exports 400 spans (20 traces over two resources) through an exporter
 // built with opts, reads stream back from srv, checks every span arrived exactly once as
 // otlptrace makes it, and returns the user records.
-func exportAndRead(t *testing.T, srv *kinesistest.Server, stream string, opts []otelkinesis.Option) []teststream.Record {
+func exportAndRead(t *testing.T, srv *kinesistest.Server, stream string, opts []kinesistrace.Option) []teststream.Record {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

@@ -236,19 +236,19 @@ func roundTrip(t *testing.T, peer testpeers.Peer, enc otelkinesis.Encoding, comp
 // exportThrough creates a stream of the given shards on peer, exports n spans into it
 // through TracerProviders (makeSpans) and an exporter with opts, shuts the exporter down,
 // and returns the client, the stream's name and the spans.
-func exportThrough(t *testing.T, ctx context.Context, peer testpeers.Peer, shards int32, n int, opts ...otelkinesis.Option) (*kinesis.Client, string, []sdktrace.ReadOnlySpan) {
+func exportThrough(t *testing.T, ctx context.Context, peer testpeers.Peer, shards int32, n int, opts ...kinesistrace.Option) (*kinesis.Client, string, []sdktrace.ReadOnlySpan) {
 	t.Helper()
 	return exportThroughWith(t, ctx, peer, shards, n, makeSpans, opts...)
 }
 
 // exportThroughWith is exportThrough with the spans made by makeSpans.
 func exportThroughWith(t *testing.T, ctx context.Context, peer testpeers.Peer, shards int32, n int,
-	makeSpans func(*testing.T, sdktrace.SpanExporter, int) []sdktrace.ReadOnlySpan, opts ...otelkinesis.Option) (*kinesis.Client, string, []sdktrace.ReadOnlySpan) {
+	makeSpans func(*testing.T, sdktrace.SpanExporter, int) []sdktrace.ReadOnlySpan, opts ...kinesistrace.Option) (*kinesis.Client, string, []sdktrace.ReadOnlySpan) {
 	t.Helper()
 	client := testpeers.Client(t, peer.Endpoint)
 	stream := testpeers.UniqueStreamName(t)
 	testpeers.CreateStream(t, client, stream, shards)
-	exp, err := kinesistrace.New(ctx, append([]otelkinesis.Option{otelkinesis.WithStreamName(stream), otelkinesis.WithKinesisClient(client),
+	exp, err := kinesistrace.New(ctx, append([]kinesistrace.Option{otelkinesis.WithStreamName(stream), otelkinesis.WithKinesisClient(client),
 		otelkinesis.WithFlushInterval(20 * time.Millisecond),
 		// The emulators are slow with large requests on a busy machine: smaller requests and a
 		// longer timeout keep a slow answer from being retried (and its records stored twice).

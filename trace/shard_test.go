@@ -328,7 +328,7 @@ func TestByShardKinesistest(t *testing.T) {
 	}{{false, otelkinesis.CompressionGzip}, {true, otelkinesis.CompressionGzip}, {false, otelkinesis.CompressionNone}} {
 		noMap := c.noMap
 		t.Run(fmt.Sprintf("without-map=%v/%s", noMap, c.comp), func(t *testing.T) {
-			srv, opts := exportertest.Kinesis(t, "s")
+			srv, opts := exportertest.Kinesis[kinesistrace.Option](t, "s")
 			if noMap {
 				srv.InjectRequests(-1, kinesistest.AccessDenied(), "ListShards")
 			}
@@ -380,7 +380,7 @@ func TestByShardKinesistest(t *testing.T) {
 // still pass the KCL check (or are sent again), each trace of one export call stays on one
 // shard, and no span is lost or doubled.
 func TestByShardResharding(t *testing.T) {
-	srv, opts := exportertest.Kinesis(t, "s")
+	srv, opts := exportertest.Kinesis[kinesistrace.Option](t, "s")
 	exp, err := kinesistrace.New(context.Background(), append(opts, otelkinesis.WithPartitionBy(otelkinesis.PartitionByShard))...)
 	if err != nil {
 		t.Fatal(err)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/otelkinesis/otelkinesis/consumer"
 	"github.com/otelkinesis/otelkinesis/internal/otlphttp"
+	"github.com/otelkinesis/otelkinesis/internal/plural"
 )
 
 const forwardSummary = `Usage: otelkinesis forward --to URL [flags] STREAM
@@ -297,8 +298,9 @@ func runForward(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	close(done)
 	pwg.Wait()
 	stats.mu.Lock()
-	summary := fmt.Sprintf("read %d Kinesis records (%d bytes), delivered %d user records in %d requests (%d retries); %d skipped, %d rejected by the receiver",
-		stats.records, stats.bytes, stats.users, stats.requests, stats.retries, stats.skipped, stats.rejected)
+	summary := fmt.Sprintf("read %s (%s), delivered %s in %s (%s); %d skipped, %d rejected by the receiver",
+		plural.Count(stats.records, "Kinesis record"), plural.Count(stats.bytes, "byte"), plural.Count(stats.users, "user record"),
+		plural.Count(stats.requests, "request"), plural.Count(stats.retries, "retry"), stats.skipped, stats.rejected)
 	if stats.passed > 0 {
 		summary += fmt.Sprintf("; %d of signals not in --signals passed over", stats.passed)
 	}
@@ -445,6 +447,7 @@ func (s *forwardStats) progressLine() string {
 	for i, id := range shards {
 		lags[i] = fmt.Sprintf("%s %v", id, s.lag[id].Round(time.Second))
 	}
-	return fmt.Sprintf("%.0f records/s, %.1f KB/s; %d user records in %d requests so far (%d retries, %d skipped); lag: %s",
-		rate, bps/1000, s.users, s.requests, s.retries, s.skipped, strings.Join(lags, ", "))
+	return fmt.Sprintf("%.0f records/s, %.1f KB/s; %s in %s so far (%s, %d skipped); lag: %s",
+		rate, bps/1000, plural.Count(s.users, "user record"), plural.Count(s.requests, "request"), plural.Count(s.retries, "retry"),
+		s.skipped, strings.Join(lags, ", "))
 }

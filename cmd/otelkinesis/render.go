@@ -16,6 +16,7 @@ import (
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 
 	"github.com/otelkinesis/otelkinesis/consumer"
+	"github.com/otelkinesis/otelkinesis/internal/plural"
 )
 
 // renderText writes one decoded user record as readable lines: a header per resource
@@ -30,7 +31,7 @@ func renderText(w io.Writer, r consumer.Record) {
 			for _, ss := range rs.ScopeSpans {
 				spans = append(spans, ss.Spans...)
 			}
-			fmt.Fprintf(w, "[%s] traces from %s: %s\n", r.Shard, service(rs.Resource), plural(len(spans), "span"))
+			fmt.Fprintf(w, "[%s] traces from %s: %s\n", r.Shard, service(rs.Resource), plural.Count(len(spans), "span"))
 			renderTraces(w, spans)
 		}
 	case t.Metrics != nil:
@@ -39,7 +40,7 @@ func renderText(w io.Writer, r consumer.Record) {
 			for _, sm := range rm.ScopeMetrics {
 				n += len(sm.Metrics)
 			}
-			fmt.Fprintf(w, "[%s] metrics from %s: %s\n", r.Shard, service(rm.Resource), plural(n, "metric"))
+			fmt.Fprintf(w, "[%s] metrics from %s: %s\n", r.Shard, service(rm.Resource), plural.Count(n, "metric"))
 			for _, sm := range rm.ScopeMetrics {
 				for _, m := range sm.Metrics {
 					renderMetric(w, m)
@@ -52,7 +53,7 @@ func renderText(w io.Writer, r consumer.Record) {
 			for _, sl := range rl.ScopeLogs {
 				n += len(sl.LogRecords)
 			}
-			fmt.Fprintf(w, "[%s] logs from %s: %s\n", r.Shard, service(rl.Resource), plural(n, "record"))
+			fmt.Fprintf(w, "[%s] logs from %s: %s\n", r.Shard, service(rl.Resource), plural.Count(n, "record"))
 			for _, sl := range rl.ScopeLogs {
 				for _, lr := range sl.LogRecords {
 					renderLog(w, lr)
@@ -60,13 +61,6 @@ func renderText(w io.Writer, r consumer.Record) {
 			}
 		}
 	}
-}
-
-func plural(n int, what string) string {
-	if n == 1 {
-		return "1 " + what
-	}
-	return strconv.Itoa(n) + " " + what + "s"
 }
 
 // service names a resource by service.name, or "unknown service".
@@ -165,10 +159,10 @@ func renderSpan(w io.Writer, s *tracepb.Span, depth int) {
 		}
 	}
 	if n := len(s.Events); n > 0 {
-		fmt.Fprintf(&b, " (%s)", plural(n, "event"))
+		fmt.Fprintf(&b, " (%s)", plural.Count(n, "event"))
 	}
 	if n := len(s.Links); n > 0 {
-		fmt.Fprintf(&b, " (%s)", plural(n, "link"))
+		fmt.Fprintf(&b, " (%s)", plural.Count(n, "link"))
 	}
 	b.WriteString("\n")
 	io.WriteString(w, b.String())

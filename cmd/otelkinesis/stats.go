@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/otelkinesis/otelkinesis/consumer"
+	"github.com/otelkinesis/otelkinesis/internal/plural"
 )
 
 const statsSummary = `Usage: otelkinesis stats [flags] STREAM
@@ -278,7 +279,7 @@ func runStats(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		writeStatsTable(stdout, stream, from, end, rows)
 	}
 	if counter.undecodable > 0 {
-		fmt.Fprintf(stderr, "otelkinesis stats: %d records could not be read (named above, counted as \"unreadable\")\n", counter.undecodable)
+		fmt.Fprintf(stderr, "otelkinesis stats: %s could not be read (named above, counted as \"unreadable\")\n", plural.Count(counter.undecodable, "record"))
 		return exitUndecoded
 	}
 	return exitOK

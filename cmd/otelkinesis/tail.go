@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/otelkinesis/otelkinesis/consumer"
+	"github.com/otelkinesis/otelkinesis/internal/plural"
 )
 
 const tailSummary = `Usage: otelkinesis tail [flags] STREAM
@@ -116,7 +117,7 @@ func runTail(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "otelkinesis tail: %v\n", err)
 		return exitFailure
 	case failed > 0:
-		fmt.Fprintf(stderr, "otelkinesis tail: %d records could not be read (named above)\n", failed)
+		fmt.Fprintf(stderr, "otelkinesis tail: %s could not be read (named above)\n", plural.Count(failed, "record"))
 		return exitUndecoded
 	}
 	return exitOK

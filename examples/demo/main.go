@@ -41,6 +41,7 @@ import (
 
 	"github.com/otelkinesis/otelkinesis"
 	"github.com/otelkinesis/otelkinesis/consumer"
+	"github.com/otelkinesis/otelkinesis/internal/plural"
 	"github.com/otelkinesis/otelkinesis/kinesistest"
 	kinesislog "github.com/otelkinesis/otelkinesis/log"
 	kinesismetric "github.com/otelkinesis/otelkinesis/metric"
@@ -88,7 +89,7 @@ func run(ctx context.Context, w io.Writer, endpoint, stream string, requests, sh
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "Service handled %d requests: %d spans exported through otelkinesis\n\n", requests, spans)
+	fmt.Fprintf(w, "Service handled %s: %s exported through otelkinesis\n\n", plural.Count(requests, "request"), plural.Count(spans, "span"))
 	return readBack(ctx, w, client, stream, show)
 }
 
@@ -171,7 +172,7 @@ func produce(ctx context.Context, client *kinesis.Client, stream string, request
 		var rec otellog.Record
 		rec.SetTimestamp(at(ms + 2))
 		rec.SetSeverity(otellog.SeverityInfo)
-		rec.SetBody(attribute.StringValue(fmt.Sprintf("checkout of %d items completed", items)))
+		rec.SetBody(attribute.StringValue(fmt.Sprintf("checkout of %s completed", plural.Count(items, "item"))))
 		if i%7 == 3 {
 			outcome = "declined"
 			rec.SetSeverity(otellog.SeverityWarn)
@@ -319,8 +320,8 @@ func readBack(ctx context.Context, w io.Writer, client *kinesis.Client, stream s
 	if len(split) > 0 {
 		whole = fmt.Sprintf("%d of them split across shards", len(split))
 	}
-	fmt.Fprintf(w, "Read back %d Kinesis records (%d bytes) holding %d user records, told apart by their tags:\n",
-		kinesisRecords, bytes, userRecords)
+	fmt.Fprintf(w, "Read back %s (%s) holding %s, told apart by their tags:\n",
+		plural.Count(kinesisRecords, "Kinesis record"), plural.Count(bytes, "byte"), plural.Count(userRecords, "user record"))
 	keys := make([]string, 0, len(formats))
 	for k := range formats {
 		keys = append(keys, k)
@@ -338,21 +339,21 @@ func readBack(ctx context.Context, w io.Writer, client *kinesis.Client, stream s
 			}
 		}
 	}
-	fmt.Fprintf(w, "%d traces, %s; %d log records, %d of them on their trace's shard\n",
-		len(traces), whole, totalLogs, logsWithTrace)
+	fmt.Fprintf(w, "%s, %s; %s, %d of them on their trace's shard\n",
+		plural.Count(len(traces), "trace"), whole, plural.Count(totalLogs, "log record"), logsWithTrace)
 	ids := make([]string, 0, len(perShard))
 	for s := range perShard {
 		ids = append(ids, s)
 	}
 	sort.Strings(ids)
 	for _, s := range ids {
-		fmt.Fprintf(w, "  %s: %d traces\n", s, perShard[s])
+		fmt.Fprintf(w, "  %s: %s\n", s, plural.Count(perShard[s], "trace"))
 	}
 	fmt.Fprintln(w)
 	for i, id := range order {
 		if show >= 0 && i == show {
 			if show > 0 {
-				fmt.Fprintf(w, "... and %d more traces\n\n", len(order)-show)
+				fmt.Fprintf(w, "... and %s more\n\n", plural.Count(len(order)-show, "trace"))
 			}
 			break
 		}
@@ -389,7 +390,7 @@ func attrs(kvs []*commonpb.KeyValue) string {
 
 // printTree prints one trace as an indented tree of spans with their durations.
 func printTree(w io.Writer, tr *traceOnShard) {
-	fmt.Fprintf(w, "trace %s on %s (%d spans)\n", tr.id, tr.shard, len(tr.spans))
+	fmt.Fprintf(w, "trace %s on %s (%s)\n", tr.id, tr.shard, plural.Count(len(tr.spans), "span"))
 	children := map[string][]*tracepb.Span{}
 	var roots []*tracepb.Span
 	ids := map[string]bool{}

@@ -47,6 +47,7 @@ import (
 
 	"github.com/otelkinesis/otelkinesis"
 	kinesisconsumer "github.com/otelkinesis/otelkinesis/consumer"
+	"github.com/otelkinesis/otelkinesis/internal/plural"
 	"github.com/otelkinesis/otelkinesis/kinesistest"
 	"github.com/otelkinesis/otelkinesis/propagation"
 )
@@ -267,7 +268,7 @@ func run(ctx context.Context, w io.Writer, cfg config) (result, error) {
 			res.groupsInOrder++
 		}
 		res.groups++
-		fmt.Fprintf(w, "  %-9s %2d events on %s (its key maps to %s), in order: %v\n", g, len(order[g]), strings.Join(on, ","), home, inOrder)
+		fmt.Fprintf(w, "  %-9s %9s on %s (its key maps to %s), in order: %v\n", g, plural.Count(len(order[g]), "event"), strings.Join(on, ","), home, inOrder)
 	}
 	fmt.Fprintf(w, "consumer record spans in the producer's trace: %d of %d\n", res.sameTrace, res.events)
 	fmt.Fprintf(w, "consumer batch spans linked to their producer spans: %d of %d\n", res.linkedBatches, res.batches)
@@ -293,7 +294,7 @@ func publish(ctx context.Context, tracer trace.Tracer, traced *kinesis.Client, s
 			return nil, fmt.Errorf("PutRecords: %w", err)
 		}
 		if n := aws.ToInt32(out.FailedRecordCount); n > 0 {
-			return nil, fmt.Errorf("PutRecords: %d records failed", n)
+			return nil, fmt.Errorf("PutRecords: %s failed", plural.Count(n, "record"))
 		}
 		for j, r := range out.Records {
 			eventOf[aws.ToString(r.SequenceNumber)] = fmt.Sprintf("event-%d", start+j)

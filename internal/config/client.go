@@ -21,7 +21,8 @@ import (
 // AWS returns the AWS configuration the Kinesis client is built from: the caller's own
 // (Config.AWSConfig) or the default chain's, with the region resolved (Region, then the
 // SDK's AWS_REGION and shared config, then the stream ARN's region), the role assumed when
-// RoleARN is set, and the SDK's own retries off, since the producer owns retries (DESIGN §5).
+// RoleARN is set, and the SDK's own retries off, since the producer owns retries: it sends
+// a failed record again alone, after a backoff with jitter, and counts each attempt.
 //
 // Its HTTP client comes from aws-sdk-go-v2's BuildableClient (a plain *http.Client breaks
 // the SDK's AWS_CA_BUNDLE support), sized for Producer.MaxConnections connections, and
@@ -45,13 +46,14 @@ func (c Config) AWS(ctx context.Context) (aws.Config, error) {
 		}
 		if c.Endpoint != "" {
 			// An endpoint override means no account-ID endpoints: with
-			// AWS_ACCOUNT_ID_ENDPOINT_MODE=required every call would fail (DESIGN §10).
+			// AWS_ACCOUNT_ID_ENDPOINT_MODE=required every call would fail, since account-ID
+			// endpoints do not apply to an endpoint given here.
 			loaders = append(loaders, awsconfig.WithAccountIDEndpointMode(aws.AccountIDEndpointModeDisabled))
 		}
 		var err error
 		cfg, err = awsconfig.LoadDefaultConfig(ctx, loaders...)
 		if err != nil {
-			return aws.Config{}, fmt.Errorf("otelkinesis: load AWS configuration: %w", err)
+			return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
 		}
 	}
 	// After LoadDefaultConfig, which needs the BuildableClient itself for AWS_CA_BUNDLE.
@@ -60,17 +62,19 @@ func (c Config) AWS(ctx context.Context) (aws.Config, error) {
 	// configuration) or the caller's aws.Config brought is checked here, at construction,
 	// rather than failing every request later.
 	if c.Region == "" && cfg.Region != "" && !validRegion(cfg.Region) {
-		source := "region from AWS_REGION or the AWS shared configuration"
+		source := "from AWS_REGION or the AWS shared configuration"
 		if c.AWSConfig != nil {
-			source = "region of the AWS configuration given"
+			source = "of the aws.Config given to WithAWSConfig"
 		}
-		return aws.Config{}, fmt.Errorf("otelkinesis: %s %q: %w", source, cfg.Region, checkRegion(cfg.Region))
+		return aws.Config{}, fmt.Errorf("region %s %q: not an AWS region name; allowed %s (set another with WithRegion or %sREGION)",
+			source, cfg.Region, regionAllowed, EnvPrefix)
 	}
 	if cfg.Region == "" {
 		cfg.Region = regionFromARN(c.Producer.StreamARN)
 	}
 	if cfg.Region == "" {
-		return aws.Config{}, fmt.Errorf("otelkinesis: no AWS region: set %sREGION or AWS_REGION, or give a stream ARN", EnvPrefix)
+		return aws.Config{}, fmt.Errorf("no AWS region: set one with WithRegion, %sREGION or AWS_REGION, "+
+			"or give a stream ARN (WithStreamARN, %sSTREAM_ARN)", EnvPrefix, EnvPrefix)
 	}
 	if c.Endpoint != "" {
 		cfg.AccountIDEndpointMode = aws.AccountIDEndpointModeDisabled

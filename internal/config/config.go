@@ -2,14 +2,11 @@
 // given in code first, then the environment (a signal-specific variable before the shared
 // one), then the defaults. It also builds the Kinesis client those settings describe.
 //
-// Environment variables (DESIGN §8), each also in a signal-specific form that wins over it,
-// OTEL_EXPORTER_KINESIS_TRACES_<NAME>, ..._METRICS_<NAME>, ..._LOGS_<NAME>:
-//
-//	OTEL_EXPORTER_KINESIS_STREAM_NAME, _STREAM_ARN, _ENDPOINT, _REGION, _ROLE_ARN,
-//	_EXTERNAL_ID, _ENCODING, _COMPRESSION, _PARTITION_BY,
-//	_AGGREGATE_BATCH_COUNT, _AGGREGATE_BATCH_SIZE, _BATCH_SIZE, _BATCH_COUNT,
-//	_BACKLOG_COUNT, _FLUSH_INTERVAL, _MAX_CONNECTIONS, _MAX_RETRIES, _MAX_BACKOFF,
-//	_RECORD_TTL
+// The settings, their options and their variables are listed once, in settings (see
+// settings.go); users read them in the documentation of packages trace, metric and log,
+// which a test holds to that list. Each variable also has a signal-specific form that
+// wins over it, OTEL_EXPORTER_KINESIS_TRACES_<NAME>, ..._METRICS_<NAME>, ..._LOGS_<NAME>,
+// but OTEL_EXPORTER_KINESIS_METRICS_TEMPORALITY_PREFERENCE, which has only that one.
 //
 // The region falls back to AWS_REGION (through the AWS SDK's default chain), then to the
 // region in the stream ARN; credentials come from the AWS default chain.
@@ -18,13 +15,9 @@ package config
 import (
 	"errors"
 	"fmt"
-	"math"
 	"net/url"
 	"os"
-	"slices"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
@@ -88,6 +81,16 @@ const (
 	PartitionByShard PartitionBy = "shard"
 )
 
+// Prefix returns what every error about the configuration of an exporter of signal
+// starts with, "otelkinesis: traces exporter"; for a shared producer (signal ""),
+// "otelkinesis: producer".
+func Prefix(signal Signal) string {
+	if signal == "" {
+		return "otelkinesis: producer"
+	}
+	return "otelkinesis: " + strings.ToLower(string(signal)) + " exporter"
+}
+
 // EnvPrefix starts every environment variable the exporters read.
 const EnvPrefix = "OTEL_EXPORTER_KINESIS_"
 
@@ -115,7 +118,7 @@ type Config struct {
 	// PartitionBy chooses partition keys. Default trace_id.
 	PartitionBy PartitionBy
 
-	// Producer holds the stream and the producer settings (DESIGN §6).
+	// Producer holds the stream and the producer settings.
 	Producer kpl.Config
 
 	// AWSConfig, if set, is the caller's own AWS configuration: its region, credentials
@@ -142,43 +145,10 @@ type Config struct {
 	// Aggregation selects the metric exporter's aggregation per instrument kind. Default
 	// (nil): the SDK's default aggregation.
 	Aggregation sdkmetric.AggregationSelector
-}
 
-// Option changes a Config. Options are applied after the environment, so they win.
-type Option interface {
-	Apply(*Config)
-}
-
-// OptionFunc adapts a function to an Option.
-type OptionFunc func(*Config)
-
-// Apply calls f.
-func (f OptionFunc) Apply(c *Config) { f(c) }
-
-// Setting returns an Option that changes, through set, the settings read from the
-// environment variables named names (their part after the prefix, such as "BATCH_COUNT").
-// Such an option takes the place of those variables: Load then ignores a value of theirs
-// that does not parse, as it ignores one that does. Every option for a setting the
-// environment also gives must be made with Setting, naming each setting it changes. The
-// stream is one setting in two forms: an option naming STREAM_NAME or STREAM_ARN takes the
-// place of both variables.
-func Setting(set func(*Config), names ...string) Option {
-	return settingOption{set: set, names: names}
-}
-
-// settingOption is the Option Setting returns.
-type settingOption struct {
-	set   func(*Config)
-	names []string
-}
-
-// Apply calls o's function.
-func (o settingOption) Apply(c *Config) { o.set(c) }
-
-// setsStream reports whether o is a [Setting] of the stream, by name or by ARN.
-func setsStream(o Option) bool {
-	so, ok := o.(settingOption)
-	return ok && (slices.Contains(so.names, "STREAM_NAME") || slices.Contains(so.names, "STREAM_ARN"))
+	// sources tells, by setting name, where Load found each setting that is not at its
+	// default: the variable or the option. Errors name it.
+	sources map[string]source
 }
 
 // Default returns the defaults for signal.
@@ -192,26 +162,49 @@ func Default(signal Signal) Config {
 	}
 }
 
-// Load resolves the configuration of an exporter of signal: defaults, then the
-// environment, then opts; then validates it. Every error names the setting (and the
-// environment variable it came from), its value and what is allowed. A variable's value
-// that does not parse is an error only if no option made with [Setting] sets it.
-func Load(signal Signal, opts ...Option) (Config, error) {
+// Load resolves the configuration of an exporter of signal (of a shared producer for
+// signal ""): defaults, then the environment, then opts; then validates it.
+//
+// An option takes the place of the variables of the settings it names (see
+// [Option.Settings]): they are not read, so a value of theirs that does not parse is no
+// error. The stream is one setting in two forms: an option for the stream name or ARN
+// takes the place of both variables. Variables of settings that do not apply are not read
+// either: the exporters' own for a shared producer, the stream, AWS and producer settings
+// for an exporter given a shared producer (WithProducer), the AWS settings with a Kinesis
+// client given in code.
+//
+// Every error is one line starting with [Prefix], and names the option or the variable
+// the value came from, the value as written, what is allowed and the other way to set it.
+func Load(signal Signal, opts []*Option) (Config, error) {
 	c := Default(signal)
-	envErrs := c.applyEnv(os.LookupEnv)
-	// The stream is one setting given two ways: an option for either form replaces both
-	// variables, so a stream named in code never meets another from the environment.
-	if slices.ContainsFunc(opts, setsStream) {
-		c.Producer.StreamName, c.Producer.StreamARN = "", ""
-	}
+	c.sources = map[string]source{}
+	inCode := map[string]bool{} // the settings options set
 	for _, o := range opts {
-		if o == nil {
-			continue
+		for _, s := range o.Settings {
+			inCode[s] = true
 		}
-		o.Apply(&c)
-		// An option wins over the environment, even over a value that does not parse.
-		if so, ok := o.(settingOption); ok {
-			envErrs = slices.DeleteFunc(envErrs, func(e envError) bool { return slices.Contains(so.names, e.name) })
+	}
+	errs := conflicts(Prefix(signal), opts)
+	for _, o := range opts {
+		if o.Check != nil {
+			if err := o.Check(); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %s: %w", Prefix(signal), o.Name, err))
+			}
+		}
+	}
+	unread := func(s *setting) bool {
+		return inCode[s.name] ||
+			signal == "" && s.kind == exporterKind ||
+			s.signal != "" && s.signal != signal ||
+			inCode["producer"] && (s.kind == streamKind || s.kind == awsKind || s.kind == producerKind) ||
+			inCode["kinesis_client"] && s.kind == awsKind ||
+			(inCode["stream_name"] || inCode["stream_arn"]) && s.kind == streamKind
+	}
+	errs = append(errs, c.applyEnv(os.LookupEnv, unread)...)
+	for _, o := range opts {
+		o.Set(&c)
+		for _, s := range o.Settings {
+			c.sources[s] = source{option: o}
 		}
 	}
 	// The first backoff step is not a setting of its own here: a max_backoff below its
@@ -219,100 +212,8 @@ func Load(signal Signal, opts ...Option) (Config, error) {
 	if c.Producer.MaxBackoff > 0 && c.Producer.MinBackoff > c.Producer.MaxBackoff {
 		c.Producer.MinBackoff = c.Producer.MaxBackoff
 	}
-	errs := make([]error, 0, len(envErrs)+1)
-	refused := map[string]bool{} // settings whose variable was refused already
-	for _, e := range envErrs {
-		errs = append(errs, e.err)
-		refused[strings.ToLower(e.name)] = true
-	}
-	if err := errors.Join(append(errs, c.validate(refused))...); err != nil {
-		return c, err
-	}
-	return c, nil
-}
-
-// envSetting describes one setting read from the environment.
-type envSetting struct {
-	name  string // upper-case suffix after the prefix, e.g. STREAM_NAME
-	parse func(c *Config, v string) error
-}
-
-var envSettings = []envSetting{
-	{"STREAM_NAME", func(c *Config, v string) error { c.Producer.StreamName = v; return nil }},
-	{"STREAM_ARN", func(c *Config, v string) error { c.Producer.StreamARN = v; return nil }},
-	{"ENDPOINT", checked(checkEndpoint, func(c *Config, v string) { c.Endpoint = v })},
-	{"REGION", checked(checkRegion, func(c *Config, v string) { c.Region = v })},
-	{"ROLE_ARN", checked(checkRoleARN, func(c *Config, v string) { c.RoleARN = v })},
-	{"EXTERNAL_ID", func(c *Config, v string) error { c.ExternalID = v; return nil }},
-	{"ENCODING", lowerChecked(Encoding.check, func(c *Config, v Encoding) { c.Encoding = v })},
-	{"COMPRESSION", lowerChecked(Compression.check, func(c *Config, v Compression) { c.Compression = v })},
-	{"PARTITION_BY", lowerChecked(PartitionBy.check, func(c *Config, v PartitionBy) { c.PartitionBy = v })},
-	{"AGGREGATE_BATCH_COUNT", intSetting(func(c *Config, n int64) { c.Producer.AggregateBatchCount = n })},
-	{"AGGREGATE_BATCH_SIZE", intSetting(func(c *Config, n int64) { c.Producer.AggregateBatchSize = int(n) })},
-	{"BATCH_SIZE", intSetting(func(c *Config, n int64) { c.Producer.BatchSize = int(n) })},
-	{"BATCH_COUNT", intSetting(func(c *Config, n int64) { c.Producer.BatchCount = int(n) })},
-	{"BACKLOG_COUNT", intSetting(func(c *Config, n int64) { c.Producer.BacklogCount = int(n) })},
-	{"FLUSH_INTERVAL", durationSetting(func(c *Config, d time.Duration) { c.Producer.FlushInterval = d })},
-	{"MAX_CONNECTIONS", intSetting(func(c *Config, n int64) { c.Producer.MaxConnections = int(n) })},
-	{"MAX_RETRIES", intSetting(func(c *Config, n int64) { c.Producer.MaxRetries = int(n) })},
-	{"MAX_BACKOFF", durationSetting(func(c *Config, d time.Duration) { c.Producer.MaxBackoff = d })},
-	{"RECORD_TTL", durationSetting(func(c *Config, d time.Duration) { c.Producer.RecordTTL = d })},
-}
-
-// checked parses a string setting that check must accept, so that a variable's value
-// out of range is refused naming the variable and the value as it was written. The value
-// is set all the same, so that rules between settings see it; Load does not refuse it a
-// second time by the setting's name.
-func checked(check func(string) error, set func(*Config, string)) func(*Config, string) error {
-	return func(c *Config, v string) error {
-		set(c, v)
-		return check(v)
-	}
-}
-
-// lowerChecked is checked for a setting of names, matched without regard to case and
-// spaces around them.
-func lowerChecked[T ~string](check func(T) error, set func(*Config, T)) func(*Config, string) error {
-	return func(c *Config, v string) error {
-		t := T(strings.ToLower(strings.TrimSpace(v)))
-		set(c, t)
-		return check(t)
-	}
-}
-
-func intSetting(set func(*Config, int64)) func(*Config, string) error {
-	return func(c *Config, v string) error {
-		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-		if err != nil {
-			return errors.New("not a whole number")
-		}
-		set(c, n)
-		return nil
-	}
-}
-
-// durationSetting accepts a Go duration ("5s", "250ms") or a whole number of milliseconds,
-// as the OpenTelemetry environment variables use.
-func durationSetting(set func(*Config, time.Duration)) func(*Config, string) error {
-	return func(c *Config, v string) error {
-		v = strings.TrimSpace(v)
-		ms, err := strconv.ParseInt(v, 10, 64)
-		if err == nil && (ms > math.MaxInt64/int64(time.Millisecond) || ms < math.MinInt64/int64(time.Millisecond)) ||
-			errors.Is(err, strconv.ErrRange) {
-			// Multiplied into a time.Duration it would wrap around, maybe into the range.
-			return errors.New("too many milliseconds for a duration")
-		}
-		if err == nil {
-			set(c, time.Duration(ms)*time.Millisecond)
-			return nil
-		}
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			return errors.New(`not a duration (a whole number of milliseconds, or a Go duration such as "5s")`)
-		}
-		set(c, d)
-		return nil
-	}
+	errs = append(errs, c.validate()...)
+	return c, errors.Join(errs...)
 }
 
 // EnvName returns the environment variable of setting name (such as "STREAM_NAME") for
@@ -321,82 +222,113 @@ func EnvName(signal Signal, name string) string {
 	return EnvPrefix + string(signal) + "_" + name
 }
 
-// envError is a value of setting name in the environment that does not parse.
-type envError struct {
-	name string
-	err  error
-}
-
-// applyEnv reads every setting from the environment through lookup, and returns the
-// values that do not parse. A parse error of a numeric setting says its range too.
-func (c *Config) applyEnv(lookup func(string) (string, bool)) []envError {
-	var errs []envError
-	for _, s := range envSettings {
+// applyEnv reads the settings from the environment through lookup, but those unread
+// says not to read, the signal-specific variable before the shared one, and returns an
+// error for each value that does not parse.
+func (c *Config) applyEnv(lookup func(string) (string, bool), unread func(*setting) bool) []error {
+	var errs []error
+	for i := range settings {
+		s := &settings[i]
+		if s.env == "" || unread(s) {
+			continue
+		}
 		var key, v string
 		var ok bool
-		if c.Signal != "" {
-			key = EnvName(c.Signal, s.name)
+		if c.Signal != "" && s.signal == "" {
+			key = EnvName(c.Signal, s.env)
 			v, ok = lookup(key)
 		}
 		if !ok || v == "" {
-			key = EnvPrefix + s.name
+			key = EnvPrefix + s.env
 			v, ok = lookup(key)
 		}
 		if !ok || v == "" {
 			continue
 		}
 		if err := s.parse(c, v); err != nil {
-			setting := strings.ToLower(s.name)
-			if allowed := kpl.Allowed(setting); allowed != "" {
-				err = fmt.Errorf("%w; allowed %s", err, allowed)
-			}
-			errs = append(errs, envError{s.name, fmt.Errorf("otelkinesis: %s=%q (%s): %w", key, v, setting, err)})
+			c.sources[s.name] = source{variable: key, raw: v}
+			errs = append(errs, c.refusal(s.name, err.Error(), s.allowed()))
+			delete(c.sources, s.name) // the default stays
+			continue
+		}
+		c.sources[s.name] = source{variable: key, raw: v}
+	}
+	return errs
+}
+
+// Validate checks every setting; the error has a line for each invalid one, naming it,
+// its value and what is allowed.
+func (c Config) Validate() error { return errors.Join(c.validate()...) }
+
+// validate returns an error for each invalid setting.
+func (c Config) validate() []error {
+	var errs []error
+	check := func(name string, problem, allowed string) {
+		if problem != "" {
+			errs = append(errs, c.refusal(name, problem, allowed))
+		}
+	}
+	if problem, allowed := c.Encoding.check(); problem != "" {
+		check("encoding", problem, allowed)
+	}
+	if problem, allowed := c.Compression.check(); problem != "" {
+		check("compression", problem, allowed)
+	}
+	if problem, allowed := c.PartitionBy.check(); problem != "" {
+		check("partition_by", problem, allowed)
+	}
+	if c.Region != "" && !validRegion(c.Region) {
+		check("region", "not an AWS region name", regionAllowed)
+	}
+	if c.RoleARN != "" && !validRoleARN(c.RoleARN) {
+		// The role ARN is not secret; the external ID is, and is never shown.
+		check("role_arn", "not an IAM role ARN", "arn:PARTITION:iam::ACCOUNT:role/NAME")
+	}
+	if c.ExternalID != "" && c.RoleARN == "" {
+		errs = append(errs, fmt.Errorf("%s: %s: an external ID without a role to assume (%s)",
+			Prefix(c.Signal), c.origin("external_id", nil), c.otherWay("role_arn")))
+	}
+	if c.Endpoint != "" && !validEndpoint(c.Endpoint) {
+		check("endpoint", "not an endpoint URL", "an http:// or https:// URL with a host")
+	}
+	// The stream ARN's region is the region when none is set: it must be one too. (An ARN
+	// that is no Kinesis ARN at all is refused below, as a whole.)
+	if parts := strings.SplitN(c.Producer.StreamARN, ":", 6); len(parts) == 6 && parts[0] == "arn" && parts[2] == "kinesis" &&
+		!validRegion(parts[3]) {
+		check("stream_arn", fmt.Sprintf("its region %q is not an AWS region name", parts[3]), regionAllowed)
+	}
+	if c.SharedProducer != nil {
+		return errs
+	}
+	for _, p := range c.Producer.Problems() {
+		switch {
+		case p.Setting == "stream" && p.Problem == kpl.StreamMissing:
+			errs = append(errs, fmt.Errorf("%s: no stream: set one with WithStreamName or WithStreamARN, or %sSTREAM_NAME or %sSTREAM_ARN",
+				Prefix(c.Signal), EnvPrefix, EnvPrefix))
+		case p.Setting == "stream" && p.Problem == kpl.StreamsDiffer:
+			errs = append(errs, fmt.Errorf("%s: %s and %s name different streams: give one, or both forms of the same stream",
+				Prefix(c.Signal), c.origin("stream_name", nil), c.origin("stream_arn", nil)))
+		default:
+			errs = append(errs, c.refusalOf(p))
 		}
 	}
 	return errs
 }
 
-// Validate checks every setting; the error names each invalid one, its value and what
-// is allowed.
-func (c Config) Validate() error { return c.validate(nil) }
-
-// validate is Validate, leaving out the string settings in skip (by their lower-case
-// names): those Load has refused already, naming their variable.
-func (c Config) validate(skip map[string]bool) error {
-	var errs []error
-	bad := func(setting string, value any, err error) {
-		if err != nil && !skip[setting] {
-			errs = append(errs, fmt.Errorf("otelkinesis: %s %q: %w", setting, value, err))
-		}
+// CheckRegion returns nil if s can be an AWS region name (us-east-1, eu-central-1,
+// us-gov-west-1, cn-north-1), else an error saying what is allowed, for the caller to
+// put after the setting's name and value. The otelkinesis command checks its --region
+// with it.
+func CheckRegion(s string) error {
+	if validRegion(s) {
+		return nil
 	}
-	bad("encoding", c.Encoding, c.Encoding.check())
-	bad("compression", c.Compression, c.Compression.check())
-	bad("partition_by", c.PartitionBy, c.PartitionBy.check())
-	if c.Region != "" {
-		bad("region", c.Region, checkRegion(c.Region))
-	}
-	if c.RoleARN != "" {
-		// The role ARN is not secret; the external ID is, and is never printed.
-		bad("role_arn", c.RoleARN, checkRoleARN(c.RoleARN))
-	}
-	if c.ExternalID != "" && c.RoleARN == "" {
-		errs = append(errs, errors.New("otelkinesis: external_id is set but role_arn is not: the external ID goes with a role to assume"))
-	}
-	if c.Endpoint != "" {
-		bad("endpoint", c.Endpoint, checkEndpoint(c.Endpoint))
-	}
-	// The stream ARN's region is the region when none is set: it must be one too.
-	if parts := strings.SplitN(c.Producer.StreamARN, ":", 6); len(parts) == 6 && !validRegion(parts[3]) {
-		errs = append(errs, fmt.Errorf("otelkinesis: stream_arn %q: its region %q is not a region name (lower-case letters, digits and hyphens, starting with a letter)",
-			c.Producer.StreamARN, parts[3]))
-	}
-	if c.SharedProducer == nil {
-		if err := c.Producer.Validate(); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
+	return errors.New("allowed " + regionAllowed)
 }
+
+// regionAllowed says what an AWS region name is.
+const regionAllowed = `a region name such as us-east-1: 1 to 63 lower-case letters, digits and hyphens, ` +
+	`starting with a letter and not ending with a hyphen`
 
 // validEndpoint reports whether s is an absolute http or https URL with a host.
 func validEndpoint(s string) bool {
@@ -404,69 +336,39 @@ func validEndpoint(s string) bool {
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.Hostname() != ""
 }
 
+// check returns what is wrong and what is allowed if e is not an encoding, and "" if it
+// is one.
+func (e Encoding) check() (problem, allowed string) {
+	switch e {
+	case EncodingProto, EncodingJSON:
+		return "", ""
+	}
+	return "not an encoding", fmt.Sprintf("%s or %s", EncodingProto, EncodingJSON)
+}
+
+// check is Encoding.check for a compression.
+func (c Compression) check() (problem, allowed string) {
+	switch c {
+	case CompressionNone, CompressionGzip, CompressionZstd:
+		return "", ""
+	}
+	return "not a compression", fmt.Sprintf("%s, %s or %s", CompressionNone, CompressionGzip, CompressionZstd)
+}
+
+// check is Encoding.check for a partitioning.
+func (p PartitionBy) check() (problem, allowed string) {
+	switch p {
+	case PartitionByTraceID, PartitionByResource, PartitionByRandom, PartitionByShard:
+		return "", ""
+	}
+	return "not a partitioning", fmt.Sprintf("%s, %s, %s or %s", PartitionByTraceID, PartitionByResource, PartitionByRandom, PartitionByShard)
+}
+
 // validRegion reports whether s can be an AWS region name: a host label (1 to 63 characters,
 // not ending with a hyphen) of lower-case letters, digits and hyphens that starts with a
 // letter. The SDK puts the region in the endpoint's host name and refuses, when it builds
 // the first request, one that is not a host label; it allows upper case and dots too, which
 // no AWS region name has.
-// check returns what is allowed if e is not an encoding.
-func (e Encoding) check() error {
-	switch e {
-	case EncodingProto, EncodingJSON:
-		return nil
-	}
-	return fmt.Errorf("allowed %q or %q", EncodingProto, EncodingJSON)
-}
-
-// check returns what is allowed if c is not a compression.
-func (c Compression) check() error {
-	switch c {
-	case CompressionNone, CompressionGzip, CompressionZstd:
-		return nil
-	}
-	return fmt.Errorf("allowed %q, %q or %q", CompressionNone, CompressionGzip, CompressionZstd)
-}
-
-// check returns what is allowed if p is not a partitioning.
-func (p PartitionBy) check() error {
-	switch p {
-	case PartitionByTraceID, PartitionByResource, PartitionByRandom, PartitionByShard:
-		return nil
-	}
-	return fmt.Errorf("allowed %q, %q, %q or %q", PartitionByTraceID, PartitionByResource, PartitionByRandom, PartitionByShard)
-}
-
-// CheckRegion returns nil if s can be an AWS region name (us-east-1, eu-central-1,
-// us-gov-west-1, cn-north-1), else an error saying what is allowed, for the caller to
-// put after the setting's name and value. The otelkinesis command checks its --region
-// with it.
-func CheckRegion(s string) error { return checkRegion(s) }
-
-// checkRegion returns what is allowed if s is not an AWS region name.
-func checkRegion(s string) error {
-	if validRegion(s) {
-		return nil
-	}
-	return fmt.Errorf("allowed an AWS region name such as %q: "+
-		"1 to 63 lower-case letters, digits and hyphens, starting with a letter and not ending with a hyphen", "us-east-1")
-}
-
-// checkRoleARN returns what is allowed if s is not an IAM role ARN.
-func checkRoleARN(s string) error {
-	if validRoleARN(s) {
-		return nil
-	}
-	return errors.New("allowed an IAM role ARN arn:PARTITION:iam::ACCOUNT:role/NAME")
-}
-
-// checkEndpoint returns what is allowed if s is not an endpoint URL.
-func checkEndpoint(s string) error {
-	if validEndpoint(s) {
-		return nil
-	}
-	return errors.New("allowed an http:// or https:// URL with a host")
-}
-
 func validRegion(s string) bool {
 	if len(s) == 0 || len(s) > 63 || s[0] < 'a' || s[0] > 'z' || s[len(s)-1] == '-' {
 		return false

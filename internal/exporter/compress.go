@@ -29,11 +29,11 @@ func newCompressor(c config.Compression) (compressor, error) {
 	case config.CompressionZstd:
 		enc, err := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1), zstd.WithLowerEncoderMem(true))
 		if err != nil {
-			return nil, fmt.Errorf("otelkinesis: zstd encoder: %w", err)
+			return nil, fmt.Errorf("zstd encoder: %w", err)
 		}
 		return &zstdCompressor{enc: enc}, nil
 	}
-	return nil, fmt.Errorf("otelkinesis: compression %q: allowed none, gzip or zstd", c)
+	return nil, fmt.Errorf("compression %q: allowed none, gzip or zstd", c)
 }
 
 var buffers = sync.Pool{New: func() any { return &buffer{} }}

@@ -22,12 +22,26 @@ import (
 
 	"github.com/otelkinesis/otelkinesis/internal/config"
 	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/internal/plural"
 	"github.com/otelkinesis/otelkinesis/internal/recordtag"
 	"github.com/otelkinesis/otelkinesis/internal/selfobs"
 )
 
 // ErrShutdown is returned by Put after Shutdown.
 var ErrShutdown = errors.New("otelkinesis: exporter is shut down")
+
+// producerShutdown is what Put returns when the producer was shut down: ErrShutdown for
+// errors.Is, worded to follow a message that already says it is otelkinesis's, and
+// wrapping the producer's error.
+type producerShutdown struct{ cause error }
+
+func (e producerShutdown) Error() string        { return "the producer is shut down" }
+func (e producerShutdown) Is(target error) bool { return target == ErrShutdown }
+func (e producerShutdown) Unwrap() error        { return e.cause }
+
+// ProducerShutdown returns the error of a put refused with cause, kpl.ErrShutdown: it is
+// ErrShutdown and cause for errors.Is, and says "the producer is shut down".
+func ProducerShutdown(cause error) error { return producerShutdown{cause} }
 
 // longestKey is the partition key the record size budget is computed for: 256 UTF-16
 // code units of 3 UTF-8 bytes each, the most bytes a Kinesis partition key can take, so
@@ -69,7 +83,7 @@ func New(ctx context.Context, cfg config.Config) (*Core, error) {
 	c.tags = desc.Tags()
 	comp, err := newCompressor(cfg.Compression)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", config.Prefix(cfg.Signal), err)
 	}
 	c.comp = comp
 
@@ -89,7 +103,7 @@ func New(ctx context.Context, cfg config.Config) (*Core, error) {
 		pcfg.Producer.OnDrop = chainOnDrop(c.producerDropped, cfg.Producer.OnDrop)
 		p, err := pcfg.NewProducer(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("otelkinesis: %s exporter: %w", c.signal, err)
+			return nil, fmt.Errorf("%s: %w", config.Prefix(cfg.Signal), err)
 		}
 		c.producer, c.owned = p, true
 	}
@@ -104,7 +118,7 @@ func New(ctx context.Context, cfg config.Config) (*Core, error) {
 		if c.owned {
 			_ = c.producer.Shutdown(ctx) // a failed construction leaves no producer running
 		}
-		return nil, fmt.Errorf("otelkinesis: %s exporter: the stream's record limit leaves only %d bytes per user record", c.signal, limit)
+		return nil, fmt.Errorf("otelkinesis: %s exporter: the stream's record limit leaves only %s per user record", c.signal, plural.Count(limit, "byte"))
 	}
 	c.maxData = limit
 	if c.obs != nil {
@@ -192,7 +206,7 @@ func (c *Core) put(ctx context.Context, partitionKey string, data []byte, items 
 	}
 	if errors.Is(err, kpl.ErrShutdown) {
 		// Shutdown raced with this export, or a shared producer's owner shut it down.
-		return fmt.Errorf("%w: %w", ErrShutdown, err)
+		return ProducerShutdown(err)
 	}
 	return err
 }
@@ -311,7 +325,7 @@ type Outcome struct {
 
 // Finish ends the export call op, counts what it dropped and returns the error the
 // exporter reports: each item too large named, and the items the producer did not take
-// counted, with the cause. unit names the items in messages ("spans"). The call's
+// counted, with the cause. unit names one item in messages ("span"). The call's
 // error.type is the first of not_accepted, too_large and unsupported it dropped items for.
 func (c *Core) Finish(op Op, o Outcome, unit string) error {
 	var errs []error
@@ -329,7 +343,7 @@ func (c *Core) Finish(op Op, o Outcome, unit string) error {
 	}
 	if o.Err != nil {
 		notAccepted = max(op.items-o.Handed-tooLarge-unsupported, 0)
-		errs = append(errs, fmt.Errorf("otelkinesis: %s exporter: %d of %d %s not exported: %w", c.signal, notAccepted, op.items, unit, o.Err))
+		errs = append(errs, fmt.Errorf("otelkinesis: %s exporter: %d of %s not exported: %w", c.signal, notAccepted, plural.Count(op.items, unit), o.Err))
 	}
 	if c.obs != nil && op.handed != nil {
 		// The items handed over left the call as they went.
@@ -357,8 +371,8 @@ func CheckPartitionKey(key, fallback string) string {
 		return key
 	}
 	badKeyOnce.Do(func() {
-		otel.Handle(fmt.Errorf("otelkinesis: partition key function returned a key of %d characters (allowed 1 to %d, valid UTF-8); using %q instead (reported once)",
-			n, kpl.MaxPartitionKeyLen, fallback))
+		otel.Handle(fmt.Errorf("otelkinesis: partition key function returned a key of %s (allowed 1 to %d, valid UTF-8); using %q instead (reported once)",
+			plural.Count(n, "character"), kpl.MaxPartitionKeyLen, fallback))
 	})
 	return fallback
 }

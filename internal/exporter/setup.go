@@ -11,8 +11,8 @@ import (
 
 // Start resolves the configuration of an exporter of signal from opts and the environment
 // and builds its Core.
-func Start(ctx context.Context, signal config.Signal, opts []config.Option) (*Core, error) {
-	cfg, err := config.Load(signal, opts...)
+func Start(ctx context.Context, signal config.Signal, opts []*config.Option) (*Core, error) {
+	cfg, err := config.Load(signal, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -23,18 +23,27 @@ import (
 
 // Kinesis starts a kinesistest endpoint with a 4-shard stream named stream, closed when
 // the test ends, and returns it with the options for an exporter writing to it: short
-// flush interval and backoffs, so that tests run fast.
-func Kinesis(t testing.TB, stream string) (*kinesistest.Server, []otelkinesis.Option) {
+// flush interval and backoffs, so that tests run fast. O is the option type of the
+// exporter (trace.Option, metric.Option, log.Option), which the shared options implement.
+func Kinesis[O any](t testing.TB, stream string) (*kinesistest.Server, []O) {
 	t.Helper()
 	srv := kinesistest.NewServer()
 	t.Cleanup(srv.Close)
 	if _, err := srv.CreateStream(stream, 4); err != nil {
 		t.Fatal(err)
 	}
-	return srv, []otelkinesis.Option{
-		otelkinesis.WithStreamName(stream), otelkinesis.WithEndpoint(srv.URL()), otelkinesis.WithAWSConfig(srv.AWSConfig()),
+	shared := []otelkinesis.Option{
+		otelkinesis.WithStreamName(stream), otelkinesis.WithEndpointURL(srv.URL()), otelkinesis.WithAWSConfig(srv.AWSConfig()),
 		otelkinesis.WithFlushInterval(10 * time.Millisecond), otelkinesis.WithMaxBackoff(20 * time.Millisecond),
 	}
+	opts := make([]O, len(shared))
+	for i, o := range shared {
+		var ok bool
+		if opts[i], ok = any(o).(O); !ok {
+			t.Fatalf("exportertest.Kinesis: %T is not an option type of the shared options", opts[i])
+		}
+	}
+	return srv, opts
 }
 
 // Sink is a loopback OTLP/HTTP server that keeps every request it receives, decoded.

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/otelkinesis/otelkinesis/internal/plural"
 	"github.com/otelkinesis/otelkinesis/internal/testpeers"
 	"github.com/otelkinesis/otelkinesis/internal/teststream"
 	"github.com/otelkinesis/otelkinesis/kinesistest"
@@ -54,7 +55,7 @@ func SurvivesFaults(t *testing.T, srv *kinesistest.Server, calls int, export, sh
 		t.Fatal(err)
 	}
 	if got := read(); got != want {
-		t.Fatalf("read %d items, want %d", got, want)
+		t.Fatalf("read %s, want %d", plural.Count(got, "item"), want)
 	}
 	if srv.Stats().RecordsThrottled == 0 {
 		t.Error("no entry was throttled: the fault did not happen")
@@ -76,7 +77,7 @@ func PermanentFailure(t *testing.T, srv *kinesistest.Server, export, shutdown fu
 		t.Fatalf("Shutdown = %v, want the AccessDenied drop", err)
 	}
 	if n := len(srv.RequestsFor("PutRecords")); n > 5 {
-		t.Errorf("%d requests for a permanent error", n)
+		t.Errorf("%s for a permanent error", plural.Count(n, "request"))
 	}
 }
 

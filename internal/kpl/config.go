@@ -9,11 +9,10 @@ import (
 	"go.opentelemetry.io/otel/metric"
 )
 
-// Defaults of the producer settings (DESIGN §6). The seed's values are kept
-// except where a Kinesis limit forbids them.
+// Defaults of the producer settings.
 const (
 	// DefaultAggregateBatchCount is the default of Config.AggregateBatchCount:
-	// no count limit beyond the byte limit (the KPL's 4294967295).
+	// no count limit beyond the byte limit (4294967295).
 	DefaultAggregateBatchCount = 4294967295
 	// DefaultAggregateBatchSize is the default of Config.AggregateBatchSize:
 	// 51200 bytes, exactly two 25 KiB PUT payload units.
@@ -50,7 +49,7 @@ const (
 	DefaultRecordTTL = 5 * time.Minute
 )
 
-// Kinesis limits the settings are checked against (DESIGN §5).
+// Kinesis limits the settings are checked against.
 const (
 	// MaxBatchCount is the PutRecords limit on entries per request.
 	MaxBatchCount = 500
@@ -77,8 +76,9 @@ const (
 // what you need: Validate (which New calls) refuses values outside their
 // ranges, and the zero value of a numeric setting is not its default.
 //
-// The settings named in brackets are the seed's names (DESIGN §6); the
-// exporters read them from OTEL_EXPORTER_KINESIS_<NAME in upper case>.
+// The names in brackets are the settings' names, as errors and the README's
+// settings table give them; the exporters read them from
+// OTEL_EXPORTER_KINESIS_<NAME in upper case>.
 type Config struct {
 	// StreamName is the stream's name. At least one of StreamName and
 	// StreamARN is required; when both are given both are sent (kinesalite
@@ -225,6 +225,71 @@ func DefaultConfig() Config {
 // ErrInvalidConfig is wrapped by every error Validate returns.
 var ErrInvalidConfig = errors.New("invalid producer setting")
 
+// A SettingError is one invalid setting [Config.Validate] found. Its message names the
+// setting, its value and what is allowed; the exporters' configuration layer names the
+// option or variable the value came from instead, from Setting. It wraps
+// ErrInvalidConfig.
+type SettingError struct {
+	// Setting is the setting's name, as in ranges ("batch_count", "stream_name"), or
+	// "stream" for the stream as a whole (Problem is then StreamMissing or
+	// StreamsDiffer).
+	Setting string
+	// Value is the setting's value as Validate saw it; for the stream as a whole, nil
+	// or a description of the name and the ARN that differ.
+	Value any
+	// Problem says what is wrong: "out of range", "not a stream name", StreamMissing...
+	Problem string
+	// Allowed says what is allowed, such as "1 to 500"; "" when Problem says it all.
+	Allowed string
+}
+
+// The problems of the stream as a whole.
+const (
+	// StreamMissing: neither a stream name nor a stream ARN is set.
+	StreamMissing = "a stream name or stream ARN is required"
+	// StreamsDiffer: the stream name and the stream ARN name different streams.
+	StreamsDiffer = "the stream name and the stream ARN name different streams"
+)
+
+// Error returns "invalid producer setting batch_count = 1000: out of range; allowed 1
+// to 500", or, for the stream as a whole, "invalid producer setting: " and the problem.
+func (e *SettingError) Error() string {
+	if e.Setting == "stream" {
+		if e.Value != nil {
+			return fmt.Sprintf("%v: %s (%v)", ErrInvalidConfig, e.Problem, e.Value)
+		}
+		return fmt.Sprintf("%v: %s", ErrInvalidConfig, e.Problem)
+	}
+	value := fmt.Sprint(e.Value)
+	switch v := e.Value.(type) {
+	case string:
+		value = fmt.Sprintf("%q", v)
+	case time.Duration:
+		value = FormatDuration(v)
+	}
+	msg := fmt.Sprintf("%v %s = %s: %s", ErrInvalidConfig, e.Setting, value, e.Problem)
+	if e.Allowed != "" {
+		msg += "; allowed " + e.Allowed
+	}
+	return msg
+}
+
+// Unwrap returns ErrInvalidConfig.
+func (e *SettingError) Unwrap() error { return ErrInvalidConfig }
+
+// FormatDuration writes d as time.Duration.String does, without the zero minutes and
+// seconds of a whole hour or minute: "1h", "24h", "5m", "1h30m", "100ms", "0s".
+func FormatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
 // settingRange is the range a numeric setting allows, inclusive.
 type settingRange struct {
 	lo, hi   int64
@@ -232,7 +297,7 @@ type settingRange struct {
 	zero     string // if not "", 0 is allowed too, and means this
 }
 
-// ranges holds the range of every numeric setting, by its seed name: the one
+// ranges holds the range of every numeric setting, by its name: the one
 // source of the limits Validate checks and of what Allowed says. min_backoff's
 // upper limit is max_backoff's value when that is valid.
 var ranges = map[string]settingRange{
@@ -255,11 +320,11 @@ var ranges = map[string]settingRange{
 }
 
 // String says what r allows, as Validate's errors and Allowed do: "1 to 500",
-// "1ms to 1h0m0s", "0 (ask the stream) or 1024 to 10485760".
+// "1ms to 1h", "0 (ask the stream) or 1024 to 10485760".
 func (r settingRange) String() string {
 	var s string
 	if r.duration {
-		s = fmt.Sprintf("%v to %v", time.Duration(r.lo), time.Duration(r.hi))
+		s = FormatDuration(time.Duration(r.lo)) + " to " + FormatDuration(time.Duration(r.hi))
 	} else {
 		s = fmt.Sprintf("%d to %d", r.lo, r.hi)
 	}
@@ -274,9 +339,9 @@ func (r settingRange) allows(v int64) bool {
 	return v >= r.lo && v <= r.hi || v == 0 && r.zero != ""
 }
 
-// Allowed returns what the numeric setting named setting (its seed name in
-// lower case, such as "batch_count") allows, in the words of Validate's errors,
-// such as "1 to 500" or "1ms to 1h0m0s"; "" if setting has no range.
+// Allowed returns what the numeric setting named setting (its name in lower
+// case, such as "batch_count") allows, in the words of Validate's errors,
+// such as "1 to 500" or "1ms to 1h"; "" if setting has no range.
 func Allowed(setting string) string {
 	r, ok := ranges[setting]
 	if !ok {
@@ -286,34 +351,45 @@ func Allowed(setting string) string {
 }
 
 // Validate checks every setting and returns an error that names each invalid
-// one, its value and the allowed range; errors.Is(err, ErrInvalidConfig).
+// one, its value and the allowed range: the [SettingError]s of Problems,
+// joined; errors.Is(err, ErrInvalidConfig).
 func (c Config) Validate() error {
-	var errs []error
-	bad := func(name string, value any, allowed string) {
-		errs = append(errs, fmt.Errorf("kpl: %w %s = %v: allowed %s", ErrInvalidConfig, name, value, allowed))
+	probs := c.Problems()
+	errs := make([]error, len(probs))
+	for i, p := range probs {
+		errs[i] = p
 	}
+	return errors.Join(errs...)
+}
+
+// Problems returns a SettingError for each invalid setting, in the order of
+// the Config's fields; nil if every setting is valid.
+func (c Config) Problems() []*SettingError {
+	var errs []*SettingError
 	check := func(name string, r settingRange, v int64, value any) {
 		if !r.allows(v) {
-			bad(name, value, r.String())
+			errs = append(errs, &SettingError{Setting: name, Value: value, Problem: "out of range", Allowed: r.String()})
 		}
 	}
 	intRange := func(name string, v int64) { check(name, ranges[name], v, v) }
 	durRange := func(name string, v time.Duration) { check(name, ranges[name], int64(v), v) }
 
 	if c.StreamName == "" && c.StreamARN == "" {
-		errs = append(errs, fmt.Errorf("kpl: %w: a stream name or stream ARN is required", ErrInvalidConfig))
+		errs = append(errs, &SettingError{Setting: "stream", Problem: StreamMissing})
 	}
 	if c.StreamName != "" && !validStreamName(c.StreamName) {
-		bad("stream_name", fmt.Sprintf("%q", c.StreamName), "1 to 128 characters of a-z A-Z 0-9 _ . -")
+		errs = append(errs, &SettingError{Setting: "stream_name", Value: c.StreamName, Problem: "not a stream name",
+			Allowed: "1 to 128 characters of a-z A-Z 0-9 _ . -"})
 	}
 	if c.StreamARN != "" {
 		name, ok := streamNameFromARN(c.StreamARN)
 		switch {
 		case !ok:
-			bad("stream_arn", fmt.Sprintf("%q", c.StreamARN), "an ARN arn:PARTITION:kinesis:REGION:ACCOUNT:stream/NAME")
+			errs = append(errs, &SettingError{Setting: "stream_arn", Value: c.StreamARN, Problem: "not a Kinesis stream ARN",
+				Allowed: "arn:PARTITION:kinesis:REGION:ACCOUNT:stream/NAME"})
 		case c.StreamName != "" && name != c.StreamName:
-			errs = append(errs, fmt.Errorf("kpl: %w: stream_name %q and stream_arn %q name different streams",
-				ErrInvalidConfig, c.StreamName, c.StreamARN))
+			errs = append(errs, &SettingError{Setting: "stream", Problem: StreamsDiffer,
+				Value: fmt.Sprintf("stream_name %q, stream_arn %q", c.StreamName, c.StreamARN)})
 		}
 	}
 	intRange("aggregate_batch_count", c.AggregateBatchCount)
@@ -336,7 +412,7 @@ func (c Config) Validate() error {
 	durRange("shard_map_refresh", c.ShardMapRefresh)
 	intRange("max_record_size", int64(c.MaxRecordSize))
 	durRange("record_ttl", c.RecordTTL)
-	return errors.Join(errs...)
+	return errs
 }
 
 // stream returns how errors name the stream.

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"math/bits"
 	"unsafe"
+
+	"github.com/otelkinesis/otelkinesis/internal/plural"
 )
 
 // HashKey is an unsigned 128-bit Kinesis hash key: Hi holds the most
@@ -57,8 +59,8 @@ func ParseHashKey(s string) (HashKey, error) {
 		return HashKey{}, fmt.Errorf("parse hash key %q: empty: %w", s, ErrHashKeySyntax)
 	}
 	if len(s) > maxHashKeyDigits {
-		return HashKey{}, fmt.Errorf("parse hash key %s: %d characters, at most %d allowed: %w",
-			quoteShort(s), len(s), maxHashKeyDigits, ErrHashKeySyntax)
+		return HashKey{}, fmt.Errorf("parse hash key %s: %s, at most %d allowed: %w",
+			quoteShort(s), plural.Count(len(s), "character"), maxHashKeyDigits, ErrHashKeySyntax)
 	}
 	if s[0] == '0' && len(s) > 1 {
 		return HashKey{}, fmt.Errorf("parse hash key %s: leading zero: %w", quoteShort(s), ErrHashKeySyntax)

@@ -98,8 +98,8 @@ type DropError struct {
 // Error says how many user records of which stream were dropped and why.
 func (e *DropError) Error() string {
 	msg := fmt.Sprintf("stream %q: dropped %s (%s, %s) after %s: %s",
-		e.Stream, plural.Count(e.Records, "user record", "user records"), plural.Count(e.Bytes, "byte", "bytes"),
-		plural.Count(e.Items, "telemetry item", "telemetry items"), plural.Count(e.Attempts, "attempt", "attempts"), e.Reason)
+		e.Stream, plural.Count(e.Records, "user record"), plural.Count(e.Bytes, "byte"),
+		plural.Count(e.Items, "telemetry item"), plural.Count(e.Attempts, "attempt"), e.Reason)
 	if e.Err != nil {
 		msg += ": " + e.Err.Error()
 	}
@@ -459,7 +459,7 @@ func (p *Producer) PutItems(ctx context.Context, partitionKey, explicitHashKey s
 	}
 	if alone > p.recordMax {
 		return fmt.Errorf("stream %q: user record of %s of data (%d as a Kinesis record) is over the record size limit of %d bytes: %w",
-			p.stream, plural.Count(len(data), "byte", "bytes"), alone, p.recordMax, ErrRecordTooLarge)
+			p.stream, plural.Count(len(data), "byte"), alone, p.recordMax, ErrRecordTooLarge)
 	}
 	// Puts leave room for the next request's charge beyond its records, so
 	// that it can always go, and for closing an aggregate to make room for
@@ -490,7 +490,7 @@ func (p *Producer) PutItems(ctx context.Context, partitionKey, explicitHashKey s
 			p.st.roomWaiters--
 			p.mu.Unlock()
 			return fmt.Errorf("stream %q: backlog full (%s waiting to be sent, %s held of backlog_bytes %d): %w",
-				p.stream, plural.Count(n, "user record", "user records"), plural.Count(b, "byte", "bytes"), p.cfg.BacklogBytes, ctx.Err())
+				p.stream, plural.Count(n, "user record"), plural.Count(b, "byte"), p.cfg.BacklogBytes, ctx.Err())
 		}
 		p.mu.Lock()
 		p.st.roomWaiters--
@@ -555,7 +555,7 @@ func (p *Producer) waitFlush(ctx context.Context, w *flushWaiter) error {
 	}
 	n := p.st.pendingUpTo(w.epoch)
 	p.mu.Unlock()
-	return fmt.Errorf("stream %q: flush: %s still pending: %w", p.stream, plural.Count(n, "user record", "user records"), ctx.Err())
+	return fmt.Errorf("stream %q: flush: %s still pending: %w", p.stream, plural.Count(n, "user record"), ctx.Err())
 }
 
 // Shutdown stops accepting records, sends everything buffered and waits
@@ -602,7 +602,7 @@ func (p *Producer) Shutdown(ctx context.Context) error {
 	if p.st.abandoned {
 		if n := p.st.shutdownDropped; n > 0 {
 			err = fmt.Errorf("stream %q: shutdown: dropped %s (%s) still held: %w",
-				p.stream, plural.Count(n, "user record", "user records"), plural.Count(p.st.shutdownDroppedBytes, "byte", "bytes"), ctx.Err())
+				p.stream, plural.Count(n, "user record"), plural.Count(p.st.shutdownDroppedBytes, "byte"), ctx.Err())
 		} else {
 			select {
 			case <-w.done:

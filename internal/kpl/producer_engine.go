@@ -563,7 +563,7 @@ func (p *Producer) complete(b *batch, out *kinesis.PutRecordsOutput, err error, 
 		cls, code := classRetry, "bad_response"
 		cause := err // nil for an answer that does not match the request
 		if err == nil {
-			err = fmt.Errorf("PutRecords answered %s for %s", plural.Count(resultCount(out), "result", "results"), plural.Count(len(b.recs), "record", "records"))
+			err = fmt.Errorf("PutRecords answered %s for %s", plural.Count(resultCount(out), "result"), plural.Count(len(b.recs), "record"))
 		} else {
 			cls, code = classifyError(err)
 		}
@@ -1093,7 +1093,7 @@ func (p *Producer) refreshLoop(failing, readNow bool) {
 			if !reported && (failures >= 2 || p.st.smap == nil) && p.reqCtx.Err() == nil {
 				reported = true
 				notify = fmt.Errorf("%w (%s since %s; keeping the previous shard map and retrying with backoff)",
-					err, plural.Count(failures, "failed read", "failed reads"), since.Format(time.RFC3339))
+					err, plural.Count(failures, "failed read"), since.Format(time.RFC3339))
 				if p.st.smap == nil {
 					notify = p.fallbackErrLocked(err)
 				}
@@ -1101,7 +1101,7 @@ func (p *Producer) refreshLoop(failing, readNow bool) {
 		} else {
 			if reported {
 				notify = fmt.Errorf("stream %q: ListShards answers again, after %s over %v; shard map read",
-					p.stream, plural.Count(failures, "failed read", "failed reads"), now.Sub(since).Round(time.Millisecond))
+					p.stream, plural.Count(failures, "failed read"), now.Sub(since).Round(time.Millisecond))
 			}
 			failures, reported = 0, false
 			if asked && p.st.smap != nil && p.st.smap.sameShards(m) {

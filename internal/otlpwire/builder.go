@@ -24,7 +24,8 @@ const (
 	JSON
 )
 
-// String returns "otlp_proto" or "otlp_json", the names DESIGN §8 uses.
+// String returns "otlp_proto" or "otlp_json", the names of the encoding setting
+// (OTEL_EXPORTER_KINESIS_ENCODING).
 func (e Encoding) String() string {
 	switch e {
 	case Protobuf:

@@ -11,6 +11,8 @@ import (
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	"go.opentelemetry.io/otel/sdk/resource"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/otelkinesis/otelkinesis/internal/plural"
 )
 
 var logNames = signalNames{"resourceLogs", "scopeLogs", "logRecords"}
@@ -58,8 +60,8 @@ type DroppedLogRecord struct {
 
 // Error describes the drop, naming the log record, its size and the limit.
 func (d DroppedLogRecord) Error() string {
-	return fmt.Sprintf("log record %d of the batch (time %s, trace %s, span %s) dropped: a record holding it alone would take %d bytes, over the record size limit of %d",
-		d.Index, d.Timestamp.UTC().Format(time.RFC3339Nano), d.TraceID, d.SpanID, d.Size, d.Limit)
+	return fmt.Sprintf("log record %d of the batch (time %s, trace %s, span %s) dropped: a record holding it alone would take %s, over the record size limit of %d",
+		d.Index, d.Timestamp.UTC().Format(time.RFC3339Nano), d.TraceID, d.SpanID, plural.Count(d.Size, "byte"), d.Limit)
 }
 
 // LogResult tells what one [LogEncoder.Encode] call did.
@@ -162,7 +164,7 @@ func (e *LogEncoder) drop(r *sdklog.Record, idx, size int) {
 // first, and hands it to fn.
 func (e *LogEncoder) emit(res *LogResult, size, first int, fn EmitFunc) error {
 	e.n = len(e.b.rec)
-	if err := emitRecord(&e.b, size, e.key(&e.b.items[first]), "log records", fn); err != nil {
+	if err := emitRecord(&e.b, size, e.key(&e.b.items[first]), "log record", fn); err != nil {
 		return err
 	}
 	res.Records++
@@ -384,12 +386,13 @@ func appendWhole(b *builder, dst []byte) []byte {
 }
 
 // emitRecord writes the packed record b.rec, size bytes, and hands it to fn
-// under key. The error names the record by its count of what (the items'
-// noun) and its size.
+// under key. The error names the record by its count of items (what is the
+// noun of one) and its size.
 func emitRecord(b *builder, size int, key, what string, fn EmitFunc) error {
 	b.out = b.write(grow(b.out[:0], size), b.rec)
 	if err := fn(key, b.out); err != nil {
-		return fmt.Errorf("otlpwire: emitting a record of %d %s (%d bytes) under partition key %q: %w", len(b.rec), what, len(b.out), key, err)
+		return fmt.Errorf("emitting a record of %s (%s) under partition key %q: %w",
+			plural.Count(len(b.rec), what), plural.Count(len(b.out), "byte"), key, err)
 	}
 	return nil
 }

@@ -9,6 +9,8 @@ import (
 	"go.opentelemetry.io/otel/sdk/instrumentation"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/sdk/resource"
+
+	"github.com/otelkinesis/otelkinesis/internal/plural"
 )
 
 var metricNames = signalNames{"resourceMetrics", "scopeMetrics", "metrics"}
@@ -53,8 +55,8 @@ type DroppedDataPoint struct {
 
 // Error describes the drop, naming the data point, its size and the limit.
 func (d DroppedDataPoint) Error() string {
-	return fmt.Sprintf("data point %d of metric %q (scope %q, %d attributes) dropped: a record holding it alone would take %d bytes, over the record size limit of %d",
-		d.Index, d.Metric, d.Scope, d.Attributes.Len(), d.Size, d.Limit)
+	return fmt.Sprintf("data point %d of metric %q (scope %q, %s) dropped: a record holding it alone would take %s, over the record size limit of %d",
+		d.Index, d.Metric, d.Scope, plural.Count(d.Attributes.Len(), "attribute"), plural.Count(d.Size, "byte"), d.Limit)
 }
 
 // MetricResult tells what one [MetricEncoder.Encode] call did.
@@ -203,7 +205,7 @@ func (e *MetricEncoder) emit(res *MetricResult, size, first int, fn EmitFunc) er
 	} else {
 		key = e.resKeys.of(b, b.items[first].res)
 	}
-	if err := emitRecord(b, size, key, "data points", fn); err != nil {
+	if err := emitRecord(b, size, key, "data point", fn); err != nil {
 		return err
 	}
 	res.Records++

@@ -467,7 +467,7 @@ func TestMetricEncoderEmitError(t *testing.T) {
 		}
 		return nil
 	})
-	if !errors.Is(err, boom) || !strings.Contains(err.Error(), "data points") || res.Records != 2 || res.DataPoints == 0 {
+	if !errors.Is(err, boom) || !strings.Contains(err.Error(), "data point") || res.Records != 2 || res.DataPoints == 0 {
 		t.Fatalf("error %v, result %+v", err, res)
 	}
 }

@@ -9,6 +9,8 @@ import (
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/otelkinesis/otelkinesis/internal/plural"
 )
 
 // DefaultMaxRecordSize is the record size limit a [TraceConfig] with
@@ -99,8 +101,8 @@ type DroppedSpan struct {
 
 // Error describes the drop, naming the span, its size and the limit.
 func (d DroppedSpan) Error() string {
-	return fmt.Sprintf("span %s of trace %s dropped: a record holding it alone would take %d bytes, over the record size limit of %d",
-		d.SpanID, d.TraceID, d.Size, d.Limit)
+	return fmt.Sprintf("span %s of trace %s dropped: a record holding it alone would take %s, over the record size limit of %d",
+		d.SpanID, d.TraceID, plural.Count(d.Size, "byte"), d.Limit)
 }
 
 // TraceResult tells what one [TraceEncoder.Encode] call did.
@@ -205,7 +207,7 @@ func (e *TraceEncoder) emit(res *TraceResult, size, first int, fn EmitFunc) erro
 	if e.mode == PartitionByShard {
 		first = int(e.b.rec[0]) // the record's own first span: one partition holds many traces
 	}
-	if err := emitRecord(&e.b, size, e.key(&e.b.items[first]), "spans", fn); err != nil {
+	if err := emitRecord(&e.b, size, e.key(&e.b.items[first]), "span", fn); err != nil {
 		return err
 	}
 	res.Records++

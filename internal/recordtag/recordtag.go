@@ -1,5 +1,5 @@
 // Package recordtag defines the KPL user-record tags that make an otelkinesis stream
-// self-describing (DESIGN §4): which signal a user record holds, in which content type,
+// self-describing: which signal a user record holds, in which content type,
 // under which compression. The exporters write them and the consumer reads them; this
 // package is the one place that spells them.
 //

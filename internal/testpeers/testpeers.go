@@ -1,5 +1,5 @@
 // Package testpeers finds the real Kinesis implementations that `make test` starts
-// (kinesalite and kinesis-local, DESIGN §10) and gives tests ready-made clients and streams.
+// (kinesalite and kinesis-local) and gives tests ready-made clients and streams.
 //
 // The Makefile exports where the peers listen:
 //

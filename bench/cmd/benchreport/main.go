@@ -25,6 +25,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/otelkinesis/otelkinesis/internal/plural"
 )
 
 func main() {
@@ -61,7 +63,7 @@ func main() {
 	if err := tables.Close(); err != nil {
 		fatal(err)
 	}
-	fmt.Printf("benchreport: %d charts and tables.md in %s\n", len(charts), *out)
+	fmt.Printf("benchreport: %s and tables.md in %s\n", plural.Count(len(charts), "chart"), *out)
 }
 
 func fatal(err error) {
@@ -236,7 +238,7 @@ func (s *results) writeCharts(dir string) ([]string, error) {
 			for _, b := range f.subs {
 				bars = appendBar(bars, label(b.name), b.values[unit])
 			}
-			svg := barChart(fmt.Sprintf("%s: %s (median of %d runs; whiskers: min to max)", f.name, unit, runs(f, unit)), unit, bars)
+			svg := barChart(fmt.Sprintf("%s: %s (median of %s; whiskers: min to max)", f.name, unit, plural.Count(runs(f, unit), "run")), unit, bars)
 			if err := os.WriteFile(filepath.Join(dir, name), []byte(svg), 0o644); err != nil {
 				return nil, err
 			}
@@ -272,7 +274,7 @@ func (f *family) writeSplitCharts(dir string) ([]string, error) {
 			continue
 		}
 		name := unsafeFile.ReplaceAllString(strings.TrimPrefix(f.name, "bench.")+"_"+label(b.name)+"_split", "_") + ".svg"
-		title := fmt.Sprintf("%s %s: CPU ns/span by class (median of %d runs; whiskers: min to max)", f.name, label(b.name), len(b.values[splitUnit]))
+		title := fmt.Sprintf("%s %s: CPU ns/span by class (median of %s; whiskers: min to max)", f.name, label(b.name), plural.Count(len(b.values[splitUnit]), "run"))
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(barChart(title, "cpu-ns/span", bars)), 0o644); err != nil {
 			return nil, err
 		}
