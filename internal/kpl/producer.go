@@ -158,8 +158,9 @@ type Producer struct {
 	scratch [maxHashKeyDigits]byte
 }
 
-// noRetry turns the SDK's own retries off for a call: the producer owns retries (DESIGN
-// §5), and the SDK's retry quota would otherwise fail calls fast under throttling.
+// noRetry turns the SDK's own retries off for a call: the producer owns retries (within
+// the delivery budget, record by record), and the SDK's retry quota would otherwise fail
+// calls fast under sustained throttling.
 func noRetry(o *kinesis.Options) { o.Retryer = aws.NopRetryer{}; o.RetryMaxAttempts = 0 }
 
 // putOptions are the options of every PutRecords call: noRetry, and internal/putrecords
