@@ -721,16 +721,11 @@ func (p *Producer) expireLocked(now time.Time) {
 			p.sealLocked(s, i) // queued, and dropped below
 		}
 		for _, q := range []*recQueue{&s.retry, &s.fresh} {
-			for n := q.len(); n > 0; n-- {
-				r := p.popLocked(q)
-				if keep(r.born) {
-					q.push(r) // back at the end, in the same order
-					st.readyCount++
-					st.readyBytes += r.size
-					r.shard.ready += r.size
-					st.queued += r.users
-					continue
-				}
+			for _, r := range q.removeIf(func(r *record) bool { return !keep(r.born) }) {
+				st.readyCount--
+				st.readyBytes -= r.size
+				s.ready -= r.size
+				st.queued -= r.users
 				p.dropLocked(r, DropExpired, cause, &st.deferred)
 			}
 		}

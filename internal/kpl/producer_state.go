@@ -115,6 +115,26 @@ func (q *recQueue) pop() *record {
 	return r
 }
 
+// removeIf takes the records for which drop is true out of the queue, keeping the
+// order of the others, and returns them.
+func (q *recQueue) removeIf(drop func(*record) bool) []*record {
+	var out []*record
+	kept := q.items[:q.head]
+	for _, r := range q.items[q.head:] {
+		if drop(r) {
+			out = append(out, r)
+			continue
+		}
+		kept = append(kept, r)
+	}
+	clear(q.items[len(kept):])
+	q.items = kept
+	if q.head == len(q.items) {
+		q.items, q.head = q.items[:0], 0
+	}
+	return out
+}
+
 // retryHeap orders records waiting for a retry by due time.
 type retryHeap []*record
 
