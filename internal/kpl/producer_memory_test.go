@@ -386,7 +386,9 @@ func TestProducerTightBudgetNeverDeadlocks(t *testing.T) {
 func TestProducerKeepsBuffersWithinBudget(t *testing.T) {
 	f := newFakeKinesis("s", 2)
 	cfg := testConfig("s")
-	cfg.FlushInterval = 20 * time.Millisecond
+	// Long enough that a loaded machine still looks at the kept buffers before a whole
+	// interval without a request drops them.
+	cfg.FlushInterval = 300 * time.Millisecond
 	p := newTestProducer(t, f, cfg)
 	data := make([]byte, 20_000)
 	for i := range 200 {
