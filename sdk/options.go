@@ -112,7 +112,7 @@ func name(o config.SetupOption) string {
 	if c := config.SetupOptionOf(o); c != nil {
 		return c.Name
 	}
-	return fmt.Sprintf("%T", o)
+	return "an option of package sdk"
 }
 
 // WithResource sets the resource of the three providers: it is given to each as
