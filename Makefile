@@ -1,7 +1,7 @@
 # otelkinesis — every command a contributor or CI needs. Requires Go 1.26 and Node 20 with npm.
 #
 #   make demo     telemetry into a local Kinesis (kinesalite) and back out; no AWS account
-#   make test     go vet + every test (race detector on) against real Kinesis peers
+#   make test     go vet + every test (race detector on) of every module against real Kinesis peers
 #   make bench    the benchmark suites, -count=10, results under bench/results/, charts in bench/charts/
 #   make fuzz     each fuzz target for FUZZTIME (default 20s)
 #   make lint     gofmt and go vet
@@ -15,8 +15,9 @@ FUZZTIME ?= 20s
 BENCHCOUNT ?= 10
 BENCH ?= .
 
-# Packages of the library module, and the separate benchmark/cross-check module.
-MODULES := . bench
+# Packages of the library module, the separate benchmark/cross-check module, and the
+# separate module registering kinesis with OpenTelemetry's contrib autoexport.
+MODULES := . bench autoexport
 
 .PHONY: all test demo bench bench-charts fuzz lint peers peers-up peers-down clean
 
@@ -25,7 +26,7 @@ all: test
 peers:
 	@$(PEERS) install
 
-# Starts kinesalite and kinesis-local on 127.0.0.1, runs vet and every test of both modules
+# Starts kinesalite and kinesis-local on 127.0.0.1, runs vet and every test of each module
 # with the endpoints in the environment, and stops the peers by PID on every exit path.
 # An interrupt (INT or TERM) ends the recipe with 130 or 143, never 0, once the command
 # running then has returned; the EXIT trap stops the peers on the way out.

@@ -1,7 +1,14 @@
 // Package otelkinesis holds what the otelkinesis exporters share: their options and the
 // [Producer] that one stream's trace, metric and log exporters can share.
 //
-// The exporters live in the packages trace, metric and log:
+// Package sdk sets up all three signals on one stream in one call, through one producer,
+// and stops them with one Shutdown:
+//
+//	tel, err := sdk.New(ctx, otelkinesis.WithStreamName("telemetry"))
+//	defer tel.Shutdown(ctx)
+//	otel.SetTracerProvider(tel.TracerProvider())
+//
+// The exporters themselves live in the packages trace, metric and log:
 //
 //	exp, err := trace.New(ctx, otelkinesis.WithStreamName("telemetry"))
 //	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp))
@@ -15,7 +22,7 @@
 //
 // Each constructor takes its own option type: [Option] (the stream, AWS and producer
 // settings) is accepted by all of them, [ExporterOption] (how an exporter writes its
-// records, and [WithProducer]) by the three exporters, and the options of packages trace,
-// metric and log by their own exporter; an option given where it does not apply does not
-// compile.
+// records, and [WithProducer]) by the three exporters and sdk.New, and the options of
+// packages trace, metric and log by their own exporter; an option given where it does
+// not apply does not compile.
 package otelkinesis

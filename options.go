@@ -11,15 +11,15 @@ import (
 	"github.com/otelkinesis/otelkinesis/internal/kpl"
 )
 
-// Option is an option of every constructor: trace.New, metric.New, log.New and
-// [NewProducer]. These are the stream, AWS and producer settings and WithMeterProvider.
-// Options given in code win over the environment (OTEL_EXPORTER_KINESIS_*), which wins
-// over the defaults. The zero of an option's argument is not a default: pass only what
-// you mean to change.
+// Option is an option of every constructor: trace.New, metric.New, log.New, [NewProducer]
+// and the one-call setup, sdk.New. These are the stream, AWS and producer settings and
+// WithMeterProvider. Options given in code win over the environment
+// (OTEL_EXPORTER_KINESIS_*), which wins over the defaults. The zero of an option's
+// argument is not a default: pass only what you mean to change.
 //
 // Each constructor takes its own option type: trace.Option, metric.Option, log.Option,
-// and Option for NewProducer. An Option is all four; an [ExporterOption] is an option of
-// the three exporters only; an option of package trace, metric or log is an option of
+// Option for NewProducer and sdk.Option for sdk.New. An Option is all five; an
+// [ExporterOption] is an option of the three exporters and of sdk.New only; an option of package trace, metric or log is an option of
 // that exporter only. An option given to a constructor it does not apply to does not
 // compile.
 type Option interface {
@@ -30,11 +30,14 @@ type Option interface {
 // ExporterOption is an option of the three exporters (trace.New, metric.New, log.New)
 // that does not apply to a [Producer]: the encoding, compression and partitioning of the
 // exporter's user records, and WithProducer. Options given in code win over the
-// environment, which wins over the defaults.
+// environment, which wins over the defaults. The one-call setup of package sdk (sdk.New)
+// takes both kinds, Option and ExporterOption, but refuses WithProducer: it creates the
+// producer itself.
 type ExporterOption interface {
 	config.TraceOption
 	config.MetricOption
 	config.LogOption
+	config.SetupOption
 }
 
 // Encoding is the OTLP encoding of each user record.

@@ -22,6 +22,9 @@ var (
 		"producer_to_producer":   {`otelkinesis.NewProducer(ctx, otelkinesis.WithProducer(nil))`, "WithProducer"},
 		"trace_option_to_producer": {`otelkinesis.NewProducer(ctx, kinesistrace.WithPartitionKey(nil))`,
 			"WithPartitionKey"},
+		"trace_option_to_sdk":    {`sdk.New(ctx, kinesistrace.WithPartitionKey(nil))`, "WithPartitionKey"},
+		"sdk_option_to_trace":    {`kinesistrace.New(ctx, sdk.WithResource(nil))`, "WithResource"},
+		"sdk_option_to_producer": {`otelkinesis.NewProducer(ctx, sdk.WithPeriodicReaderOptions())`, "WithPeriodicReaderOptions"},
 	}
 
 	// controlOptions compiles: every constructor with options that apply to it.
@@ -35,7 +38,11 @@ var (
 	_, _ = kinesismetric.New(ctx, shared, otelkinesis.WithCompression(otelkinesis.CompressionGzip),
 		kinesismetric.WithTemporalitySelector(nil), kinesismetric.WithAggregationSelector(nil))
 	_, _ = kinesislog.New(ctx, otelkinesis.WithStreamName("s"), otelkinesis.WithPartitionBy(otelkinesis.PartitionByResource),
-		kinesislog.WithPartitionKey(nil))`
+		kinesislog.WithPartitionKey(nil))
+	_, _ = sdk.New(ctx, otelkinesis.WithStreamName("s"), otelkinesis.WithBatchCount(100),
+		otelkinesis.WithEncoding(otelkinesis.EncodingJSON), sdk.WithResource(nil),
+		sdk.WithTraceExporterOptions(kinesistrace.WithPartitionKey(nil), otelkinesis.WithCompression(otelkinesis.CompressionGzip)),
+		sdk.WithMetricExporterOptions(kinesismetric.WithTemporalitySelector(nil)))`
 )
 
 // TestOptionTypes builds small programs against this module in a module of their own: an
@@ -119,6 +126,7 @@ import (
 	"github.com/otelkinesis/otelkinesis"
 	kinesislog "github.com/otelkinesis/otelkinesis/log"
 	kinesismetric "github.com/otelkinesis/otelkinesis/metric"
+	"github.com/otelkinesis/otelkinesis/sdk"
 	kinesistrace "github.com/otelkinesis/otelkinesis/trace"
 )
 
@@ -127,6 +135,7 @@ var (
 	_ = kinesislog.New
 	_ = kinesismetric.New
 	_ = kinesistrace.New
+	_ = sdk.New
 )
 
 func main() {

@@ -22,7 +22,8 @@ type Option struct {
 }
 
 // The option interfaces of the constructors: TraceOption is what trace.New takes,
-// MetricOption metric.New, LogOption log.New, ProducerOption otelkinesis.NewProducer.
+// MetricOption metric.New, LogOption log.New, ProducerOption otelkinesis.NewProducer,
+// SetupOption the one-call setup of package sdk (sdk.New).
 // Their methods are unexported, so only this package's option types implement them, each
 // the interfaces of the constructors its option applies to: an option meant for one
 // constructor given to another does not compile.
@@ -35,7 +36,17 @@ type (
 	LogOption interface{ logOption() *Option }
 	// ProducerOption is an option of a shared producer.
 	ProducerOption interface{ producerOption() *Option }
+	// SetupOption is an option of the one-call setup: every option of the three
+	// exporters, and the setup's own options (which embed [SetupOnly] and carry no
+	// *Option: the setup applies them itself).
+	SetupOption interface{ setupOption() *Option }
 )
+
+// SetupOnly makes a type of package sdk an option of the setup alone: a type embedding it
+// implements SetupOption and no other option interface.
+type SetupOnly struct{}
+
+func (SetupOnly) setupOption() *Option { return nil }
 
 // AllOption is an option of every constructor: the three exporters and the producer.
 type AllOption interface {
@@ -43,6 +54,7 @@ type AllOption interface {
 	MetricOption
 	LogOption
 	ProducerOption
+	SetupOption
 }
 
 // ExporterOption is an option of the three exporters, not of the producer.
@@ -50,6 +62,7 @@ type ExporterOption interface {
 	TraceOption
 	MetricOption
 	LogOption
+	SetupOption
 }
 
 type allOption struct{ o *Option }
@@ -58,12 +71,14 @@ func (a allOption) traceOption() *Option    { return a.o }
 func (a allOption) metricOption() *Option   { return a.o }
 func (a allOption) logOption() *Option      { return a.o }
 func (a allOption) producerOption() *Option { return a.o }
+func (a allOption) setupOption() *Option    { return a.o }
 
 type exporterOption struct{ o *Option }
 
 func (e exporterOption) traceOption() *Option  { return e.o }
 func (e exporterOption) metricOption() *Option { return e.o }
 func (e exporterOption) logOption() *Option    { return e.o }
+func (e exporterOption) setupOption() *Option  { return e.o }
 
 type traceOption struct{ o *Option }
 
@@ -107,6 +122,10 @@ func MetricOptions[O MetricOption](opts []O) []*Option {
 func LogOptions[O LogOption](opts []O) []*Option {
 	return collect(opts, func(o O) *Option { return o.logOption() })
 }
+
+// SetupOptionOf returns what an option of the exporters given to the setup carries, nil
+// for one of the setup's own options.
+func SetupOptionOf(o SetupOption) *Option { return o.setupOption() }
 
 // ProducerOptions is [TraceOptions] for a shared producer.
 func ProducerOptions[O ProducerOption](opts []O) []*Option {
