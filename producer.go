@@ -8,6 +8,7 @@ import (
 	"github.com/otelkinesis/otelkinesis/internal/config"
 	"github.com/otelkinesis/otelkinesis/internal/exporter"
 	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 )
 
 // Producer is one stream's producer, shareable by the trace, metric and log exporters
@@ -42,7 +43,7 @@ func NewProducer(ctx context.Context, opts ...Option) (*Producer, error) {
 // aggregated record, and standard deaggregators ignore them; the consumer package's
 // deaggregator returns them (consumer.Tag is the same type). The trace context carrier
 // of package propagation puts context in them (propagation.Producer.InjectTags).
-type Tag = kpl.Tag
+type Tag = aggregation.Tag
 
 // Put hands one user record to the producer, as the exporters do with telemetry: the
 // producer aggregates it with other user records bound for the same shard into KPL

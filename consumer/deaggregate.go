@@ -11,13 +11,13 @@ import (
 
 	"google.golang.org/protobuf/encoding/protowire"
 
-	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 )
 
 // Tag is a key-value pair attached to a user record inside a KPL aggregated
 // record. Standard deaggregators ignore tags; otelkinesis writes them to say
 // which signal, encoding and compression a user record holds.
-type Tag = kpl.Tag
+type Tag = aggregation.Tag
 
 // UserRecord is one record as the producer wrote it: a user record taken out
 // of a KPL aggregated record, or a whole Kinesis record that was not
@@ -114,7 +114,7 @@ func (e *FormatError) Unwrap() error { return e.Err }
 // whether Deaggregate reads it as an aggregated record rather than passing it
 // through as one plain record.
 func IsAggregated(data []byte) bool {
-	return len(data) >= len(kpl.Magic) && [4]byte(data[:4]) == kpl.Magic
+	return len(data) >= len(aggregation.Magic) && [4]byte(data[:4]) == aggregation.Magic
 }
 
 // Deaggregate reads one Kinesis record's data and partition key with the
@@ -169,25 +169,25 @@ func (d *Deaggregator) AppendDeaggregated(dst []UserRecord, data []byte, partiti
 	if !IsAggregated(data) {
 		return append(dst, UserRecord{PartitionKey: partitionKey, Data: data[:len(data):len(data)]}), nil
 	}
-	const overhead = len(kpl.Magic) + kpl.DigestSize
+	const overhead = len(aggregation.Magic) + aggregation.DigestSize
 	if len(data) < overhead {
 		return dst, &FormatError{Offset: len(data), UserRecord: -1, Err: ErrTruncated,
-			Detail: fmt.Sprintf("%d bytes after the magic, too short for the %d-byte digest", len(data)-len(kpl.Magic), kpl.DigestSize)}
+			Detail: fmt.Sprintf("%d bytes after the magic, too short for the %d-byte digest", len(data)-len(aggregation.Magic), aggregation.DigestSize)}
 	}
-	pb := data[len(kpl.Magic) : len(data)-kpl.DigestSize]
+	pb := data[len(aggregation.Magic) : len(data)-aggregation.DigestSize]
 	if !d.cfg.skipChecksum {
 		sum := md5.Sum(pb)
-		if !bytes.Equal(sum[:], data[len(data)-kpl.DigestSize:]) {
-			return dst, &FormatError{Offset: len(data) - kpl.DigestSize, UserRecord: -1, Err: ErrChecksum,
-				Detail: fmt.Sprintf("trailer %x, digest of the %d protobuf bytes %x", data[len(data)-kpl.DigestSize:], len(pb), sum)}
+		if !bytes.Equal(sum[:], data[len(data)-aggregation.DigestSize:]) {
+			return dst, &FormatError{Offset: len(data) - aggregation.DigestSize, UserRecord: -1, Err: ErrChecksum,
+				Detail: fmt.Sprintf("trailer %x, digest of the %d protobuf bytes %x", data[len(data)-aggregation.DigestSize:], len(pb), sum)}
 		}
 	}
 	start := len(dst)
-	p := parser{pb: pb, base: len(kpl.Magic), maxRecords: d.cfg.maxRecords}
+	p := parser{pb: pb, base: len(aggregation.Magic), maxRecords: d.cfg.maxRecords}
 	if p.fastScan() {
 		dst = p.fastBuild(dst)
 	} else {
-		p = parser{pb: pb, base: len(kpl.Magic), maxRecords: d.cfg.maxRecords}
+		p = parser{pb: pb, base: len(aggregation.Magic), maxRecords: d.cfg.maxRecords}
 		if err := p.scan(); err != nil {
 			return dst, err
 		}

@@ -5,14 +5,14 @@ import (
 	"testing"
 
 	"github.com/otelkinesis/otelkinesis/consumer"
-	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 )
 
 // benchAggregate returns a 50 KiB aggregate (the default
 // aggregate_batch_size) of size-byte user records, each with its own
 // 32-character partition key, with or without two tags each.
-func benchAggregate(size int, tags []kpl.Tag) (data []byte, records int) {
-	var a kpl.Aggregator
+func benchAggregate(size int, tags []aggregation.Tag) (data []byte, records int) {
+	var a aggregation.Aggregator
 	payload := make([]byte, size)
 	for i := 0; ; i++ {
 		pk := fmt.Sprintf("%032x", uint64(i)*0x9E3779B97F4A7C15)
@@ -35,10 +35,10 @@ func BenchmarkDeaggregate(b *testing.B) {
 	}
 	for _, size := range []int{100, 1024} {
 		for _, tagged := range []bool{false, true} {
-			var tags []kpl.Tag
+			var tags []aggregation.Tag
 			name := fmt.Sprintf("record=%dB", size)
 			if tagged {
-				tags = []kpl.Tag{{Key: "otelkinesis.signal", Value: "traces"}, {Key: "otelkinesis.encoding", Value: "otlp_proto"}}
+				tags = []aggregation.Tag{{Key: "otelkinesis.signal", Value: "traces"}, {Key: "otelkinesis.encoding", Value: "otlp_proto"}}
 				name += "/tags=2"
 			}
 			data, n := benchAggregate(size, tags)

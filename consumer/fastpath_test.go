@@ -8,7 +8,7 @@ import (
 
 	"google.golang.org/protobuf/encoding/protowire"
 
-	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 )
 
 // bothPaths reads the protobuf bytes pb with the fast path and the general
@@ -37,9 +37,9 @@ func bothPaths(t *testing.T, pb []byte) (fastRecs, generalRecs []UserRecord, fas
 
 func TestFastPathMatchesGeneral(t *testing.T) {
 	r := rand.New(rand.NewPCG(41, 42))
-	tagSets := [][]kpl.Tag{nil, {{Key: "a", Value: "1"}}, {{Key: "a", Value: "1"}, {Key: "b"}}, {{Key: "a", Value: "2"}, {Key: "b"}}}
+	tagSets := [][]aggregation.Tag{nil, {{Key: "a", Value: "1"}}, {{Key: "a", Value: "1"}, {Key: "b"}}, {{Key: "a", Value: "2"}, {Key: "b"}}}
 	for iter := range 300 {
-		var a kpl.Aggregator
+		var a aggregation.Aggregator
 		for range r.IntN(50) {
 			pk := "pk" + strconv.Itoa(r.IntN(10))
 			ehk := ""
@@ -87,10 +87,10 @@ func TestFastPathRefusesOtherLayouts(t *testing.T) {
 // FuzzFastPath checks the fast path against the general parser on arbitrary
 // protobuf bytes: whatever it takes, the general parser reads identically.
 func FuzzFastPath(f *testing.F) {
-	var a kpl.Aggregator
-	a.Add("pk", "7", []byte("data"), []kpl.Tag{{Key: "k", Value: "v"}})
-	a.Add("pk2", "", nil, []kpl.Tag{{Key: "k", Value: "v"}})
-	a.Add("pk", "", []byte("x"), []kpl.Tag{{Key: "k"}})
+	var a aggregation.Aggregator
+	a.Add("pk", "7", []byte("data"), []aggregation.Tag{{Key: "k", Value: "v"}})
+	a.Add("pk2", "", nil, []aggregation.Tag{{Key: "k", Value: "v"}})
+	a.Add("pk", "", []byte("x"), []aggregation.Tag{{Key: "k"}})
 	out := a.AppendTo(nil)
 	f.Add(out[4 : len(out)-16])
 	f.Fuzz(func(t *testing.T, pb []byte) {

@@ -13,7 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/otelkinesis/otelkinesis/consumer"
-	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 	"github.com/otelkinesis/otelkinesis/internal/otlpsample"
 )
 
@@ -58,7 +58,7 @@ func benchBatch() ([]types.Record, int) {
 	var recs []types.Record
 	total, n := 0, 0
 	for range 20 {
-		var a kpl.Aggregator
+		var a aggregation.Aggregator
 		for {
 			data := benchTrace(n)
 			pk := fmt.Sprintf("%032x", n)

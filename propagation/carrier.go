@@ -5,12 +5,12 @@ import (
 
 	"go.opentelemetry.io/otel/propagation"
 
-	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 )
 
 // Tag is one key/value pair: a tag of a KPL user record, a header of an
 // envelope, a member of a JSON context field. consumer.Tag is the same type.
-type Tag = kpl.Tag
+type Tag = aggregation.Tag
 
 // TagCarrier is a TextMapCarrier over an ordered list of key/value pairs. It
 // is the carrier of three formats: the tags of a KPL user record (FormatTags),

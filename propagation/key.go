@@ -6,7 +6,7 @@ import (
 
 	"go.opentelemetry.io/otel/propagation"
 
-	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 )
 
 // keyPrefix starts every partition key written by the key carrier. With the
@@ -135,7 +135,7 @@ func WrapKey(businessKey, traceparent string) (partitionKey, explicitHashKey str
 		traceparent = zeroTraceparent
 	}
 	var buf [maxHashKeyDigits]byte
-	ehk := kpl.HashPartitionKey(businessKey).AppendDecimal(buf[:0])
+	ehk := aggregation.HashPartitionKey(businessKey).AppendDecimal(buf[:0])
 	return keyPrefix + traceparent + string(keySeparator) + businessKey, string(ehk), nil
 }
 
@@ -153,7 +153,7 @@ func checkWrap(businessKey, traceparent string) error {
 	if len(businessKey) <= MaxWrappedBusinessKeyLength {
 		return nil
 	}
-	if n := kpl.PartitionKeyLen(businessKey); n > MaxWrappedBusinessKeyLength {
+	if n := aggregation.PartitionKeyLen(businessKey); n > MaxWrappedBusinessKeyLength {
 		return fmt.Errorf("wrap partition key %s: %d characters, at most %d leave room for the traceparent: %w",
 			quoteShort(businessKey), n, MaxWrappedBusinessKeyLength, ErrKeyTooLong)
 	}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/otelkinesis/otelkinesis/internal/config"
 	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 	"github.com/otelkinesis/otelkinesis/internal/recordtag"
 	"github.com/otelkinesis/otelkinesis/internal/selfobs"
 )
@@ -32,7 +33,7 @@ var ErrShutdown = errors.New("otelkinesis: exporter is shut down")
 // longestKey is the partition key the record size budget is computed for: 256 UTF-16
 // code units of 3 UTF-8 bytes each, the most bytes a Kinesis partition key can take, so
 // any valid key fits the budget.
-var longestKey = strings.Repeat("\u65e5", kpl.MaxPartitionKeyLen)
+var longestKey = strings.Repeat("\u65e5", aggregation.MaxPartitionKeyLen)
 
 // Core is the signal-independent half of an exporter. It is safe for concurrent use.
 type Core struct {
@@ -40,7 +41,7 @@ type Core struct {
 	signal   string
 	producer *kpl.Producer
 	owned    bool // the Core created the producer and shuts it down
-	tags     []kpl.Tag
+	tags     []aggregation.Tag
 	maxData  int // most encoded bytes per user record before compression
 	comp     compressor
 
@@ -352,13 +353,13 @@ var badKeyOnce sync.Once
 // otel.Handle. Caller-supplied partition functions go through it, so that one bad key
 // costs neither its records nor the rest of the batch.
 func CheckPartitionKey(key, fallback string) string {
-	n := kpl.PartitionKeyLen(key)
-	if n >= 1 && n <= kpl.MaxPartitionKeyLen && utf8.ValidString(key) {
+	n := aggregation.PartitionKeyLen(key)
+	if n >= 1 && n <= aggregation.MaxPartitionKeyLen && utf8.ValidString(key) {
 		return key
 	}
 	badKeyOnce.Do(func() {
 		otel.Handle(fmt.Errorf("otelkinesis: partition key function returned a key of %d characters (allowed 1 to %d, valid UTF-8); using %q instead (reported once)",
-			n, kpl.MaxPartitionKeyLen, fallback))
+			n, aggregation.MaxPartitionKeyLen, fallback))
 	})
 	return fallback
 }
@@ -367,7 +368,7 @@ func CheckPartitionKey(key, fallback string) string {
 func (c *Core) Signal() string { return c.signal }
 
 // Tags returns the tags every user record of this exporter carries.
-func (c *Core) Tags() []kpl.Tag { return c.tags }
+func (c *Core) Tags() []aggregation.Tag { return c.tags }
 
 // Flush returns when every record put before it is delivered or dropped, or ctx ends.
 func (c *Core) Flush(ctx context.Context) error {

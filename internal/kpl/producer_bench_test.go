@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"go.opentelemetry.io/otel/sdk/metric"
+
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 )
 
 // nullKinesis accepts every record at once without looking at it: what is
@@ -74,7 +76,7 @@ func benchPut(b *testing.B, size int, plain bool) {
 		keys[i] = hex.EncodeToString(id[:]) // a trace ID
 	}
 	data := make([]byte, size)
-	tags := []Tag{{Key: "s", Value: "t"}, {Key: "ct", Value: "p"}}
+	tags := []aggregation.Tag{{Key: "s", Value: "t"}, {Key: "ct", Value: "p"}}
 	ctx := context.Background()
 	b.SetBytes(int64(size))
 	b.ReportAllocs()
@@ -182,7 +184,7 @@ func benchUnits(b *testing.B, sizes []int, bins int) {
 			b.Fatal(err)
 		}
 		r := rand.New(rand.NewPCG(1, 2))
-		tags := []Tag{{Key: "otel.signal", Value: "traces"}, {Key: "content-type", Value: "application/x-protobuf"}, {Key: "content-encoding", Value: "gzip"}}
+		tags := []aggregation.Tag{{Key: "otel.signal", Value: "traces"}, {Key: "content-type", Value: "application/x-protobuf"}, {Key: "content-encoding", Value: "gzip"}}
 		buf := make([]byte, 200_000)
 		userBytes := 0
 		for _, n := range sizes {

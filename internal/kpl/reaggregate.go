@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 )
 
 // This file holds the little of the reading side the producer needs: when a
@@ -21,11 +23,11 @@ var errWalk = errors.New("malformed aggregated record")
 // walkAggregate calls fn with each user record of the aggregated record b, in
 // order. data aliases b and tags is reused between calls: fn copies what it
 // keeps. The strings are fresh and may be kept.
-func walkAggregate(b []byte, fn func(partitionKey, explicitHashKey string, data []byte, tags []Tag)) error {
-	if len(b) < len(Magic)+DigestSize || !bytes.Equal(b[:len(Magic)], Magic[:]) {
+func walkAggregate(b []byte, fn func(partitionKey, explicitHashKey string, data []byte, tags []aggregation.Tag)) error {
+	if len(b) < len(aggregation.Magic)+aggregation.DigestSize || !bytes.Equal(b[:len(aggregation.Magic)], aggregation.Magic[:]) {
 		return fmt.Errorf("%w: no magic", errWalk)
 	}
-	msg := b[len(Magic) : len(b)-DigestSize]
+	msg := b[len(aggregation.Magic) : len(b)-aggregation.DigestSize]
 
 	// The tables may come after the records in a message someone else wrote;
 	// read them first.
@@ -46,7 +48,7 @@ func walkAggregate(b []byte, fn func(partitionKey, explicitHashKey string, data 
 		return err
 	}
 
-	var tags []Tag
+	var tags []aggregation.Tag
 	return eachField(msg, func(num protowire.Number, typ protowire.Type, rec []byte, _ uint64) error {
 		if num != 3 || typ != protowire.BytesType {
 			return nil
@@ -66,7 +68,7 @@ func walkAggregate(b []byte, fn func(partitionKey, explicitHashKey string, data 
 			case num == 3 && typ == protowire.BytesType:
 				data = v
 			case num == 4 && typ == protowire.BytesType:
-				var t Tag
+				var t aggregation.Tag
 				err := eachField(v, func(num protowire.Number, typ protowire.Type, s []byte, _ uint64) error {
 					if typ == protowire.BytesType && num == 1 {
 						t.Key = string(s)

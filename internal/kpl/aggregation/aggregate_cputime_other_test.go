@@ -1,6 +1,6 @@
 //go:build !linux
 
-package kpl
+package aggregation
 
 import "time"
 
