@@ -12,11 +12,10 @@ import (
 // config is a Deaggregator's settings.
 // The zero value is the defaults.
 type config struct {
-	skipChecksum bool
-	maxRecords   int
-	checkRange   bool
-	shard        shardRange
-	err          error // the first invalid option
+	reader     aggregation.Reader // the checksum and user record settings
+	checkRange bool
+	shard      shardRange
+	err        error // the first invalid option
 }
 
 // Option configures a Deaggregator.
@@ -41,7 +40,7 @@ func (c *config) setErr(err error) {
 // was damaged before it was put. Turning it off saves the MD5 pass, the
 // largest cost of reading an aggregated record.
 func WithChecksum(verify bool) Option {
-	return optionFunc(func(c *config) { c.skipChecksum = !verify })
+	return optionFunc(func(c *config) { c.reader.SkipChecksum = !verify })
 }
 
 // WithMaxUserRecords limits how many user records one aggregated record may
@@ -54,7 +53,7 @@ func WithMaxUserRecords(n int) Option {
 			c.setErr(fmt.Errorf("consumer: WithMaxUserRecords(%d): must be 0 (no limit) or more", n))
 			return
 		}
-		c.maxRecords = n
+		c.reader.MaxRecords = n
 	})
 }
 

@@ -36,7 +36,16 @@
 // user record (AddIfFits, or SizeWith then Add, stop exactly at a byte
 // limit). It writes the fields in the KPL's order, byte for byte what the
 // KPL project's Node aggregator (aws-kinesis-agg) writes for the same
-// records. The reading side is package consumer.
+// records.
+//
+// Reader reads it, strictly: any field order, with precise errors
+// (*FormatError: which check failed, at which byte, in which user record),
+// never panicking and allocating no more than the input's size allows. A
+// fast path takes the canonical layout writers produce (tables first, then
+// records with their fields in order) and a general two-pass parser the
+// rest. It is the one reader of the format: package consumer's Deaggregator
+// is built on it, and so is the producer's re-aggregation of a record whose
+// shard split or merged.
 //
 // # Performance
 //
@@ -78,7 +87,7 @@
 // at load average 12 the gap was 1.35 and 2.0 times: wall-clock ratios move
 // with the load.
 //
-// Decoding (consumer.Deaggregator), per second of CPU time:
+// Decoding (Reader, through consumer.Deaggregator), per second of CPU time:
 //
 //	                     100 B records           1 KiB records
 //	without MD5          1.10 GiB/s              8.3 GiB/s
