@@ -9,6 +9,7 @@ import (
 	"github.com/otelkinesis/otelkinesis/internal/exporter"
 	"github.com/otelkinesis/otelkinesis/internal/kpl"
 	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
+	"github.com/otelkinesis/otelkinesis/propagation"
 )
 
 // Producer is one stream's producer, shareable by the trace, metric and log exporters
@@ -39,11 +40,12 @@ func NewProducer(ctx context.Context, opts ...Option) (*Producer, error) {
 	return &Producer{p: p}, nil
 }
 
-// Tag is a key/value tag of a user record. Tags travel with the record inside its KPL
-// aggregated record, and standard deaggregators ignore them; the consumer package's
-// deaggregator returns them (consumer.Tag is the same type). The trace context carrier
-// of package propagation puts context in them (propagation.Producer.InjectTags).
-type Tag = aggregation.Tag
+// Tag is a key/value tag of a user record: propagation.Tag, the module's one tag
+// type. Tags travel with the record inside its KPL aggregated record, and standard
+// deaggregators ignore them; the consumer package's deaggregator returns them
+// (consumer.Tag is the same type). The trace context carrier of package propagation
+// puts context in them (propagation.Producer.InjectTags).
+type Tag = propagation.Tag
 
 // Put hands one user record to the producer, as the exporters do with telemetry: the
 // producer aggregates it with other user records bound for the same shard into KPL
@@ -67,7 +69,7 @@ type Tag = aggregation.Tag
 // otel.Handle, returned by the next Flush or Shutdown and, with self-observability on,
 // counted in otelkinesis.producer.user_records.dropped by error.type.
 func (p *Producer) Put(ctx context.Context, partitionKey, explicitHashKey string, data []byte, tags []Tag) error {
-	err := p.p.Put(ctx, partitionKey, explicitHashKey, data, tags)
+	err := p.p.Put(ctx, partitionKey, explicitHashKey, data, aggregation.ConvertTags[aggregation.Tag](tags))
 	switch {
 	case err == nil:
 		return nil

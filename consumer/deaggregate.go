@@ -5,12 +5,16 @@ import (
 	"fmt"
 
 	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
+	"github.com/otelkinesis/otelkinesis/propagation"
 )
 
-// Tag is a key-value pair attached to a user record inside a KPL aggregated
-// record. Standard deaggregators ignore tags; otelkinesis writes them to say
-// which signal, encoding and compression a user record holds.
-type Tag = aggregation.Tag
+// Tag is a tag of a user record: a key-value pair attached to it inside its
+// KPL aggregated record. Standard deaggregators ignore tags; otelkinesis
+// writes them to say which signal, encoding and compression a user record
+// holds. It is propagation.Tag, the module's one tag type, so that tags read
+// here go to otelkinesis.Producer.Put or propagation.Consumer.Extract as they
+// are.
+type Tag = propagation.Tag
 
 // UserRecord is one record as the producer wrote it: a user record taken out
 // of a KPL aggregated record, or a whole Kinesis record that was not
@@ -175,6 +179,6 @@ func (d *Deaggregator) AppendDeaggregated(dst []UserRecord, data []byte, partiti
 // userRecord is the UserRecord of r, the sub-th user record of an
 // aggregated record.
 func userRecord(sub int, r aggregation.Record) UserRecord {
-	return UserRecord{PartitionKey: r.PartitionKey, ExplicitHashKey: r.ExplicitHashKey, Data: r.Data, Tags: r.Tags,
+	return UserRecord{PartitionKey: r.PartitionKey, ExplicitHashKey: r.ExplicitHashKey, Data: r.Data, Tags: aggregation.ConvertTags[Tag](r.Tags),
 		SubSequenceNumber: uint64(sub), Aggregated: true}
 }

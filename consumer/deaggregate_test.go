@@ -94,7 +94,7 @@ func TestGoldenFiles(t *testing.T) {
 					t.Fatalf("user record %d: tags %v, want %v", i, g.Tags, w.Tags)
 				}
 				for j := range w.Tags {
-					if g.Tags[j] != aggregation.Tag(w.Tags[j]) {
+					if g.Tags[j] != consumer.Tag(w.Tags[j]) {
 						t.Errorf("user record %d tag %d = %v, want %v", i, j, g.Tags[j], w.Tags[j])
 					}
 				}
@@ -188,7 +188,7 @@ func assertRecords(t *testing.T, got []consumer.UserRecord, want []kplref.Record
 				i, g.PartitionKey, g.ExplicitHashKey, len(g.Data), len(g.Tags), w.PK, w.EHK, len(w.Data), len(w.Tags))
 		}
 		for j := range w.Tags {
-			if g.Tags[j] != aggregation.Tag(w.Tags[j]) {
+			if g.Tags[j] != consumer.Tag(w.Tags[j]) {
 				t.Fatalf("user record %d tag %d = %v, want %v", i, j, g.Tags[j], w.Tags[j])
 			}
 		}
@@ -455,7 +455,7 @@ func TestRepeatedTags(t *testing.T) {
 		t.Errorf("%v allocations, want 3", allocs)
 	}
 	for i, l := range lists {
-		if !reflect.DeepEqual(dst[i].Tags, []consumer.Tag(l)) && (len(l) > 0 || dst[i].Tags != nil) {
+		if !reflect.DeepEqual(dst[i].Tags, aggregation.ConvertTags[consumer.Tag](l)) && (len(l) > 0 || dst[i].Tags != nil) {
 			t.Errorf("record %d tags %v, want %v", i, dst[i].Tags, l)
 		}
 	}

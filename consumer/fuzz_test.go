@@ -82,7 +82,7 @@ func FuzzDeaggregate(f *testing.F) {
 
 		var a aggregation.Aggregator
 		for _, u := range got {
-			a.Add(u.PartitionKey, u.ExplicitHashKey, u.Data, u.Tags)
+			a.Add(u.PartitionKey, u.ExplicitHashKey, u.Data, aggregation.ConvertTags[aggregation.Tag](u.Tags))
 		}
 		again, err := consumer.Deaggregate(a.AppendTo(nil), "outer")
 		if err != nil {

@@ -164,7 +164,7 @@ func TestThroughEmulators(t *testing.T) {
 							w.pk, w.ehk, len(w.data), len(w.tags))
 					}
 					for k := range w.tags {
-						if g.Tags[k] != w.tags[k] {
+						if g.Tags[k] != consumer.Tag(w.tags[k]) {
 							t.Fatalf("shard %s user record %d tag %d: %v, put %v", *s.ShardId, j, k, g.Tags[k], w.tags[k])
 						}
 					}

@@ -2,6 +2,7 @@ package aggregation
 
 import (
 	"crypto/md5"
+	"unsafe"
 
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -28,8 +29,20 @@ func IsAggregated(data []byte) bool {
 
 // Tag is a key-value pair attached to a user record inside an aggregated
 // record. Standard deaggregators ignore tags; otelkinesis uses them to say
-// which signal, encoding and compression a user record holds.
+// which signal, encoding and compression a user record holds. The public
+// packages' tag type, propagation.Tag, is a struct of the same fields:
+// ConvertTags turns a list of one into a list of the other.
 type Tag struct{ Key, Value string }
+
+// ConvertTags returns tags as a []To, sharing their memory: a list of tags
+// read as another struct type of the same two string fields, Key then Value
+// (the type constraint holds both to it, so they are laid out alike). It is
+// how the public packages' tags and this package's cross between them
+// without copying. The result has the length and capacity len(tags), and is
+// nil if tags is nil.
+func ConvertTags[To, From ~struct{ Key, Value string }](tags []From) []To {
+	return unsafe.Slice((*To)(unsafe.Pointer(unsafe.SliceData(tags))), len(tags))
+}
 
 // Field numbers of the KPL messages.
 const (
