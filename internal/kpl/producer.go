@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/smithy-go"
 
+	"github.com/otelkinesis/otelkinesis/internal/backoff"
 	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 	"github.com/otelkinesis/otelkinesis/internal/plural"
 	"github.com/otelkinesis/otelkinesis/internal/putrecords"
@@ -283,24 +284,12 @@ func (p *Producer) startupCheck(ctx context.Context) (int, error) {
 		if cls == classPermanent || !answered(err) || attempt == startupAttempts || ctx.Err() != nil {
 			break
 		}
-		if sleepCtx(ctx, backoff(attempt, p.cfg.MinBackoff, p.cfg.MaxBackoff, p.rnd)) != nil {
+		if backoff.Sleep(ctx, retryWait(attempt, p.cfg.MinBackoff, p.cfg.MaxBackoff, p.rnd)) != nil {
 			break
 		}
 	}
 	endpoint, region := clientTarget(p.client)
 	return 0, &StartupError{Stream: p.stream, Endpoint: endpoint, Region: region, Cause: describeCause(err, p.cfg.RequestTimeout), Err: err}
-}
-
-// sleepCtx waits for d or until ctx ends, and then returns ctx.Err().
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // StartupError is New's error when the startup check cannot describe the stream.

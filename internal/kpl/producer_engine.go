@@ -658,7 +658,7 @@ func (p *Producer) failLocked(r *record, cls errClass, code string, err error, a
 		p.dropLocked(r, DropRetriesExhausted, err, notes)
 		return
 	}
-	wait := backoff(r.attempts, p.cfg.MinBackoff, p.cfg.MaxBackoff, p.rnd)
+	wait := retryWait(r.attempts, p.cfg.MinBackoff, p.cfg.MaxBackoff, p.rnd)
 	if left := p.deadline(r).Sub(now); wait >= left {
 		if left <= p.cfg.MinBackoff {
 			p.dropLocked(r, DropExpired, err, notes)
@@ -1129,7 +1129,7 @@ func (p *Producer) refreshDelay(failures int) time.Duration {
 		return p.cfg.ShardMapRefresh
 	}
 	ceiling := min(p.cfg.MaxBackoff, p.cfg.ShardMapRefresh)
-	return max(backoff(failures, p.cfg.MinBackoff, ceiling, p.rnd), p.cfg.MinBackoff)
+	return max(retryWait(failures, p.cfg.MinBackoff, ceiling, p.rnd), p.cfg.MinBackoff)
 }
 
 // noteFallback reports, once, that the producer runs without a shard map.
