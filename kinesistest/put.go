@@ -8,11 +8,8 @@ import (
 	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 )
 
-// Limits of PutRecords and PutRecord entries.
-const (
-	maxPutRecordsEntries = 500
-	maxPartitionKeyChars = 256
-)
+// maxPutRecordsEntries is the most entries a PutRecords request may hold.
+const maxPutRecordsEntries = 500
 
 // putEntry is one record of a PutRecords or PutRecord request.
 type putEntry struct {
@@ -119,7 +116,7 @@ func entriesValue(n int) string {
 func (e *putEntry) validate(v *validator, prefix string) {
 	v.notNull(e.PartitionKey != nil, prefix+"partitionKey")
 	if e.PartitionKey != nil {
-		v.length(*e.PartitionKey, aggregation.PartitionKeyLen(*e.PartitionKey), prefix+"partitionKey", 1, maxPartitionKeyChars)
+		v.length(*e.PartitionKey, aggregation.PartitionKeyLen(*e.PartitionKey), prefix+"partitionKey", 1, aggregation.MaxPartitionKeyLen)
 	}
 	v.pattern(e.ExplicitHashKey, prefix+"explicitHashKey", hashKeyRegex, hashKeyPattern.MatchString)
 	v.notNull(e.Data != nil, prefix+"data")

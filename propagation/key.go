@@ -21,10 +21,10 @@ const (
 )
 
 // MaxPartitionKeyLength is the longest partition key Kinesis accepts, in
-// characters. The key carrier counts characters as UTF-16 code units, as the
-// JavaScript emulators do, so a character outside the Basic Multilingual Plane
-// counts twice; on AWS that errs on the safe side.
-const MaxPartitionKeyLength = 256
+// characters: 256. The key carrier counts characters as UTF-16 code units, as
+// the JavaScript emulators do, so a character outside the Basic Multilingual
+// Plane counts twice; on AWS that errs on the safe side.
+const MaxPartitionKeyLength = aggregation.MaxPartitionKeyLen
 
 // MaxWrappedBusinessKeyLength is the longest business key, in UTF-16 code
 // units, that the key carrier can wrap: 256 minus the 59 characters of the

@@ -16,7 +16,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"go.opentelemetry.io/otel"
 
@@ -353,13 +352,12 @@ var badKeyOnce sync.Once
 // otel.Handle. Caller-supplied partition functions go through it, so that one bad key
 // costs neither its records nor the rest of the batch.
 func CheckPartitionKey(key, fallback string) string {
-	n := aggregation.PartitionKeyLen(key)
-	if n >= 1 && n <= aggregation.MaxPartitionKeyLen && utf8.ValidString(key) {
+	if aggregation.CheckPartitionKey(key) == nil {
 		return key
 	}
 	badKeyOnce.Do(func() {
 		otel.Handle(fmt.Errorf("otelkinesis: partition key function returned a key of %d characters (allowed 1 to %d, valid UTF-8); using %q instead (reported once)",
-			n, aggregation.MaxPartitionKeyLen, fallback))
+			aggregation.PartitionKeyLen(key), aggregation.MaxPartitionKeyLen, fallback))
 	})
 	return fallback
 }
