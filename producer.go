@@ -2,11 +2,9 @@ package otelkinesis
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/otelkinesis/otelkinesis/internal/config"
-	"github.com/otelkinesis/otelkinesis/internal/exporter"
 	"github.com/otelkinesis/otelkinesis/internal/kpl"
 	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 	"github.com/otelkinesis/otelkinesis/propagation"
@@ -69,14 +67,10 @@ type Tag = propagation.Tag
 // otel.Handle, returned by the next Flush or Shutdown and, with self-observability on,
 // counted in otelkinesis.producer.user_records.dropped by error.type.
 func (p *Producer) Put(ctx context.Context, partitionKey, explicitHashKey string, data []byte, tags []Tag) error {
-	err := p.p.Put(ctx, partitionKey, explicitHashKey, data, aggregation.ConvertTags[aggregation.Tag](tags))
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, kpl.ErrShutdown):
-		return fmt.Errorf("otelkinesis: put: %w: %w", ErrShutdown, err)
+	if err := p.p.Put(ctx, partitionKey, explicitHashKey, data, aggregation.ConvertTags[aggregation.Tag](tags)); err != nil {
+		return fmt.Errorf("otelkinesis: put: %w", err)
 	}
-	return fmt.Errorf("otelkinesis: put: %w", err)
+	return nil
 }
 
 // Flush sends everything buffered and returns when every record put before it is
@@ -87,11 +81,12 @@ func (p *Producer) Flush(ctx context.Context) error { return p.p.Flush(ctx) }
 // idempotent. If ctx ends first, what is still held is dropped, counted and reported.
 func (p *Producer) Shutdown(ctx context.Context) error { return p.p.Shutdown(ctx) }
 
-// ErrShutdown is returned when telemetry is exported after its exporter (or the producer
-// it shares) was shut down. The trace exporter returns it from ExportSpans; the metric
-// and log exporters return the SDK's ErrExporterShutdown after their own Shutdown, and
-// ErrShutdown when a shared producer was shut down under them.
-var ErrShutdown = exporter.ErrShutdown
+// ErrShutdown is wrapped by the error of telemetry exported after its exporter (or the
+// producer it shares) was shut down, and by Put's error after the producer's Shutdown;
+// test for it with errors.Is. The trace exporter's ExportSpans returns it after Shutdown;
+// the metric and log exporters return the SDK's ErrExporterShutdown after their own
+// Shutdown, and ErrShutdown when a shared producer was shut down under them.
+var ErrShutdown = kpl.ErrShutdown
 
 // Errors wrapped by Put's error, for errors.Is.
 var (

@@ -26,8 +26,10 @@ import (
 	"github.com/otelkinesis/otelkinesis/internal/selfobs"
 )
 
-// ErrShutdown is returned by Put after Shutdown.
-var ErrShutdown = errors.New("otelkinesis: exporter is shut down")
+// ErrStopped is returned by Put after Shutdown, and by the exporters' own export calls
+// then: "otelkinesis: exporter is shut down", wrapping kpl.ErrShutdown (which
+// otelkinesis.ErrShutdown is).
+var ErrStopped = fmt.Errorf("otelkinesis: exporter is %w", kpl.ErrShutdown)
 
 // longestKey is the partition key the record size budget is computed for: 256 UTF-16
 // code units of 3 UTF-8 bytes each, the most bytes a Kinesis partition key can take, so
@@ -145,7 +147,7 @@ func (c *Core) Put(ctx context.Context, partitionKey string, data []byte, items 
 // the call's share of the items in flight for the producer's.
 func (c *Core) hand(ctx context.Context, op Op, partitionKey string, data []byte, items int) error {
 	if c.stopped.Load() {
-		return ErrShutdown
+		return ErrStopped
 	}
 	o := c.obs
 	if o == nil {
@@ -192,7 +194,7 @@ func (c *Core) put(ctx context.Context, partitionKey string, data []byte, items 
 	}
 	if errors.Is(err, kpl.ErrShutdown) {
 		// Shutdown raced with this export, or a shared producer's owner shut it down.
-		return fmt.Errorf("%w: %w", ErrShutdown, err)
+		return fmt.Errorf("otelkinesis: %w", err)
 	}
 	return err
 }

@@ -34,9 +34,11 @@ type Client interface {
 
 // Errors returned by Put and wrapped by the errors the producer reports.
 var (
-	// ErrShutdown is returned by Put after Shutdown began, and wrapped by the
-	// DropError of records a Shutdown whose context ended gave up on.
-	ErrShutdown = errors.New("producer is shut down")
+	// ErrShutdown is wrapped by Put's error after Shutdown began, and by the
+	// DropError of records a Shutdown whose context ended gave up on. It is
+	// the module's one shutdown error: the exporters wrap it too, and
+	// otelkinesis.ErrShutdown is this value.
+	ErrShutdown = errors.New("shut down")
 	// ErrRecordTooLarge is wrapped by Put's error for a user record that
 	// cannot fit in one Kinesis record; the error names its size and the
 	// limit. MaxDataSize says how much data fits.
@@ -54,6 +56,9 @@ var (
 	// error sending again cannot fix (stream missing, access denied, ...).
 	ErrPermanent = errors.New("permanent error")
 )
+
+// errPutShutdown is Put's error after Shutdown began.
+var errPutShutdown = fmt.Errorf("producer is %w", ErrShutdown)
 
 // DropReason is why the producer gave up on user records, as used in the
 // producer's metrics.
@@ -459,7 +464,7 @@ func (p *Producer) PutItems(ctx context.Context, partitionKey, explicitHashKey s
 	for {
 		if p.st.closed {
 			p.mu.Unlock()
-			return ErrShutdown
+			return errPutShutdown
 		}
 		if over := p.st.mem + need - p.cfg.BacklogBytes; over > 0 && p.st.idleBytes > 0 {
 			p.freeIdleLocked(over) // kept body buffers give way to records
