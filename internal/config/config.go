@@ -33,16 +33,19 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/internal/recordtag"
 )
 
-// Signal names the telemetry signal an exporter ships.
-type Signal string
+// Signal names the telemetry signal an exporter ships, spelled as the otel.signal tag
+// spells it (package recordtag, the spelling consumer.Signal uses too); EnvName writes it
+// in capitals.
+type Signal = string
 
-// The signals, as they appear in signal-specific environment variables.
+// The signals.
 const (
-	Traces  Signal = "TRACES"
-	Metrics Signal = "METRICS"
-	Logs    Signal = "LOGS"
+	Traces  = recordtag.SignalTraces
+	Metrics = recordtag.SignalMetrics
+	Logs    = recordtag.SignalLogs
 )
 
 // Encoding is the OTLP encoding of each user record's data.
@@ -318,7 +321,7 @@ func durationSetting(set func(*Config, time.Duration)) func(*Config, string) err
 // EnvName returns the environment variable of setting name (such as "STREAM_NAME") for
 // signal, in its signal-specific form.
 func EnvName(signal Signal, name string) string {
-	return EnvPrefix + string(signal) + "_" + name
+	return EnvPrefix + strings.ToUpper(signal) + "_" + name
 }
 
 // envError is a value of setting name in the environment that does not parse.

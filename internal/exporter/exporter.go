@@ -57,7 +57,7 @@ type Core struct {
 // cfg.SharedProducer is set, in which case it uses that one and leaves it running on
 // Shutdown.
 func New(ctx context.Context, cfg config.Config) (*Core, error) {
-	c := &Core{cfg: cfg, signal: signalName(cfg.Signal)}
+	c := &Core{cfg: cfg, signal: cfg.Signal}
 	desc := recordtag.Description{Signal: c.signal, ContentType: recordtag.ContentTypeProtobuf}
 	if cfg.Encoding == config.EncodingJSON {
 		desc.ContentType = recordtag.ContentTypeJSON
@@ -113,17 +113,6 @@ func New(ctx context.Context, cfg config.Config) (*Core, error) {
 		c.obs.start(mp, cfg.Signal, name, c.producer)
 	}
 	return c, nil
-}
-
-func signalName(s config.Signal) string {
-	switch s {
-	case config.Metrics:
-		return recordtag.SignalMetrics
-	case config.Logs:
-		return recordtag.SignalLogs
-	default:
-		return recordtag.SignalTraces
-	}
 }
 
 // Config returns the resolved configuration.
