@@ -33,6 +33,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/internal/otlpwire"
 	"github.com/otelkinesis/otelkinesis/internal/recordtag"
 )
 
@@ -48,15 +49,15 @@ const (
 	Logs    = recordtag.SignalLogs
 )
 
-// Encoding is the OTLP encoding of each user record's data.
-type Encoding string
+// Encoding is the OTLP encoding of each user record's data: the encoders' own setting.
+type Encoding = otlpwire.Encoding
 
 // Encodings.
 const (
 	// EncodingProto is OTLP protobuf, the default.
-	EncodingProto Encoding = "otlp_proto"
+	EncodingProto = otlpwire.Protobuf
 	// EncodingJSON is the OTLP/JSON mapping.
-	EncodingJSON Encoding = "otlp_json"
+	EncodingJSON = otlpwire.JSON
 )
 
 // Compression is applied to each user record's data, never to the aggregate.
@@ -247,7 +248,7 @@ var envSettings = []envSetting{
 	{"REGION", checked(checkRegion, func(c *Config, v string) { c.Region = v })},
 	{"ROLE_ARN", checked(checkRoleARN, func(c *Config, v string) { c.RoleARN = v })},
 	{"EXTERNAL_ID", func(c *Config, v string) error { c.ExternalID = v; return nil }},
-	{"ENCODING", lowerChecked(Encoding.check, func(c *Config, v Encoding) { c.Encoding = v })},
+	{"ENCODING", lowerChecked(checkEncoding, func(c *Config, v Encoding) { c.Encoding = v })},
 	{"COMPRESSION", lowerChecked(Compression.check, func(c *Config, v Compression) { c.Compression = v })},
 	{"PARTITION_BY", lowerChecked(PartitionBy.check, func(c *Config, v PartitionBy) { c.PartitionBy = v })},
 	{"AGGREGATE_BATCH_COUNT", intSetting(func(c *Config, n int64) { c.Producer.AggregateBatchCount = n })},
@@ -372,7 +373,7 @@ func (c Config) validate(skip map[string]bool) error {
 			errs = append(errs, fmt.Errorf("otelkinesis: %s %q: %w", setting, value, err))
 		}
 	}
-	bad("encoding", c.Encoding, c.Encoding.check())
+	bad("encoding", c.Encoding, checkEncoding(c.Encoding))
 	bad("compression", c.Compression, c.Compression.check())
 	bad("partition_by", c.PartitionBy, c.PartitionBy.check())
 	if c.Region != "" {
@@ -407,13 +408,8 @@ func validEndpoint(s string) bool {
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.Hostname() != ""
 }
 
-// validRegion reports whether s can be an AWS region name: a host label (1 to 63 characters,
-// not ending with a hyphen) of lower-case letters, digits and hyphens that starts with a
-// letter. The SDK puts the region in the endpoint's host name and refuses, when it builds
-// the first request, one that is not a host label; it allows upper case and dots too, which
-// no AWS region name has.
-// check returns what is allowed if e is not an encoding.
-func (e Encoding) check() error {
+// checkEncoding returns what is allowed if e is not an encoding.
+func checkEncoding(e Encoding) error {
 	switch e {
 	case EncodingProto, EncodingJSON:
 		return nil
@@ -470,6 +466,11 @@ func checkEndpoint(s string) error {
 	return errors.New("allowed an http:// or https:// URL with a host")
 }
 
+// validRegion reports whether s can be an AWS region name: a host label (1 to 63 characters,
+// not ending with a hyphen) of lower-case letters, digits and hyphens that starts with a
+// letter. The SDK puts the region in the endpoint's host name and refuses, when it builds
+// the first request, one that is not a host label; it allows upper case and dots too, which
+// no AWS region name has.
 func validRegion(s string) bool {
 	if len(s) == 0 || len(s) > 63 || s[0] < 'a' || s[0] > 'z' || s[len(s)-1] == '-' {
 		return false

@@ -90,7 +90,7 @@ type LogEncoder struct {
 // NewLogEncoder returns an encoder for cfg, or an error naming the setting
 // that is out of range.
 func NewLogEncoder(cfg LogConfig) (*LogEncoder, error) {
-	size, err := checkEncoderConfig(cfg.Encoding, cfg.MaxRecordSize, cfg.Partitioning, cfg.PartitionKey != nil)
+	size, err := checkEncoderConfig(&cfg.Encoding, cfg.MaxRecordSize, cfg.Partitioning, cfg.PartitionKey != nil)
 	if err != nil {
 		return nil, err
 	}
@@ -203,7 +203,7 @@ func (e *LogEncoder) load(records []sdklog.Record, partition bool) {
 		res := logResourceOf(b, r.Resource())
 		scope := r.InstrumentationScope()
 		it := item{res: res, scope: b.scopeOf(res, &scope), idx: int32(i), off: len(b.arena)}
-		if e.cfg.Encoding == JSON {
+		if b.json {
 			b.arena = AppendLogRecordJSON(b.arena, r)
 		} else {
 			b.arena = AppendLogRecord(b.arena, r)

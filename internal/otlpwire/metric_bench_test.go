@@ -87,7 +87,7 @@ func BenchmarkMetrics(b *testing.B) {
 		})
 	})
 	for _, enc := range []Encoding{Protobuf, JSON} {
-		b.Run("otlpwire/records/"+enc.String(), func(b *testing.B) {
+		b.Run("otlpwire/records/"+string(enc), func(b *testing.B) {
 			e := mtNewEncoder(b, MetricConfig{Encoding: enc})
 			size := 0
 			emit := func(_ string, data []byte) error {

@@ -15,11 +15,15 @@ import (
 // into records, emitting one, and the partition keys by key group, resource,
 // random and trace ID.
 
-// checkEncoderConfig checks the settings every encoder shares and returns
-// the record size limit with its default filled in.
-func checkEncoderConfig(enc Encoding, maxRecordSize int, p Partitioning, keyFunc bool) (int, error) {
-	if enc > JSON {
-		return 0, fmt.Errorf("otlpwire: encoding %d: want Protobuf or JSON", enc)
+// checkEncoderConfig checks the settings every encoder shares, fills in the
+// default encoding and returns the record size limit with its default filled
+// in.
+func checkEncoderConfig(enc *Encoding, maxRecordSize int, p Partitioning, keyFunc bool) (int, error) {
+	if *enc == "" {
+		*enc = Protobuf
+	}
+	if *enc != Protobuf && *enc != JSON {
+		return 0, fmt.Errorf("otlpwire: encoding %q: want Protobuf or JSON", *enc)
 	}
 	if maxRecordSize == 0 {
 		maxRecordSize = DefaultMaxRecordSize
@@ -40,7 +44,7 @@ func checkEncoderConfig(enc Encoding, maxRecordSize int, p Partitioning, keyFunc
 // order: no bytes in protobuf and {} in JSON when there are none.
 func appendWhole(b *builder, dst []byte) []byte {
 	if len(b.items) == 0 {
-		if b.enc == JSON {
+		if b.json {
 			return append(dst, "{}"...)
 		}
 		return dst
