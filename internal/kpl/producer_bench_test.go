@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
-	"syscall"
 	"testing"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"go.opentelemetry.io/otel/sdk/metric"
 
+	"github.com/otelkinesis/otelkinesis/internal/cputime"
 	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 )
 
@@ -29,16 +29,6 @@ func newNullKinesis(shards int) *nullKinesis {
 
 func (n *nullKinesis) PutRecords(_ context.Context, in *kinesis.PutRecordsInput, _ ...func(*kinesis.Options)) (*kinesis.PutRecordsOutput, error) {
 	return &kinesis.PutRecordsOutput{Records: n.ok[:len(in.Records)]}, nil
-}
-
-// cpuTime returns the CPU time the process used so far, every goroutine
-// counted.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkProducerPut200 measures the producer's CPU per 200-byte user
@@ -80,7 +70,7 @@ func benchPut(b *testing.B, size int, plain bool) {
 	ctx := context.Background()
 	b.SetBytes(int64(size))
 	b.ReportAllocs()
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
 		if err := p.Put(ctx, keys[i&4095], "", data, tags); err != nil {
@@ -91,7 +81,9 @@ func benchPut(b *testing.B, size int, plain bool) {
 		b.Fatal(err)
 	}
 	b.StopTimer()
-	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/record")
+	if cpu := cputime.Process() - cpu0; cpu > 0 {
+		b.ReportMetric(float64(cpu)/float64(b.N), "cpu-ns/record")
+	}
 	s := p.Stats()
 	if s.UserRecordsDelivered != int64(b.N) {
 		b.Fatalf("delivered %d of %d", s.UserRecordsDelivered, b.N)
