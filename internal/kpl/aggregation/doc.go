@@ -18,6 +18,14 @@
 // counts them, in UTF-16 code units (PartitionKeyLen); CheckPartitionKey
 // also refuses invalid UTF-8, which the JSON protocol would replace.
 //
+// # Tags
+//
+// A user record of an aggregated record carries tags, key-value pairs that
+// standard deaggregators ignore; otelkinesis writes them to say what the
+// record holds. Tag is this package's; the public packages show tags as
+// propagation.Tag, a struct of the same fields, and ConvertTags passes a list
+// of one as a list of the other without copying.
+//
 // # Aggregation format
 //
 // An aggregated record is the magic bytes F3 89 9A C2, then the protobuf
