@@ -9,6 +9,8 @@ import (
 	"github.com/otelkinesis/otelkinesis/internal/config"
 	"github.com/otelkinesis/otelkinesis/internal/exporter"
 	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
+	"github.com/otelkinesis/otelkinesis/propagation"
 )
 
 // Producer is one stream's producer, shareable by the trace, metric and log exporters
@@ -43,11 +45,12 @@ func NewProducer(ctx context.Context, opts ...Option) (*Producer, error) {
 	return &Producer{p: p}, nil
 }
 
-// Tag is a key/value tag of a user record. Tags travel with the record inside its KPL
-// aggregated record, and standard deaggregators ignore them; the consumer package's
-// deaggregator returns them (consumer.Tag is the same type). The trace context carrier
-// of package propagation puts context in them (propagation.Producer.InjectTags).
-type Tag = kpl.Tag
+// Tag is a key/value tag of a user record: propagation.Tag, the module's one tag
+// type. Tags travel with the record inside its KPL aggregated record, and standard
+// deaggregators ignore them; the consumer package's deaggregator returns them
+// (consumer.Tag is the same type). The trace context carrier of package propagation
+// puts context in them (propagation.Producer.InjectTags).
+type Tag = propagation.Tag
 
 // Put hands one user record to the producer, as the exporters do with telemetry: the
 // producer aggregates it with other user records bound for the same shard into KPL
@@ -71,7 +74,7 @@ type Tag = kpl.Tag
 // otel.Handle, returned by the next Flush or Shutdown and, with self-observability on,
 // counted in otelkinesis.producer.user_records.dropped by error.type.
 func (p *Producer) Put(ctx context.Context, partitionKey, explicitHashKey string, data []byte, tags []Tag) error {
-	err := p.p.Put(ctx, partitionKey, explicitHashKey, data, tags)
+	err := p.p.Put(ctx, partitionKey, explicitHashKey, data, aggregation.ConvertTags[aggregation.Tag](tags))
 	switch {
 	case err == nil:
 		return nil
@@ -93,11 +96,12 @@ func (p *Producer) Shutdown(ctx context.Context) error {
 	return p.p.Shutdown(ctx)
 }
 
-// ErrShutdown is returned when telemetry is exported after its exporter (or the producer
-// it shares) was shut down. The trace exporter returns it from ExportSpans; the metric
-// and log exporters return the SDK's ErrExporterShutdown after their own Shutdown, and
-// ErrShutdown when a shared producer was shut down under them.
-var ErrShutdown = exporter.ErrShutdown
+// ErrShutdown is wrapped by the error of telemetry exported after its exporter (or the
+// producer it shares) was shut down, and by Put's error after the producer's Shutdown;
+// test for it with errors.Is. The trace exporter's ExportSpans returns it after Shutdown;
+// the metric and log exporters return the SDK's ErrExporterShutdown after their own
+// Shutdown, and ErrShutdown when a shared producer was shut down under them.
+var ErrShutdown = kpl.ErrShutdown
 
 // Errors wrapped by Put's error, for errors.Is.
 var (

@@ -27,14 +27,14 @@ import (
 	"github.com/golang/protobuf/proto"
 
 	"github.com/otelkinesis/otelkinesis/consumer"
-	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 )
 
 // userRecord is one user record for the aggregators.
 type userRecord struct {
 	pk, ehk string
 	data    []byte
-	tags    []kpl.Tag
+	tags    []aggregation.Tag
 }
 
 // mixedRecords returns n user records with multi-byte keys, a few shared
@@ -49,7 +49,7 @@ func mixedRecords(seed uint64, n int) []userRecord {
 			u.pk = shared[r.IntN(len(shared))]
 		}
 		if r.IntN(3) == 0 {
-			u.ehk = kpl.HashKey{Hi: r.Uint64(), Lo: r.Uint64()}.String()
+			u.ehk = aggregation.HashKey{Hi: r.Uint64(), Lo: r.Uint64()}.String()
 		}
 		size := []int{0, 1, 100, 1024, 64 << 10}[r.IntN(5)]
 		u.data = make([]byte, size)
@@ -57,7 +57,7 @@ func mixedRecords(seed uint64, n int) []userRecord {
 			u.data[j] = byte(r.Uint32())
 		}
 		for j := range r.IntN(4) {
-			u.tags = append(u.tags, kpl.Tag{Key: "tag" + strconv.Itoa(j), Value: []string{"", "traces", "otlp_proto"}[r.IntN(3)]})
+			u.tags = append(u.tags, aggregation.Tag{Key: "tag" + strconv.Itoa(j), Value: []string{"", "traces", "otlp_proto"}[r.IntN(3)]})
 		}
 		out[i] = u
 	}
@@ -65,7 +65,7 @@ func mixedRecords(seed uint64, n int) []userRecord {
 }
 
 func aggregate(recs []userRecord) []byte {
-	var a kpl.Aggregator
+	var a aggregation.Aggregator
 	for _, u := range recs {
 		a.Add(u.pk, u.ehk, u.data, u.tags)
 	}
@@ -79,7 +79,7 @@ func aggregate(recs []userRecord) []byte {
 // the same project's generated protobuf types.
 func TestAwslabsDeaggregatesOurRecords(t *testing.T) {
 	var blobs [][]byte
-	golden, _ := filepath.Glob(filepath.Join("..", "internal", "kpl", "testdata", "golden", "*.kpl"))
+	golden, _ := filepath.Glob(filepath.Join("..", "internal", "kpl", "aggregation", "testdata", "golden", "*.kpl"))
 	if len(golden) == 0 {
 		t.Fatal("no golden files")
 	}
@@ -184,7 +184,7 @@ func benchRecords(size int) (recs []userRecord, perAggregate int) {
 			recs[i].data[j] = byte(i ^ j)
 		}
 	}
-	var a kpl.Aggregator
+	var a aggregation.Aggregator
 	for _, u := range recs {
 		if !a.AddIfFits(u.pk, "", u.data, nil, aggregateLimit) {
 			break
@@ -203,7 +203,7 @@ func BenchmarkAggregate(b *testing.B) {
 		recs, per := benchRecords(size)
 		userBytes := int64(per * size)
 		b.Run(fmt.Sprintf("record=%dB/impl=otelkinesis", size), func(b *testing.B) {
-			var a kpl.Aggregator
+			var a aggregation.Aggregator
 			fill := func(next int) int {
 				a.Reset()
 				for ; ; next++ {
@@ -245,7 +245,7 @@ func BenchmarkAggregate(b *testing.B) {
 			b.ReportMetric(float64(per), "records/op")
 		})
 		b.Run(fmt.Sprintf("record=%dB/impl=md5-floor", size), func(b *testing.B) {
-			var a kpl.Aggregator
+			var a aggregation.Aggregator
 			for _, u := range recs[:per] {
 				a.Add(u.pk, "", u.data, nil)
 			}

@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric"
 
 	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 	"github.com/otelkinesis/otelkinesis/internal/putrecords"
 	"github.com/otelkinesis/otelkinesis/kinesistest"
 )
@@ -93,7 +94,7 @@ func runCapacity(b *testing.B, shards int) (capPct, thrPct, mibs float64) {
 			for i := range data {
 				data[i] = byte(r.Uint32())
 			}
-			tags := []kpl.Tag{{Key: "s", Value: "traces"}}
+			tags := []aggregation.Tag{{Key: "s", Value: "traces"}}
 			var id [16]byte
 			for ctx.Err() == nil {
 				for i := range id {

@@ -9,7 +9,7 @@ import (
 
 	"github.com/otelkinesis/otelkinesis"
 	"github.com/otelkinesis/otelkinesis/consumer"
-	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 	"github.com/otelkinesis/otelkinesis/internal/testpeers"
 	"github.com/otelkinesis/otelkinesis/kinesistest"
 	kinesistrace "github.com/otelkinesis/otelkinesis/trace"
@@ -129,9 +129,9 @@ func shardsPerTrace(t *testing.T, st *kinesistest.Stream) (traces, split, off, s
 			}
 		}
 	}
-	ranges := map[string]kpl.HashRange{}
+	ranges := map[string]aggregation.HashRange{}
 	for _, sh := range st.Shards() {
-		rng, err := kpl.ParseHashRange(sh.StartingHashKey, sh.EndingHashKey)
+		rng, err := aggregation.ParseHashRange(sh.StartingHashKey, sh.EndingHashKey)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -141,7 +141,7 @@ func shardsPerTrace(t *testing.T, st *kinesistest.Stream) (traces, split, off, s
 		if len(s) > 1 {
 			split++
 		}
-		h := kpl.HashPartitionKey(hex.EncodeToString(id[:]))
+		h := aggregation.HashPartitionKey(hex.EncodeToString(id[:]))
 		for shard := range s {
 			if !ranges[shard].Contains(h) {
 				off++

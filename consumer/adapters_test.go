@@ -11,13 +11,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	"github.com/otelkinesis/otelkinesis/consumer"
-	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 )
 
 func aggregateOf(t *testing.T) []byte {
 	t.Helper()
-	var a kpl.Aggregator
-	a.Add("k1", "", []byte("one"), []kpl.Tag{{Key: "signal", Value: "traces"}})
+	var a aggregation.Aggregator
+	a.Add("k1", "", []byte("one"), []aggregation.Tag{{Key: "signal", Value: "traces"}})
 	a.Add("k2", "7", []byte("two"), nil)
 	return a.AppendTo(nil)
 }

@@ -16,14 +16,14 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/otelkinesis/otelkinesis/consumer"
-	"github.com/otelkinesis/otelkinesis/internal/kpl"
-	"github.com/otelkinesis/otelkinesis/internal/kpl/kplref"
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation/kplref"
 )
 
 // frame wraps protobuf bytes as an aggregated record: magic, pb, MD5.
 func frame(pb []byte) []byte {
 	sum := md5.Sum(pb)
-	out := append(kpl.Magic[:len(kpl.Magic):len(kpl.Magic)], pb...)
+	out := append(aggregation.Magic[:len(aggregation.Magic):len(aggregation.Magic)], pb...)
 	return append(out, sum[:]...)
 }
 
@@ -58,7 +58,7 @@ type goldenRecord struct {
 }
 
 func TestGoldenFiles(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("..", "internal", "kpl", "testdata", "golden", "*.kpl"))
+	files, err := filepath.Glob(filepath.Join("..", "internal", "kpl", "aggregation", "testdata", "golden", "*.kpl"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no golden files: %v", err)
 	}
@@ -94,7 +94,7 @@ func TestGoldenFiles(t *testing.T) {
 					t.Fatalf("user record %d: tags %v, want %v", i, g.Tags, w.Tags)
 				}
 				for j := range w.Tags {
-					if g.Tags[j] != kpl.Tag(w.Tags[j]) {
+					if g.Tags[j] != consumer.Tag(w.Tags[j]) {
 						t.Errorf("user record %d tag %d = %v, want %v", i, j, g.Tags[j], w.Tags[j])
 					}
 				}
@@ -122,7 +122,7 @@ func randUserRecords(r *rand.Rand, n int) []kplref.Record {
 			rec.PK = str(256)
 		}
 		if r.IntN(3) == 0 {
-			rec.EHK = kpl.HashKey{Hi: r.Uint64() >> r.UintN(64), Lo: r.Uint64()}.String()
+			rec.EHK = aggregation.HashKey{Hi: r.Uint64() >> r.UintN(64), Lo: r.Uint64()}.String()
 		}
 		switch r.IntN(5) {
 		case 0: // empty
@@ -148,14 +148,14 @@ func randUserRecords(r *rand.Rand, n int) []kplref.Record {
 
 func TestRoundTrip(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
-	var a kpl.Aggregator
+	var a aggregation.Aggregator
 	for iter := range 200 {
 		recs := randUserRecords(r, r.IntN(30))
 		a.Reset()
 		for _, rec := range recs {
-			var tags []kpl.Tag
+			var tags []aggregation.Tag
 			for _, tg := range rec.Tags {
-				tags = append(tags, kpl.Tag(tg))
+				tags = append(tags, aggregation.Tag(tg))
 			}
 			a.Add(rec.PK, rec.EHK, rec.Data, tags)
 		}
@@ -188,7 +188,7 @@ func assertRecords(t *testing.T, got []consumer.UserRecord, want []kplref.Record
 				i, g.PartitionKey, g.ExplicitHashKey, len(g.Data), len(g.Tags), w.PK, w.EHK, len(w.Data), len(w.Tags))
 		}
 		for j := range w.Tags {
-			if g.Tags[j] != kpl.Tag(w.Tags[j]) {
+			if g.Tags[j] != consumer.Tag(w.Tags[j]) {
 				t.Fatalf("user record %d tag %d = %v, want %v", i, j, g.Tags[j], w.Tags[j])
 			}
 		}
@@ -199,7 +199,7 @@ func assertRecords(t *testing.T, got []consumer.UserRecord, want []kplref.Record
 }
 
 func TestPlainRecord(t *testing.T) {
-	for _, data := range [][]byte{nil, {}, []byte("plain payload"), kpl.Magic[:3], {0xF3, 0x89, 0x9A, 0xC3, 0, 0}} {
+	for _, data := range [][]byte{nil, {}, []byte("plain payload"), aggregation.Magic[:3], {0xF3, 0x89, 0x9A, 0xC3, 0, 0}} {
 		got, err := consumer.Deaggregate(data, "the-key")
 		if err != nil {
 			t.Fatalf("Deaggregate(%x): %v", data, err)
@@ -216,7 +216,7 @@ func TestPlainRecord(t *testing.T) {
 }
 
 func TestEmptyAggregate(t *testing.T) {
-	var a kpl.Aggregator
+	var a aggregation.Aggregator
 	got, err := consumer.Deaggregate(a.AppendTo(nil), "k")
 	if err != nil || len(got) != 0 {
 		t.Fatalf("empty aggregate: %v, %v", got, err)
@@ -263,8 +263,8 @@ func TestMessageOrder(t *testing.T) {
 
 func TestFormatErrors(t *testing.T) {
 	good := func() []byte {
-		var a kpl.Aggregator
-		a.Add("pk", "", []byte("data"), []kpl.Tag{{Key: "k"}})
+		var a aggregation.Aggregator
+		a.Add("pk", "", []byte("data"), []aggregation.Tag{{Key: "k"}})
 		return a.AppendTo(nil)
 	}()
 	flip := bytes.Clone(good)
@@ -284,8 +284,8 @@ func TestFormatErrors(t *testing.T) {
 		record int
 		field  string
 	}{
-		{"magic only", kpl.Magic[:], consumer.ErrTruncated, 4, -1, ""},
-		{"short of the digest", append(kpl.Magic[:4:4], make([]byte, 15)...), consumer.ErrTruncated, 19, -1, ""},
+		{"magic only", aggregation.Magic[:], consumer.ErrTruncated, 4, -1, ""},
+		{"short of the digest", append(aggregation.Magic[:4:4], make([]byte, 15)...), consumer.ErrTruncated, 19, -1, ""},
 		{"digest mismatch", flip, consumer.ErrChecksum, len(flip) - 16, -1, ""},
 		{"bad field tag", frame([]byte{0x80}), consumer.ErrTruncated, 4, -1, ""},
 		{"field number zero", frame([]byte{0x02, 0x00}), consumer.ErrMalformed, 4, -1, ""},
@@ -335,7 +335,7 @@ func TestFormatErrors(t *testing.T) {
 }
 
 func TestWithoutChecksum(t *testing.T) {
-	var a kpl.Aggregator
+	var a aggregation.Aggregator
 	a.Add("pk", "", []byte("data"), nil)
 	data := a.AppendTo(nil)
 	data[len(data)-1] ^= 0xff
@@ -353,7 +353,7 @@ func TestWithoutChecksum(t *testing.T) {
 }
 
 func TestMaxUserRecords(t *testing.T) {
-	var a kpl.Aggregator
+	var a aggregation.Aggregator
 	for range 3 {
 		a.Add("pk", "", nil, nil)
 	}
@@ -407,8 +407,8 @@ func TestAllocationBounded(t *testing.T) {
 }
 
 func TestDataSharesInputAndStringsDoNot(t *testing.T) {
-	var a kpl.Aggregator
-	a.Add("pk", "", []byte("data"), []kpl.Tag{{Key: "k", Value: "v"}})
+	var a aggregation.Aggregator
+	a.Add("pk", "", []byte("data"), []aggregation.Tag{{Key: "k", Value: "v"}})
 	data := a.AppendTo(nil)
 	got, err := consumer.Deaggregate(data, "x")
 	if err != nil {
@@ -429,7 +429,7 @@ func TestDataSharesInputAndStringsDoNot(t *testing.T) {
 // move position: equal strings are shared, and everything reads back right
 // with no more allocations than the fixed few per aggregate.
 func TestRepeatedTags(t *testing.T) {
-	lists := [][]kpl.Tag{
+	lists := [][]aggregation.Tag{
 		{{Key: "signal", Value: "traces"}, {Key: "encoding", Value: "otlp_proto"}},
 		{{Key: "signal", Value: "traces"}, {Key: "encoding", Value: "otlp_proto"}},
 		{{Key: "signal", Value: "metrics"}, {Key: "encoding", Value: "otlp_proto"}},
@@ -438,7 +438,7 @@ func TestRepeatedTags(t *testing.T) {
 		{{Key: "signal", Value: "traces"}, {Key: "encoding"}, {Key: "extra", Value: "x"}},
 		{{Key: "signal", Value: "traces"}, {Key: "encoding"}, {Key: "extra", Value: "x"}},
 	}
-	var a kpl.Aggregator
+	var a aggregation.Aggregator
 	for i, l := range lists {
 		a.Add("pk"+strconv.Itoa(i), "", []byte{byte(i)}, l) // a table too big for the stack
 	}
@@ -455,7 +455,7 @@ func TestRepeatedTags(t *testing.T) {
 		t.Errorf("%v allocations, want 3", allocs)
 	}
 	for i, l := range lists {
-		if !reflect.DeepEqual(dst[i].Tags, []consumer.Tag(l)) && (len(l) > 0 || dst[i].Tags != nil) {
+		if !reflect.DeepEqual(dst[i].Tags, aggregation.ConvertTags[consumer.Tag](l)) && (len(l) > 0 || dst[i].Tags != nil) {
 			t.Errorf("record %d tags %v, want %v", i, dst[i].Tags, l)
 		}
 	}

@@ -19,6 +19,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/otelkinesis/otelkinesis/internal/plural"
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 	"github.com/otelkinesis/otelkinesis/internal/recordtag"
 )
 
@@ -169,7 +170,7 @@ func (d *Decoder) Format(r UserRecord) (Format, error) {
 
 // format is Format with errors that do not name the record.
 func (d *Decoder) format(r UserRecord) (Format, error) {
-	desc, ok, err := recordtag.Parse(r.Tags)
+	desc, ok, err := recordtag.Parse(aggregation.ConvertTags[aggregation.Tag](r.Tags))
 	switch {
 	case err != nil:
 		return Format{}, err

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/otelkinesis/otelkinesis/consumer"
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 	"github.com/otelkinesis/otelkinesis/internal/otlpsample"
 )
 
@@ -89,7 +90,7 @@ func BenchmarkDecode(b *testing.B) {
 			b.Fatal(err)
 		}
 		f := consumer.Format{Signal: s.signal, ContentType: consumer.ContentTypeProtobuf}
-		ur := consumer.UserRecord{Data: data, Tags: otlpsample.Tags(f)}
+		ur := consumer.UserRecord{Data: data, Tags: aggregation.ConvertTags[consumer.Tag](otlpsample.Tags(f))}
 		if got, err := dec.Format(ur); err != nil || got != f {
 			b.Fatalf("tags give %+v, %v", got, err)
 		}

@@ -17,7 +17,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/otelkinesis/otelkinesis/consumer"
-	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 	"github.com/otelkinesis/otelkinesis/internal/otlpsample"
 )
 
@@ -76,7 +76,7 @@ func TestReadEveryFormat(t *testing.T) {
 	r := newReader(t, nil)
 	for _, f := range otlpsample.Formats() {
 		t.Run(formatName(f), func(t *testing.T) {
-			var a kpl.Aggregator
+			var a aggregation.Aggregator
 			for id := 1; id <= 3; id++ {
 				data, err := otlpsample.Encode(f, otlpsample.Request(f.Signal, id))
 				if err != nil {
@@ -212,7 +212,7 @@ func TestReadBadRecordsDoNotStopTheBatch(t *testing.T) {
 		return data
 	}
 	agg := func(datas ...[]byte) []byte {
-		var a kpl.Aggregator
+		var a aggregation.Aggregator
 		for i, d := range datas {
 			a.Add(fmt.Sprintf("pk-%d", i), "", d, otlpsample.Tags(f))
 		}
@@ -220,8 +220,8 @@ func TestReadBadRecordsDoNotStopTheBatch(t *testing.T) {
 	}
 	corrupt := agg(good(2))
 	corrupt[len(corrupt)-1] ^= 0xff // the MD5 trailer
-	var badTags kpl.Aggregator
-	badTags.Add("tagged", "", good(3), []kpl.Tag{{Key: "otel.signal", Value: "profiles"}})
+	var badTags aggregation.Aggregator
+	badTags.Add("tagged", "", good(3), []aggregation.Tag{{Key: "otel.signal", Value: "profiles"}})
 
 	recs := []types.Record{
 		kinesisRecord("10", "a", agg(good(1))),
@@ -273,7 +273,7 @@ func TestReadBadRecordsDoNotStopTheBatch(t *testing.T) {
 func TestReadShardRange(t *testing.T) {
 	f := consumer.Format{Signal: consumer.Traces, ContentType: consumer.ContentTypeProtobuf}
 	data, _ := otlpsample.Encode(f, otlpsample.Traces(1))
-	var a kpl.Aggregator
+	var a aggregation.Aggregator
 	a.Add("k", "5", data, otlpsample.Tags(f)) // hash key 5: inside [0, 9]
 	a.Add("k", "99", data, otlpsample.Tags(f))
 	r := newReader(t, nil, consumer.WithShardHashKeyRange("0", "9"))
@@ -287,7 +287,7 @@ func TestReadShardRange(t *testing.T) {
 func TestReadLambdaEvent(t *testing.T) {
 	f := consumer.Format{Signal: consumer.Metrics, ContentType: consumer.ContentTypeJSON, ContentEncoding: consumer.EncodingZstd}
 	data, _ := otlpsample.Encode(f, otlpsample.Metrics(7))
-	var a kpl.Aggregator
+	var a aggregation.Aggregator
 	a.Add("m", "", data, otlpsample.Tags(f))
 	ev := []events.KinesisEventRecord{
 		{EventID: "shardId-000000000002:4959", Kinesis: events.KinesisRecord{SequenceNumber: "4959", PartitionKey: "m", Data: a.AppendTo(nil),

@@ -9,13 +9,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	"github.com/otelkinesis/otelkinesis/consumer"
-	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 )
 
 // exampleAggregate stands in for a record an otelkinesis producer wrote.
 func exampleAggregate() []byte {
-	var a kpl.Aggregator
-	a.Add("order-1", "", []byte(`{"order":1}`), []kpl.Tag{{Key: "otelkinesis.signal", Value: "traces"}})
+	var a aggregation.Aggregator
+	a.Add("order-1", "", []byte(`{"order":1}`), []aggregation.Tag{{Key: "otelkinesis.signal", Value: "traces"}})
 	a.Add("order-2", "", []byte(`{"order":2}`), nil)
 	return a.AppendTo(nil)
 }

@@ -6,7 +6,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	"github.com/otelkinesis/otelkinesis/consumer"
-	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 	"github.com/otelkinesis/otelkinesis/internal/otlpsample"
 )
 
@@ -20,7 +20,7 @@ func FuzzReader(f *testing.F) {
 			f.Fatal(err)
 		}
 		f.Add(data, uint8(i))
-		var a kpl.Aggregator
+		var a aggregation.Aggregator
 		a.Add("k", "", data, otlpsample.Tags(fm))
 		f.Add(a.AppendTo(nil), uint8(i))
 	}

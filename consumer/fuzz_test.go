@@ -9,8 +9,8 @@ import (
 	"unsafe"
 
 	"github.com/otelkinesis/otelkinesis/consumer"
-	"github.com/otelkinesis/otelkinesis/internal/kpl"
-	"github.com/otelkinesis/otelkinesis/internal/kpl/kplref"
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation/kplref"
 )
 
 // FuzzDeaggregate feeds arbitrary bytes, either as a whole Kinesis record's
@@ -20,7 +20,7 @@ import (
 // size, that the protobuf runtime reads the same records, and that encoding
 // the records again reads back the same.
 func FuzzDeaggregate(f *testing.F) {
-	golden, _ := filepath.Glob(filepath.Join("..", "internal", "kpl", "testdata", "golden", "*.kpl"))
+	golden, _ := filepath.Glob(filepath.Join("..", "internal", "kpl", "aggregation", "testdata", "golden", "*.kpl"))
 	for _, g := range golden {
 		b, err := os.ReadFile(g)
 		if err != nil {
@@ -30,7 +30,7 @@ func FuzzDeaggregate(f *testing.F) {
 		f.Add(b[4:len(b)-16], false)
 	}
 	f.Add([]byte("plain"), true)
-	f.Add(kpl.Magic[:], true)
+	f.Add(aggregation.Magic[:], true)
 	f.Add([]byte{0x1a, 0x04, 0x08, 0x00, 0x1a, 0x00}, false)
 	f.Fuzz(func(t *testing.T, in []byte, raw bool) {
 		data := in
@@ -80,9 +80,9 @@ func FuzzDeaggregate(f *testing.F) {
 		}
 		assertRecords(t, got, ref)
 
-		var a kpl.Aggregator
+		var a aggregation.Aggregator
 		for _, u := range got {
-			a.Add(u.PartitionKey, u.ExplicitHashKey, u.Data, u.Tags)
+			a.Add(u.PartitionKey, u.ExplicitHashKey, u.Data, aggregation.ConvertTags[aggregation.Tag](u.Tags))
 		}
 		again, err := consumer.Deaggregate(a.AppendTo(nil), "outer")
 		if err != nil {

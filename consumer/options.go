@@ -6,18 +6,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
-	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 	"github.com/otelkinesis/otelkinesis/internal/plural"
 )
 
 // config is a Deaggregator's settings.
 // The zero value is the defaults.
 type config struct {
-	skipChecksum bool
-	maxRecords   int
-	checkRange   bool
-	shard        shardRange
-	err          error // the first invalid option
+	reader     aggregation.Reader // the checksum and user record settings
+	checkRange bool
+	shard      shardRange
+	err        error // the first invalid option
 }
 
 // Option configures a Deaggregator.
@@ -42,7 +41,7 @@ func (c *config) setErr(err error) {
 // was damaged before it was put. Turning it off saves the MD5 pass, the
 // largest cost of reading an aggregated record.
 func WithChecksum(verify bool) Option {
-	return optionFunc(func(c *config) { c.skipChecksum = !verify })
+	return optionFunc(func(c *config) { c.reader.SkipChecksum = !verify })
 }
 
 // WithMaxUserRecords limits how many user records one aggregated record may
@@ -55,7 +54,7 @@ func WithMaxUserRecords(n int) Option {
 			c.setErr(fmt.Errorf("consumer: WithMaxUserRecords(%d): must be 0 (no limit) or more", n))
 			return
 		}
-		c.maxRecords = n
+		c.reader.MaxRecords = n
 	})
 }
 
@@ -68,7 +67,7 @@ func WithMaxUserRecords(n int) Option {
 // explicit hash key, if any, is not visible to readers.
 func WithShardHashKeyRange(start, end string) Option {
 	return optionFunc(func(c *config) {
-		r, err := kpl.ParseHashRange(start, end)
+		r, err := aggregation.ParseHashRange(start, end)
 		if err != nil {
 			c.setErr(fmt.Errorf("consumer: WithShardHashKeyRange(%q, %q): %w", start, end, err))
 			return
@@ -92,7 +91,7 @@ func WithShard(s types.Shard) Option {
 
 // shardRange is the hash key range WithShardHashKeyRange set.
 type shardRange struct {
-	r          kpl.HashRange
+	r          aggregation.HashRange
 	start, end string
 }
 
@@ -140,22 +139,22 @@ func (s *shardRange) check(recs []UserRecord) error {
 	var outside []OutsideRecord
 	var (
 		lastPK   string
-		lastHash kpl.HashKey
+		lastHash aggregation.HashKey
 		haveLast bool
 	)
 	for _, u := range recs {
-		var h kpl.HashKey
+		var h aggregation.HashKey
 		var herr error
 		switch {
 		case u.ExplicitHashKey != "":
 			var err error
-			if h, err = kpl.ParseHashKey(u.ExplicitHashKey); err != nil {
+			if h, err = aggregation.ParseHashKey(u.ExplicitHashKey); err != nil {
 				herr = fmt.Errorf("explicit hash key: %w: %w", ErrHashKey, err)
 			}
 		case haveLast && u.PartitionKey == lastPK:
 			h = lastHash // keys repeat in runs; skip the MD5
 		default:
-			h = kpl.HashPartitionKey(u.PartitionKey)
+			h = aggregation.HashPartitionKey(u.PartitionKey)
 			lastPK, lastHash, haveLast = u.PartitionKey, h, true
 		}
 		if herr == nil && s.r.Contains(h) {

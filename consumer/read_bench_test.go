@@ -13,7 +13,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/otelkinesis/otelkinesis/consumer"
-	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/internal/cputime"
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 	"github.com/otelkinesis/otelkinesis/internal/otlpsample"
 )
 
@@ -58,7 +59,7 @@ func benchBatch() ([]types.Record, int) {
 	var recs []types.Record
 	total, n := 0, 0
 	for range 20 {
-		var a kpl.Aggregator
+		var a aggregation.Aggregator
 		for {
 			data := benchTrace(n)
 			pk := fmt.Sprintf("%032x", n)
@@ -93,11 +94,11 @@ func BenchmarkReadAggregated(b *testing.B) {
 	measure := func(b *testing.B, op func()) {
 		b.SetBytes(int64(total))
 		b.ReportAllocs()
-		cpu := processCPU()
+		cpu := cputime.Process()
 		for b.Loop() {
 			op()
 		}
-		if cpu := processCPU() - cpu; cpu > 0 {
+		if cpu := cputime.Process() - cpu; cpu > 0 {
 			// Bytes per CPU-second, all threads: the throughput of one core.
 			b.ReportMetric(float64(total)*float64(b.N)/cpu.Seconds()/1e6, "cpu-MB/s")
 		}

@@ -7,16 +7,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	"github.com/otelkinesis/otelkinesis/consumer"
-	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 )
 
 // A GetRecords consumer reads each batch into telemetry; a bad record does not stop it.
 func ExampleReader_ReadRecords() {
 	// What an otelkinesis producer writes: an aggregated record whose user records
 	// carry tags saying signal, content type and compression.
-	var a kpl.Aggregator
+	var a aggregation.Aggregator
 	a.Add("4bf92f3577b34da6a3ce929d0e0e4736", "", []byte(`{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"GET /cart"}]}]}]}`),
-		[]kpl.Tag{{Key: "otel.signal", Value: "traces"}, {Key: "content-type", Value: "application/json"}})
+		[]aggregation.Tag{{Key: "otel.signal", Value: "traces"}, {Key: "content-type", Value: "application/json"}})
 	records := []types.Record{
 		{SequenceNumber: aws.String("49590338271490256608559692538361571095921575989136588898"), PartitionKey: aws.String("k"), Data: a.AppendTo(nil)},
 		{SequenceNumber: aws.String("49590338271490256608559692538361571095921575989136588899"), PartitionKey: aws.String("k"), Data: []byte("junk")},

@@ -8,7 +8,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/otelkinesis/otelkinesis/consumer"
-	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 	"github.com/otelkinesis/otelkinesis/internal/otlpsample"
 )
 
@@ -18,7 +18,7 @@ func sampleRecords(t *testing.T, first, n int) []types.Record {
 	t.Helper()
 	var recs []types.Record
 	for i, f := range otlpsample.Formats() {
-		var a kpl.Aggregator
+		var a aggregation.Aggregator
 		for id := first; id < first+n; id++ {
 			data, err := otlpsample.Encode(f, otlpsample.Request(f.Signal, id))
 			if err != nil {

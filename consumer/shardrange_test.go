@@ -9,7 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	"github.com/otelkinesis/otelkinesis/consumer"
-	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 )
 
 // The two shards of a fresh two-shard stream, as ListShards reports them.
@@ -25,7 +25,7 @@ func keysIn(low bool, n int) []string {
 	var out []string
 	for i := 0; len(out) < n; i++ {
 		k := "key-" + strings.Repeat("x", i%7) + string(rune('a'+i%26)) + string(rune('0'+i/26%10)) + string(rune('0'+i/260))
-		if (kpl.HashPartitionKey(k).Hi < 1<<63) == low {
+		if (aggregation.HashPartitionKey(k).Hi < 1<<63) == low {
 			out = append(out, k)
 		}
 	}
@@ -34,7 +34,7 @@ func keysIn(low bool, n int) []string {
 
 func TestShardRange(t *testing.T) {
 	low, high := keysIn(true, 3), keysIn(false, 2)
-	var a kpl.Aggregator
+	var a aggregation.Aggregator
 	a.Add(low[0], "", []byte("0"), nil)
 	a.Add(high[0], "", []byte("1"), nil) // outside shard 0
 	a.Add(low[1], "", []byte("2"), nil)
@@ -56,7 +56,7 @@ func TestShardRange(t *testing.T) {
 		t.Fatalf("ShardRangeError %+v", sre)
 	}
 	o0, o1 := sre.Outside[0], sre.Outside[1]
-	if o0.SubSequenceNumber != 1 || o0.PartitionKey != high[0] || o0.HashKey != kpl.HashPartitionKey(high[0]).String() || o0.Err != nil {
+	if o0.SubSequenceNumber != 1 || o0.PartitionKey != high[0] || o0.HashKey != aggregation.HashPartitionKey(high[0]).String() || o0.Err != nil {
 		t.Errorf("first outside record %+v", o0)
 	}
 	if o1.SubSequenceNumber != 4 || o1.ExplicitHashKey != shard1Start || o1.HashKey != shard1Start {
@@ -89,13 +89,13 @@ func TestShardRange(t *testing.T) {
 }
 
 func TestShardRangeInvalidExplicitHashKey(t *testing.T) {
-	var a kpl.Aggregator
+	var a aggregation.Aggregator
 	a.Add("k", "0123", nil, nil)
 	d := newDeaggregator(t, consumer.WithShardHashKeyRange("0", shard1End))
 	_, err := d.Deaggregate(a.AppendTo(nil), "outer")
 	var sre *consumer.ShardRangeError
 	if !errors.As(err, &sre) || len(sre.Outside) != 1 || !errors.Is(sre.Outside[0].Err, consumer.ErrHashKey) ||
-		!errors.Is(sre.Outside[0].Err, kpl.ErrHashKeySyntax) {
+		!errors.Is(sre.Outside[0].Err, aggregation.ErrHashKeySyntax) {
 		t.Fatalf("invalid explicit hash key: %v", err)
 	}
 	if !strings.Contains(err.Error(), "leading zero") {

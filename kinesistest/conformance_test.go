@@ -24,7 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/aws/smithy-go"
 
-	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 	"github.com/otelkinesis/otelkinesis/internal/testpeers"
 	"github.com/otelkinesis/otelkinesis/kinesistest"
 )
@@ -127,7 +127,7 @@ func ctxT(t *testing.T) context.Context {
 // shardMap reads the open shards' hash ranges from ListShards.
 type shardMap struct {
 	ids    []string
-	ranges []kpl.HashRange
+	ranges []aggregation.HashRange
 }
 
 func readShardMap(t *testing.T, ctx context.Context, c *kinesis.Client, stream string) shardMap {
@@ -141,7 +141,7 @@ func readShardMap(t *testing.T, ctx context.Context, c *kinesis.Client, stream s
 		if s.SequenceNumberRange != nil && s.SequenceNumberRange.EndingSequenceNumber != nil {
 			continue // closed
 		}
-		r, err := kpl.ParseHashRange(aws.ToString(s.HashKeyRange.StartingHashKey), aws.ToString(s.HashKeyRange.EndingHashKey))
+		r, err := aggregation.ParseHashRange(aws.ToString(s.HashKeyRange.StartingHashKey), aws.ToString(s.HashKeyRange.EndingHashKey))
 		if err != nil {
 			t.Fatalf("shard %s: %v", aws.ToString(s.ShardId), err)
 		}
@@ -151,7 +151,7 @@ func readShardMap(t *testing.T, ctx context.Context, c *kinesis.Client, stream s
 	return m
 }
 
-func (m shardMap) shardFor(h kpl.HashKey) string {
+func (m shardMap) shardFor(h aggregation.HashKey) string {
 	for i, r := range m.ranges {
 		if r.Contains(h) {
 			return m.ids[i]
@@ -182,10 +182,10 @@ func TestConformanceShardMap(t *testing.T) {
 		idx := []int{0, 1}
 		sort.Slice(idx, func(a, b int) bool { return m.ranges[idx[a]].Start.Compare(m.ranges[idx[b]].Start) < 0 })
 		lo, hi := m.ranges[idx[0]], m.ranges[idx[1]]
-		if lo.Start != (kpl.HashKey{}) {
+		if lo.Start != (aggregation.HashKey{}) {
 			t.Errorf("first shard starts at %s, want 0", lo.Start)
 		}
-		if hi.End != kpl.MaxHashKey {
+		if hi.End != aggregation.MaxHashKey {
 			t.Errorf("last shard ends at %s, want 2^128-1", hi.End)
 		}
 		next := lo.End
@@ -201,7 +201,7 @@ func TestConformanceShardMap(t *testing.T) {
 		// AWS splits the space evenly in steps of 2^128/n: with 2 shards the first ends at
 		// 2^127-1 and the second starts at 2^127.
 		t.Run("hash ranges split as AWS does", func(t *testing.T) {
-			awsEnd := kpl.HashKey{Hi: 1<<63 - 1, Lo: ^uint64(0)}
+			awsEnd := aggregation.HashKey{Hi: 1<<63 - 1, Lo: ^uint64(0)}
 			asAWS := lo.End == awsEnd
 			tg.differsHere(t, asAWS, fmt.Sprintf("ends the first of 2 shards at %s", lo.End))
 			if !asAWS {
@@ -245,7 +245,7 @@ func TestConformanceRouting(t *testing.T) {
 			var want []sent
 			for i := 0; i < 100; i++ {
 				s := sent{pk: fmt.Sprintf("key-%d-%d-é", batch, i), data: []byte(fmt.Sprintf("record %d/%d\x00\xff", batch, i))}
-				h := kpl.HashPartitionKey(s.pk)
+				h := aggregation.HashPartitionKey(s.pk)
 				if i%3 == 0 {
 					// Route explicitly: alternate between the first and last hash key of a shard.
 					r := m.ranges[i%2]
@@ -411,7 +411,7 @@ func TestConformanceLimits(t *testing.T) {
 		})
 		t.Run("ExplicitHashKey 2^128-1 accepted", func(t *testing.T) {
 			e := entry("k", 1)
-			e.ExplicitHashKey = aws.String(kpl.MaxHashKey.String())
+			e.ExplicitHashKey = aws.String(aggregation.MaxHashKey.String())
 			if err := put(e); err != nil {
 				t.Fatal(err)
 			}
@@ -502,7 +502,7 @@ func TestConformanceSplit(t *testing.T) {
 		if _, err := c.PutRecord(ctx, &kinesis.PutRecordInput{StreamName: aws.String(stream), PartitionKey: aws.String("before"), Data: []byte("before")}); err != nil {
 			t.Fatal(err)
 		}
-		mid := kpl.HashKey{Hi: 1 << 63}
+		mid := aggregation.HashKey{Hi: 1 << 63}
 		if _, err := c.SplitShard(ctx, &kinesis.SplitShardInput{StreamName: aws.String(stream), ShardToSplit: aws.String(parent),
 			NewStartingHashKey: aws.String(mid.String())}); err != nil {
 			t.Fatal(err)
@@ -532,7 +532,7 @@ func TestConformanceSplit(t *testing.T) {
 			t.Fatalf("children = %v, want 2", children)
 		}
 		after := readShardMap(t, ctx, c, stream)
-		if len(after.ids) != 2 || after.shardFor(mid) == after.shardFor(kpl.HashKey{Hi: 1<<63 - 1, Lo: ^uint64(0)}) {
+		if len(after.ids) != 2 || after.shardFor(mid) == after.shardFor(aggregation.HashKey{Hi: 1<<63 - 1, Lo: ^uint64(0)}) {
 			t.Fatalf("open shards after split %v do not split the range at %s", after.ids, mid)
 		}
 		keys := []string{"a", "b", "c", "d", "e", "f", "g", "h"}
@@ -541,7 +541,7 @@ func TestConformanceSplit(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got, want := aws.ToString(out.ShardId), after.shardFor(kpl.HashPartitionKey(k)); got != want {
+			if got, want := aws.ToString(out.ShardId), after.shardFor(aggregation.HashPartitionKey(k)); got != want {
 				t.Errorf("key %q after split: shard %s, want %s", k, got, want)
 			}
 		}

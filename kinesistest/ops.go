@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 )
 
 // The operations the server implements, by X-Amz-Target name.
@@ -716,7 +716,7 @@ func (s *Server) splitLocked(st *stream, shardToSplit, newStart string) *APIErro
 	if !sh.open {
 		return invalidArgument("Shard %s in stream %s under account %s has already been merged or split, and thus is not eligible for splitting.", sh.id, st.name, s.cfg.accountID)
 	}
-	h, perr := kpl.ParseHashKey(newStart)
+	h, perr := aggregation.ParseHashKey(newStart)
 	if perr != nil || h.Compare(nextKey(sh.rng.Start)) <= 0 || h.Compare(sh.rng.End) >= 0 {
 		return invalidArgument("NewStartingHashKey %s used in SplitShard() on shard %s in stream %s under account %s is not both greater than one plus the shard's StartingHashKey %s and less than the shard's EndingHashKey %s.",
 			newStart, sh.id, st.name, s.cfg.accountID, sh.rng.Start, sh.rng.End)

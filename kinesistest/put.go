@@ -5,14 +5,11 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 )
 
-// Limits of PutRecords and PutRecord entries.
-const (
-	maxPutRecordsEntries = 500
-	maxPartitionKeyChars = 256
-)
+// maxPutRecordsEntries is the most entries a PutRecords request may hold.
+const maxPutRecordsEntries = 500
 
 // putEntry is one record of a PutRecords or PutRecord request.
 type putEntry struct {
@@ -119,7 +116,7 @@ func entriesValue(n int) string {
 func (e *putEntry) validate(v *validator, prefix string) {
 	v.notNull(e.PartitionKey != nil, prefix+"partitionKey")
 	if e.PartitionKey != nil {
-		v.length(*e.PartitionKey, kpl.PartitionKeyLen(*e.PartitionKey), prefix+"partitionKey", 1, maxPartitionKeyChars)
+		v.length(*e.PartitionKey, aggregation.PartitionKeyLen(*e.PartitionKey), prefix+"partitionKey", 1, aggregation.MaxPartitionKeyLen)
 	}
 	v.pattern(e.ExplicitHashKey, prefix+"explicitHashKey", hashKeyRegex, hashKeyPattern.MatchString)
 	v.notNull(e.Data != nil, prefix+"data")
@@ -143,7 +140,7 @@ func (s *Server) put(c *call, ref streamRef, entries []putEntry, checkOnly bool,
 	}
 
 	var v validator
-	hashes := make([]kpl.HashKey, len(entries))
+	hashes := make([]aggregation.HashKey, len(entries))
 	total := 0
 	for i, e := range entries {
 		if len(e.Data) > maxData {
@@ -152,10 +149,10 @@ func (s *Server) put(c *call, ref streamRef, entries []putEntry, checkOnly bool,
 		}
 		total += len(e.Data) + len(*e.PartitionKey)
 		if e.ExplicitHashKey == nil {
-			hashes[i] = kpl.HashPartitionKey(*e.PartitionKey)
+			hashes[i] = aggregation.HashPartitionKey(*e.PartitionKey)
 			continue
 		}
-		h, perr := kpl.ParseHashKey(*e.ExplicitHashKey)
+		h, perr := aggregation.ParseHashKey(*e.ExplicitHashKey)
 		if perr != nil {
 			return nil, invalidArgument("Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. Specified value was %s", *e.ExplicitHashKey)
 		}

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 )
 
 // Stream modes.
@@ -37,7 +37,7 @@ type stream struct {
 // shard is one shard of a stream. Every field is guarded by Server.mu.
 type shard struct {
 	id                     string
-	rng                    kpl.HashRange
+	rng                    aggregation.HashRange
 	parent, adjacentParent string
 	startSeq, endSeq       uint64 // endSeq is 0 while the shard is open
 	open                   bool
@@ -50,7 +50,7 @@ type shard struct {
 type storedRecord struct {
 	seq     uint64
 	pk, ehk string
-	hash    kpl.HashKey
+	hash    aggregation.HashKey
 	data    []byte
 	arrival time.Time
 }
@@ -110,28 +110,28 @@ func canonicalShardID(s string) string {
 // uniformRanges splits the hash key space 0..2^128-1 into n ranges the way Kinesis lays
 // out a new stream: with q = floor(2^128 / n), shard i starts at i*q and ends one below
 // the next shard's start; the last shard ends at 2^128-1 and so absorbs the remainder.
-func uniformRanges(n int) []kpl.HashRange {
+func uniformRanges(n int) []aggregation.HashRange {
 	space := new(big.Int).Lsh(big.NewInt(1), 128)
 	q := new(big.Int).Quo(space, big.NewInt(int64(n)))
-	starts := make([]kpl.HashKey, n)
+	starts := make([]aggregation.HashKey, n)
 	for i := range starts {
 		starts[i] = bigToHashKey(new(big.Int).Mul(q, big.NewInt(int64(i))))
 	}
-	ranges := make([]kpl.HashRange, n)
+	ranges := make([]aggregation.HashRange, n)
 	for i := range ranges {
-		end := kpl.MaxHashKey
+		end := aggregation.MaxHashKey
 		if i+1 < n {
 			end = prevKey(starts[i+1])
 		}
-		ranges[i] = kpl.HashRange{Start: starts[i], End: end}
+		ranges[i] = aggregation.HashRange{Start: starts[i], End: end}
 	}
 	return ranges
 }
 
-func bigToHashKey(b *big.Int) kpl.HashKey {
+func bigToHashKey(b *big.Int) aggregation.HashKey {
 	var buf [16]byte
 	b.FillBytes(buf[:])
-	var h kpl.HashKey
+	var h aggregation.HashKey
 	for i := 0; i < 8; i++ {
 		h.Hi = h.Hi<<8 | uint64(buf[i])
 		h.Lo = h.Lo<<8 | uint64(buf[8+i])
@@ -140,7 +140,7 @@ func bigToHashKey(b *big.Int) kpl.HashKey {
 }
 
 // nextKey returns h+1; the caller ensures h < 2^128-1.
-func nextKey(h kpl.HashKey) kpl.HashKey {
+func nextKey(h aggregation.HashKey) aggregation.HashKey {
 	h.Lo++
 	if h.Lo == 0 {
 		h.Hi++
@@ -149,7 +149,7 @@ func nextKey(h kpl.HashKey) kpl.HashKey {
 }
 
 // prevKey returns h-1; the caller ensures h > 0.
-func prevKey(h kpl.HashKey) kpl.HashKey {
+func prevKey(h aggregation.HashKey) aggregation.HashKey {
 	if h.Lo == 0 {
 		h.Hi--
 	}
@@ -164,7 +164,7 @@ func (st *stream) nextSeq() uint64 {
 
 // addShard opens a new shard over rng. Its starting sequence number is the next one to be
 // given out, so every record it will hold is at or above it.
-func (st *stream) addShard(rng kpl.HashRange, parent, adjacentParent string, now time.Time, capacity *WriteCapacity) *shard {
+func (st *stream) addShard(rng aggregation.HashRange, parent, adjacentParent string, now time.Time, capacity *WriteCapacity) *shard {
 	sh := &shard{
 		id:             shardID(len(st.shards)),
 		rng:            rng,
@@ -211,7 +211,7 @@ func (st *stream) openShards() []*shard {
 
 // route returns the open shard whose range holds h. The open shards always cover the
 // whole key space, so there is one.
-func (st *stream) route(h kpl.HashKey) *shard {
+func (st *stream) route(h aggregation.HashKey) *shard {
 	for _, sh := range st.shards {
 		if sh.open && sh.rng.Contains(h) {
 			return sh
@@ -232,10 +232,10 @@ func (st *stream) children(parentID string) []*shard {
 
 // split closes sh and opens two children, the first over sh's start to newStart-1, the
 // second over newStart to sh's end. The caller ensures sh.rng.Start < newStart <= End.
-func (st *stream) split(sh *shard, newStart kpl.HashKey, now time.Time, capacity *WriteCapacity) (*shard, *shard) {
+func (st *stream) split(sh *shard, newStart aggregation.HashKey, now time.Time, capacity *WriteCapacity) (*shard, *shard) {
 	st.closeShard(sh, now)
-	lo := st.addShard(kpl.HashRange{Start: sh.rng.Start, End: prevKey(newStart)}, sh.id, "", now, capacity)
-	hi := st.addShard(kpl.HashRange{Start: newStart, End: sh.rng.End}, sh.id, "", now, capacity)
+	lo := st.addShard(aggregation.HashRange{Start: sh.rng.Start, End: prevKey(newStart)}, sh.id, "", now, capacity)
+	hi := st.addShard(aggregation.HashRange{Start: newStart, End: sh.rng.End}, sh.id, "", now, capacity)
 	return lo, hi
 }
 
@@ -244,9 +244,9 @@ func (st *stream) split(sh *shard, newStart kpl.HashKey, now time.Time, capacity
 func (st *stream) merge(a, b *shard, now time.Time, capacity *WriteCapacity) *shard {
 	st.closeShard(a, now)
 	st.closeShard(b, now)
-	rng := kpl.HashRange{Start: a.rng.Start, End: b.rng.End}
+	rng := aggregation.HashRange{Start: a.rng.Start, End: b.rng.End}
 	if b.rng.Start.Compare(a.rng.Start) < 0 {
-		rng = kpl.HashRange{Start: b.rng.Start, End: a.rng.End}
+		rng = aggregation.HashRange{Start: b.rng.Start, End: a.rng.End}
 	}
 	return st.addShard(rng, a.id, b.id, now, capacity)
 }
@@ -254,7 +254,7 @@ func (st *stream) merge(a, b *shard, now time.Time, capacity *WriteCapacity) *sh
 // adjacent reports whether the ranges of a and b meet with no gap, in either order.
 func adjacent(a, b *shard) bool {
 	meets := func(lo, hi *shard) bool {
-		return lo.rng.End != kpl.MaxHashKey && nextKey(lo.rng.End) == hi.rng.Start
+		return lo.rng.End != aggregation.MaxHashKey && nextKey(lo.rng.End) == hi.rng.Start
 	}
 	return meets(a, b) || meets(b, a)
 }

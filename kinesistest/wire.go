@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 )
 
 // epochTime is a timestamp in the JSON protocol's form: seconds since the epoch, with a
@@ -107,7 +107,7 @@ type (
 	}
 )
 
-func rangeWire(r kpl.HashRange) wireHashKeyRange {
+func rangeWire(r aggregation.HashRange) wireHashKeyRange {
 	return wireHashKeyRange{StartingHashKey: r.Start.String(), EndingHashKey: r.End.String()}
 }
 

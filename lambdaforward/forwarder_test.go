@@ -27,7 +27,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/otelkinesis/otelkinesis/consumer"
-	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 	"github.com/otelkinesis/otelkinesis/internal/otlpsample"
 )
 
@@ -160,7 +160,7 @@ var recordedEvents = map[string]func(t *testing.T) events.KinesisEvent{
 			id int
 			f  consumer.Format
 		}) []byte {
-			var a kpl.Aggregator
+			var a aggregation.Aggregator
 			for _, s := range samples {
 				data, err := otlpsample.Encode(s.f, otlpsample.Request(s.f.Signal, s.id))
 				if err != nil {

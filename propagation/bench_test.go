@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/otelkinesis/otelkinesis/internal/cputime"
 )
 
 // benchmarkRoundTrip measures what one record costs a producer and a consumer:
@@ -22,8 +24,8 @@ func benchmarkRoundTrip(b *testing.B, f Format, prop propagation.TextMapPropagat
 	data := benchData()
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu := processCPU()
-	defer func() { reportCPU(b, processCPU()-cpu) }()
+	cpu := cputime.Process()
+	defer func() { reportCPU(b, cputime.Process()-cpu) }()
 	for i := 0; i < b.N; i++ {
 		e := types.PutRecordsRequestEntry{PartitionKey: key, Data: data}
 		if _, err := p.InjectEntry(ctx, &e); err != nil {
@@ -52,8 +54,8 @@ func BenchmarkExtractPlain(b *testing.B) {
 	c := mustConsumer(b, WithPropagator(propagation.TraceContext{}))
 	data := benchData()
 	b.ReportAllocs()
-	cpu := processCPU()
-	defer func() { reportCPU(b, processCPU()-cpu) }()
+	cpu := cputime.Process()
+	defer func() { reportCPU(b, cputime.Process()-cpu) }()
 	for i := 0; i < b.N; i++ {
 		m := c.Extract(context.Background(), "5f0c8a5e-3d1b-4c55-9f0e-8d2f4e6c7a10", data, nil)
 		if m.Format != FormatNone {

@@ -4,13 +4,25 @@ import (
 	"strconv"
 
 	"go.opentelemetry.io/otel/propagation"
-
-	"github.com/otelkinesis/otelkinesis/internal/kpl"
 )
 
 // Tag is one key/value pair: a tag of a KPL user record, a header of an
-// envelope, a member of a JSON context field. consumer.Tag is the same type.
-type Tag = kpl.Tag
+// envelope, a member of a JSON context field. It is the one tag type of the
+// module: otelkinesis.Tag, the tags Producer.Put sends, and consumer.Tag, the
+// tags a UserRecord comes with, are this type, so tags read from a stream can
+// be put again, or handed to Extract, as they are.
+//
+// A KPL tag travels inside its aggregated record only: standard
+// deaggregators ignore tags, and a record sent without aggregation carries
+// none.
+type Tag struct {
+	// Key is the tag's key: the name of a KPL tag, a header or a JSON
+	// member.
+	Key string
+	// Value is the tag's value. An empty value is written as a tag without
+	// one, and reads back as "".
+	Value string
+}
 
 // TagCarrier is a TextMapCarrier over an ordered list of key/value pairs. It
 // is the carrier of three formats: the tags of a KPL user record (FormatTags),

@@ -16,7 +16,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 	"github.com/otelkinesis/otelkinesis/internal/sdkhttp"
 	"github.com/otelkinesis/otelkinesis/internal/testpeers"
 )
@@ -114,9 +114,9 @@ func checkGroups(t *testing.T, peer testpeers.Peer, f Format) {
 		t.Fatalf("%d shards", len(shards))
 	}
 	wantShard := func(key string) string {
-		h := kpl.HashPartitionKey(key)
+		h := aggregation.HashPartitionKey(key)
 		for _, s := range shards {
-			r, err := kpl.ParseHashRange(aws.ToString(s.HashKeyRange.StartingHashKey), aws.ToString(s.HashKeyRange.EndingHashKey))
+			r, err := aggregation.ParseHashRange(aws.ToString(s.HashKeyRange.StartingHashKey), aws.ToString(s.HashKeyRange.EndingHashKey))
 			if err != nil {
 				t.Fatal(err)
 			}

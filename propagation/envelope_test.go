@@ -16,7 +16,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 )
 
 func TestEnvelopeLayout(t *testing.T) {
@@ -117,7 +117,7 @@ func TestEnvelopeRejectsAlmostEnvelopes(t *testing.T) {
 }
 
 func TestEnvelopeIsNotConfusedWithOtherFormats(t *testing.T) {
-	var agg kpl.Aggregator
+	var agg aggregation.Aggregator
 	agg.Add("pk", "", []byte("data"), nil)
 	for name, b := range map[string][]byte{
 		"KPL aggregate": agg.AppendTo(nil),

@@ -11,8 +11,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otelkinesis/otelkinesis/internal/jsonstr"
-	"github.com/otelkinesis/otelkinesis/internal/kpl"
 	"github.com/otelkinesis/otelkinesis/internal/plural"
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 )
 
 // maxHashKeyDigits is the number of decimal digits of 2^128-1.
@@ -237,7 +237,7 @@ func (in *injector) writeKey(r *outRecord, biz string, sc trace.SpanContext, tp 
 	var ehk [maxHashKeyDigits]byte
 	ehkLen := 0
 	if !keepEHK {
-		ehkLen = len(kpl.HashPartitionKey(biz).AppendDecimal(ehk[:0]))
+		ehkLen = len(aggregation.HashPartitionKey(biz).AppendDecimal(ehk[:0]))
 	}
 	pkLen := keyOverhead + len(biz)
 	box := new(keyBox)

@@ -6,8 +6,8 @@ import (
 
 	"go.opentelemetry.io/otel/propagation"
 
-	"github.com/otelkinesis/otelkinesis/internal/kpl"
 	"github.com/otelkinesis/otelkinesis/internal/plural"
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 )
 
 // keyPrefix starts every partition key written by the key carrier. With the
@@ -22,10 +22,10 @@ const (
 )
 
 // MaxPartitionKeyLength is the longest partition key Kinesis accepts, in
-// characters. The key carrier counts characters as UTF-16 code units, as the
-// JavaScript emulators do, so a character outside the Basic Multilingual Plane
-// counts twice; on AWS that errs on the safe side.
-const MaxPartitionKeyLength = 256
+// characters: 256. The key carrier counts characters as UTF-16 code units, as
+// the JavaScript emulators do, so a character outside the Basic Multilingual
+// Plane counts twice; on AWS that errs on the safe side.
+const MaxPartitionKeyLength = aggregation.MaxPartitionKeyLen
 
 // MaxWrappedBusinessKeyLength is the longest business key, in UTF-16 code
 // units, that the key carrier can wrap: 256 minus the 59 characters of the
@@ -136,7 +136,7 @@ func WrapKey(businessKey, traceparent string) (partitionKey, explicitHashKey str
 		traceparent = zeroTraceparent
 	}
 	var buf [maxHashKeyDigits]byte
-	ehk := kpl.HashPartitionKey(businessKey).AppendDecimal(buf[:0])
+	ehk := aggregation.HashPartitionKey(businessKey).AppendDecimal(buf[:0])
 	return keyPrefix + traceparent + string(keySeparator) + businessKey, string(ehk), nil
 }
 
@@ -154,7 +154,7 @@ func checkWrap(businessKey, traceparent string) error {
 	if len(businessKey) <= MaxWrappedBusinessKeyLength {
 		return nil
 	}
-	if n := kpl.PartitionKeyLen(businessKey); n > MaxWrappedBusinessKeyLength {
+	if n := aggregation.PartitionKeyLen(businessKey); n > MaxWrappedBusinessKeyLength {
 		return fmt.Errorf("wrap partition key %s: %s, at most %d leave room for the traceparent: %w",
 			quoteShort(businessKey), plural.Count(n, "character"), MaxWrappedBusinessKeyLength, ErrKeyTooLong)
 	}

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 )
 
 func TestWrapKey(t *testing.T) {
@@ -16,7 +16,7 @@ func TestWrapKey(t *testing.T) {
 	if want := "tp~" + testTraceparent + "~order-17"; pk != want {
 		t.Errorf("partition key = %q, want %q", pk, want)
 	}
-	if want := kpl.HashPartitionKey("order-17").String(); ehk != want {
+	if want := aggregation.HashPartitionKey("order-17").String(); ehk != want {
 		t.Errorf("explicit hash key = %q, want %q", ehk, want)
 	}
 	// The MD5 of "order-17" as a decimal, computed independently.
@@ -59,8 +59,8 @@ func TestWrapKeyLimits(t *testing.T) {
 		if !errors.Is(err, tc.err) {
 			t.Errorf("%s: err = %v, want %v", tc.name, err, tc.err)
 		}
-		if err == nil && kpl.PartitionKeyLen(pk) > MaxPartitionKeyLength {
-			t.Errorf("%s: wrapped key of %d UTF-16 units", tc.name, kpl.PartitionKeyLen(pk))
+		if err == nil && aggregation.PartitionKeyLen(pk) > MaxPartitionKeyLength {
+			t.Errorf("%s: wrapped key of %d UTF-16 units", tc.name, aggregation.PartitionKeyLen(pk))
 		}
 	}
 	for _, bad := range []string{"00-xyz", strings.ToUpper(testTraceparent), testTraceparent + "-"} {

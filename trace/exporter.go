@@ -11,8 +11,9 @@ import (
 	"github.com/otelkinesis/otelkinesis/internal/otlpwire"
 )
 
-// ErrShutdown is returned by ExportSpans after Shutdown.
-var ErrShutdown = exporter.ErrShutdown
+// ErrShutdown is wrapped by the error of ExportSpans after Shutdown. It is
+// otelkinesis.ErrShutdown.
+var ErrShutdown = otelkinesis.ErrShutdown
 
 // Exporter is an sdktrace.SpanExporter that writes spans to a Kinesis stream. It is safe
 // for concurrent use: ExportSpans calls from several goroutines encode in parallel (each
@@ -83,7 +84,7 @@ func WithPartitionKey(fn func(sdktrace.ReadOnlySpan) string) Option {
 // reported through otel.Handle and ForceFlush or Shutdown.
 func (e *Exporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
 	if e.core.Stopped() {
-		return ErrShutdown
+		return exporter.ErrStopped
 	}
 	op := e.core.Begin(countNonNil(spans))
 	if err := ctx.Err(); err != nil {

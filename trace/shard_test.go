@@ -25,7 +25,7 @@ import (
 	"github.com/otelkinesis/otelkinesis"
 	"github.com/otelkinesis/otelkinesis/consumer"
 	"github.com/otelkinesis/otelkinesis/internal/exportertest"
-	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 	"github.com/otelkinesis/otelkinesis/internal/testpeers"
 	"github.com/otelkinesis/otelkinesis/kinesistest"
 	kinesistrace "github.com/otelkinesis/otelkinesis/trace"
@@ -41,7 +41,7 @@ type kclRecord struct {
 // shardReading is a whole stream read back as the KCL reads it.
 type shardReading struct {
 	records []kclRecord
-	ranges  map[string]kpl.HashRange // every shard's, closed ones included
+	ranges  map[string]aggregation.HashRange // every shard's, closed ones included
 	// discarded counts the Kinesis records the KCL would throw away whole, because a user
 	// record inside hashes outside the shard they are on (the producer sends those user
 	// records again once it knows the new shard map).
@@ -70,9 +70,9 @@ func readKCL(t *testing.T, ctx context.Context, c *kinesis.Client, stream string
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := shardReading{ranges: map[string]kpl.HashRange{}}
+	out := shardReading{ranges: map[string]aggregation.HashRange{}}
 	for _, s := range shards {
-		rng, err := kpl.ParseHashRange(aws.ToString(s.HashKeyRange.StartingHashKey), aws.ToString(s.HashKeyRange.EndingHashKey))
+		rng, err := aggregation.ParseHashRange(aws.ToString(s.HashKeyRange.StartingHashKey), aws.ToString(s.HashKeyRange.EndingHashKey))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -86,7 +86,7 @@ func readKCL(t *testing.T, ctx context.Context, c *kinesis.Client, stream string
 			}
 			inside := true
 			for _, ur := range urs {
-				inside = inside && out.ranges[id].Contains(kpl.HashPartitionKey(ur.PartitionKey))
+				inside = inside && out.ranges[id].Contains(aggregation.HashPartitionKey(ur.PartitionKey))
 			}
 			if !inside {
 				out.discarded++
@@ -135,7 +135,7 @@ func checkByShard(t *testing.T, rd shardReading, spans []sdktrace.ReadOnlySpan, 
 			res.multi++
 		}
 		for tid := range traces {
-			if !rd.ranges[r.shard].Contains(kpl.HashPartitionKey(tid)) {
+			if !rd.ranges[r.shard].Contains(aggregation.HashPartitionKey(tid)) {
 				t.Errorf("trace %s is on shard %s, which its trace ID does not map to", tid, r.shard)
 			}
 			if prev, ok := res.traceShard[tid]; ok && prev != r.shard {
@@ -454,7 +454,7 @@ func TestByShardResharding(t *testing.T) {
 	}
 	off := 0
 	for tid, sh := range staleShard {
-		if !rd.ranges[sh].Contains(kpl.HashPartitionKey(tid)) {
+		if !rd.ranges[sh].Contains(aggregation.HashPartitionKey(tid)) {
 			off++
 		}
 	}

@@ -18,7 +18,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/otelkinesis/otelkinesis/consumer"
-	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 	"github.com/otelkinesis/otelkinesis/internal/otlpsample"
 	"github.com/otelkinesis/otelkinesis/internal/testpeers"
 )
@@ -58,7 +58,7 @@ func withSignal(f consumer.Format, s consumer.Signal) consumer.Format { f.Signal
 // its sample's partition key, with the explicit hash key ehk ("" for none).
 func aggregate(t testing.TB, ehk string, samples ...sample) (data []byte, pk string) {
 	t.Helper()
-	var a kpl.Aggregator
+	var a aggregation.Aggregator
 	for _, s := range samples {
 		b, err := otlpsample.Encode(s.format, otlpsample.Request(s.format.Signal, s.id))
 		if err != nil {

@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"github.com/otelkinesis/otelkinesis/internal/backoff"
 )
 
 // kinesisAPI is what reading a stream needs of a Kinesis client.
@@ -92,7 +94,7 @@ type shardResult struct {
 // an error occurs, or ctx ends (then it returns nil).
 func (w *walker) run(ctx context.Context) error {
 	if w.sleep == nil {
-		w.sleep = sleepCtx
+		w.sleep = backoff.Sleep
 	}
 	if w.warn == nil {
 		w.warn = func(string, ...any) {}
@@ -297,7 +299,6 @@ func (w *walker) setStream(name, arn **string) {
 // is tried connectAttempts times only, a second or so in all, and reported as what it
 // is: the endpoint and the network's reason (connection refused, no such host).
 func (w *walker) call(ctx context.Context, op string, fn func(context.Context) error) error {
-	backoff := 200 * time.Millisecond
 	const attempts, connectAttempts = 5, 3
 	var err error
 	for i := 1; ; i++ {
@@ -325,11 +326,11 @@ func (w *walker) call(ctx context.Context, op string, fn func(context.Context) e
 			}
 			return fmt.Errorf("stream %s: %s: %w", w.stream, op, err)
 		}
-		w.warn("%s failed (attempt %d of %d), retrying in %v: %v", op, i, tries, backoff, err)
-		if serr := w.sleep(ctx, backoff); serr != nil {
+		wait := backoff.Ceiling(i, 200*time.Millisecond, 5*time.Second, 2)
+		w.warn("%s failed (attempt %d of %d), retrying in %v: %v", op, i, tries, wait, err)
+		if serr := w.sleep(ctx, wait); serr != nil {
 			return serr
 		}
-		backoff = min(2*backoff, 5*time.Second)
 	}
 }
 
@@ -453,17 +454,6 @@ func (w *walker) readShard(ctx context.Context, n *shardNode) (closed bool, err 
 		}
 	}
 	return true, nil
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // isClosed reports whether ListShards says the shard is closed (it has an ending

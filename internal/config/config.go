@@ -26,27 +26,31 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/internal/otlpwire"
+	"github.com/otelkinesis/otelkinesis/internal/recordtag"
 )
 
-// Signal names the telemetry signal an exporter ships.
-type Signal string
+// Signal names the telemetry signal an exporter ships, spelled as the otel.signal tag
+// spells it (package recordtag, the spelling consumer.Signal uses too); EnvName writes it
+// in capitals.
+type Signal = string
 
-// The signals, as they appear in signal-specific environment variables.
+// The signals.
 const (
-	Traces  Signal = "TRACES"
-	Metrics Signal = "METRICS"
-	Logs    Signal = "LOGS"
+	Traces  = recordtag.SignalTraces
+	Metrics = recordtag.SignalMetrics
+	Logs    = recordtag.SignalLogs
 )
 
-// Encoding is the OTLP encoding of each user record's data.
-type Encoding string
+// Encoding is the OTLP encoding of each user record's data: the encoders' own setting.
+type Encoding = otlpwire.Encoding
 
 // Encodings.
 const (
 	// EncodingProto is OTLP protobuf, the default.
-	EncodingProto Encoding = "otlp_proto"
+	EncodingProto = otlpwire.Protobuf
 	// EncodingJSON is the OTLP/JSON mapping.
-	EncodingJSON Encoding = "otlp_json"
+	EncodingJSON = otlpwire.JSON
 )
 
 // Compression is applied to each user record's data, never to the aggregate.
@@ -219,7 +223,7 @@ func Load(signal Signal, opts []*Option) (Config, error) {
 // EnvName returns the environment variable of setting name (such as "STREAM_NAME") for
 // signal, in its signal-specific form.
 func EnvName(signal Signal, name string) string {
-	return EnvPrefix + string(signal) + "_" + name
+	return EnvPrefix + strings.ToUpper(signal) + "_" + name
 }
 
 // applyEnv reads the settings from the environment through lookup, but those unread
@@ -268,7 +272,7 @@ func (c Config) validate() []error {
 			errs = append(errs, c.refusal(name, problem, allowed))
 		}
 	}
-	if problem, allowed := c.Encoding.check(); problem != "" {
+	if problem, allowed := checkEncoding(c.Encoding); problem != "" {
 		check("encoding", problem, allowed)
 	}
 	if problem, allowed := c.Compression.check(); problem != "" {
@@ -336,9 +340,9 @@ func validEndpoint(s string) bool {
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.Hostname() != ""
 }
 
-// check returns what is wrong and what is allowed if e is not an encoding, and "" if it
-// is one.
-func (e Encoding) check() (problem, allowed string) {
+// checkEncoding returns what is wrong and what is allowed if e is not an encoding, and ""
+// if it is one.
+func checkEncoding(e Encoding) (problem, allowed string) {
 	switch e {
 	case EncodingProto, EncodingJSON:
 		return "", ""
@@ -346,7 +350,7 @@ func (e Encoding) check() (problem, allowed string) {
 	return "not an encoding", fmt.Sprintf("%s or %s", EncodingProto, EncodingJSON)
 }
 
-// check is Encoding.check for a compression.
+// check is checkEncoding for a compression.
 func (c Compression) check() (problem, allowed string) {
 	switch c {
 	case CompressionNone, CompressionGzip, CompressionZstd:
@@ -355,7 +359,7 @@ func (c Compression) check() (problem, allowed string) {
 	return "not a compression", fmt.Sprintf("%s, %s or %s", CompressionNone, CompressionGzip, CompressionZstd)
 }
 
-// check is Encoding.check for a partitioning.
+// check is checkEncoding for a partitioning.
 func (p PartitionBy) check() (problem, allowed string) {
 	switch p {
 	case PartitionByTraceID, PartitionByResource, PartitionByRandom, PartitionByShard:

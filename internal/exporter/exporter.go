@@ -16,37 +16,40 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"go.opentelemetry.io/otel"
 
 	"github.com/otelkinesis/otelkinesis/internal/config"
 	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 	"github.com/otelkinesis/otelkinesis/internal/plural"
 	"github.com/otelkinesis/otelkinesis/internal/recordtag"
 	"github.com/otelkinesis/otelkinesis/internal/selfobs"
 )
 
-// ErrShutdown is returned by Put after Shutdown.
-var ErrShutdown = errors.New("otelkinesis: exporter is shut down")
+// ErrStopped is returned by Put after Shutdown, and by the exporters' own export calls
+// then: "otelkinesis: exporter is shut down", wrapping kpl.ErrShutdown (which
+// otelkinesis.ErrShutdown is).
+var ErrStopped = fmt.Errorf("otelkinesis: exporter is %w", kpl.ErrShutdown)
 
-// producerShutdown is what Put returns when the producer was shut down: ErrShutdown for
-// errors.Is, worded to follow a message that already says it is otelkinesis's, and
+// producerShutdown is what Put returns when the producer was shut down: kpl.ErrShutdown
+// for errors.Is, worded to follow a message that already says it is otelkinesis's, and
 // wrapping the producer's error.
 type producerShutdown struct{ cause error }
 
 func (e producerShutdown) Error() string        { return "the producer is shut down" }
-func (e producerShutdown) Is(target error) bool { return target == ErrShutdown }
+func (e producerShutdown) Is(target error) bool { return target == kpl.ErrShutdown }
 func (e producerShutdown) Unwrap() error        { return e.cause }
 
 // ProducerShutdown returns the error of a put refused with cause, kpl.ErrShutdown: it is
-// ErrShutdown and cause for errors.Is, and says "the producer is shut down".
+// kpl.ErrShutdown (so otelkinesis.ErrShutdown) and cause for errors.Is, and says "the
+// producer is shut down".
 func ProducerShutdown(cause error) error { return producerShutdown{cause} }
 
 // longestKey is the partition key the record size budget is computed for: 256 UTF-16
 // code units of 3 UTF-8 bytes each, the most bytes a Kinesis partition key can take, so
 // any valid key fits the budget.
-var longestKey = strings.Repeat("\u65e5", kpl.MaxPartitionKeyLen)
+var longestKey = strings.Repeat("\u65e5", aggregation.MaxPartitionKeyLen)
 
 // Core is the signal-independent half of an exporter. It is safe for concurrent use.
 type Core struct {
@@ -54,7 +57,7 @@ type Core struct {
 	signal   string
 	producer *kpl.Producer
 	owned    bool // the Core created the producer and shuts it down
-	tags     []kpl.Tag
+	tags     []aggregation.Tag
 	maxData  int // most encoded bytes per user record before compression
 	comp     compressor
 
@@ -69,7 +72,7 @@ type Core struct {
 // cfg.SharedProducer is set, in which case it uses that one and leaves it running on
 // Shutdown.
 func New(ctx context.Context, cfg config.Config) (*Core, error) {
-	c := &Core{cfg: cfg, signal: signalName(cfg.Signal)}
+	c := &Core{cfg: cfg, signal: cfg.Signal}
 	desc := recordtag.Description{Signal: c.signal, ContentType: recordtag.ContentTypeProtobuf}
 	if cfg.Encoding == config.EncodingJSON {
 		desc.ContentType = recordtag.ContentTypeJSON
@@ -127,17 +130,6 @@ func New(ctx context.Context, cfg config.Config) (*Core, error) {
 	return c, nil
 }
 
-func signalName(s config.Signal) string {
-	switch s {
-	case config.Metrics:
-		return recordtag.SignalMetrics
-	case config.Logs:
-		return recordtag.SignalLogs
-	default:
-		return recordtag.SignalTraces
-	}
-}
-
 // Config returns the resolved configuration.
 func (c *Core) Config() config.Config { return c.cfg }
 
@@ -159,7 +151,7 @@ func (c *Core) Put(ctx context.Context, partitionKey string, data []byte, items 
 // the call's share of the items in flight for the producer's.
 func (c *Core) hand(ctx context.Context, op Op, partitionKey string, data []byte, items int) error {
 	if c.stopped.Load() {
-		return ErrShutdown
+		return ErrStopped
 	}
 	o := c.obs
 	if o == nil {
@@ -366,13 +358,12 @@ var badKeyOnce sync.Once
 // otel.Handle. Caller-supplied partition functions go through it, so that one bad key
 // costs neither its records nor the rest of the batch.
 func CheckPartitionKey(key, fallback string) string {
-	n := kpl.PartitionKeyLen(key)
-	if n >= 1 && n <= kpl.MaxPartitionKeyLen && utf8.ValidString(key) {
+	if aggregation.CheckPartitionKey(key) == nil {
 		return key
 	}
 	badKeyOnce.Do(func() {
 		otel.Handle(fmt.Errorf("otelkinesis: partition key function returned a key of %s (allowed 1 to %d, valid UTF-8); using %q instead (reported once)",
-			plural.Count(n, "character"), kpl.MaxPartitionKeyLen, fallback))
+			plural.Count(aggregation.PartitionKeyLen(key), "character"), aggregation.MaxPartitionKeyLen, fallback))
 	})
 	return fallback
 }
@@ -381,7 +372,7 @@ func CheckPartitionKey(key, fallback string) string {
 func (c *Core) Signal() string { return c.signal }
 
 // Tags returns the tags every user record of this exporter carries.
-func (c *Core) Tags() []kpl.Tag { return c.tags }
+func (c *Core) Tags() []aggregation.Tag { return c.tags }
 
 // Flush returns when every record put before it is delivered or dropped, or ctx ends.
 func (c *Core) Flush(ctx context.Context) error {

@@ -19,13 +19,8 @@ func Start(ctx context.Context, signal config.Signal, opts []*config.Option) (*C
 	return New(ctx, cfg)
 }
 
-// WireEncoding is the encoders' setting for the configured encoding.
-func (c *Core) WireEncoding() otlpwire.Encoding {
-	if c.cfg.Encoding == config.EncodingJSON {
-		return otlpwire.JSON
-	}
-	return otlpwire.Protobuf
-}
+// WireEncoding is the configured encoding, which is the encoders' setting.
+func (c *Core) WireEncoding() otlpwire.Encoding { return c.cfg.Encoding }
 
 // WirePartitioning is the encoders' setting for the configured partitioning (trace_id,
 // resource or random; a caller's key function is set by each exporter).

@@ -3,6 +3,7 @@ package exporter
 import (
 	"github.com/otelkinesis/otelkinesis/internal/config"
 	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 	"github.com/otelkinesis/otelkinesis/internal/otlpwire"
 )
 
@@ -57,4 +58,4 @@ func (s producerShards) ShardMap() otlpwire.ShardMap {
 // allocating.
 type shardView struct{ m kpl.ShardMap }
 
-func (v shardView) Shard(hi, lo uint64) int { return v.m.Shard(kpl.HashKey{Hi: hi, Lo: lo}) }
+func (v shardView) Shard(hi, lo uint64) int { return v.m.Shard(aggregation.HashKey{Hi: hi, Lo: lo}) }

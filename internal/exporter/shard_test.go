@@ -6,6 +6,7 @@ import (
 
 	"github.com/otelkinesis/otelkinesis/internal/config"
 	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 	"github.com/otelkinesis/otelkinesis/internal/otlpwire"
 	"github.com/otelkinesis/otelkinesis/kinesistest"
 )
@@ -48,7 +49,7 @@ func TestTraceConfig(t *testing.T) {
 		t.Errorf("no shard map: %d shards", c.ShardMap().Len())
 	}
 	// Two records of the limit under trace-ID keys, with the tags, fill an aggregate.
-	var a kpl.Aggregator
+	var a aggregation.Aggregator
 	a.Add(traceIDKey, "", make([]byte, got.MaxRecordSize), c.tags)
 	a.Add("10000000000000000000000000000000", "", make([]byte, got.MaxRecordSize), c.tags)
 	if n := a.Size() + len(traceIDKey); n > kpl.DefaultConfig().AggregateBatchSize || got.MaxRecordSize < 20000 {

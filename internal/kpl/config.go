@@ -63,9 +63,6 @@ const (
 	// DefaultRecordBytes is the record size limit of a stream that does not
 	// report one (1 MiB).
 	DefaultRecordBytes = 1 << 20
-	// MaxPartitionKeyLen is the longest partition key Kinesis accepts, in
-	// Unicode characters.
-	MaxPartitionKeyLen = 256
 	// ShardRecordsPerSecond is a shard's write capacity in records.
 	ShardRecordsPerSecond = 1000
 	// ShardBytesPerSecond is a shard's write capacity in bytes.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 	"github.com/otelkinesis/otelkinesis/kinesistest"
 )
 
@@ -90,9 +91,9 @@ func TestItemsFollowReaggregation(t *testing.T) {
 	// The child that does not hold the first user record's key refuses everything: the
 	// aggregate (sent under that key) lands on the other child, is found to span both, and
 	// is taken apart.
-	first := kpl.HashPartitionKey("key-0")
+	first := aggregation.HashPartitionKey("key-0")
 	for _, sh := range st.Shards() {
-		r, err := kpl.ParseHashRange(sh.StartingHashKey, sh.EndingHashKey)
+		r, err := aggregation.ParseHashRange(sh.StartingHashKey, sh.EndingHashKey)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -9,12 +9,13 @@ import (
 	"sync"
 	"syscall"
 	"time"
-	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/smithy-go"
 
+	"github.com/otelkinesis/otelkinesis/internal/backoff"
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 	"github.com/otelkinesis/otelkinesis/internal/plural"
 	"github.com/otelkinesis/otelkinesis/internal/putrecords"
 )
@@ -33,9 +34,11 @@ type Client interface {
 
 // Errors returned by Put and wrapped by the errors the producer reports.
 var (
-	// ErrShutdown is returned by Put after Shutdown began, and wrapped by the
-	// DropError of records a Shutdown whose context ended gave up on.
-	ErrShutdown = errors.New("producer is shut down")
+	// ErrShutdown is wrapped by Put's error after Shutdown began, and by the
+	// DropError of records a Shutdown whose context ended gave up on. It is
+	// the module's one shutdown error: the exporters wrap it too, and
+	// otelkinesis.ErrShutdown is this value.
+	ErrShutdown = errors.New("shut down")
 	// ErrRecordTooLarge is wrapped by Put's error for a user record that
 	// cannot fit in one Kinesis record; the error names its size and the
 	// limit. MaxDataSize says how much data fits.
@@ -53,6 +56,9 @@ var (
 	// error sending again cannot fix (stream missing, access denied, ...).
 	ErrPermanent = errors.New("permanent error")
 )
+
+// errPutShutdown is Put's error after Shutdown began.
+var errPutShutdown = fmt.Errorf("producer is %w", ErrShutdown)
 
 // DropReason is why the producer gave up on user records, as used in the
 // producer's metrics.
@@ -155,7 +161,7 @@ type Producer struct {
 
 	mu      sync.Mutex
 	st      state
-	scratch [maxHashKeyDigits]byte
+	scratch [aggregation.MaxHashKeyDigits]byte
 }
 
 // noRetry turns the SDK's own retries off for a call: the producer owns retries (within
@@ -284,24 +290,12 @@ func (p *Producer) startupCheck(ctx context.Context) (int, error) {
 		if cls == classPermanent || !answered(err) || attempt == startupAttempts || ctx.Err() != nil {
 			break
 		}
-		if sleepCtx(ctx, backoff(attempt, p.cfg.MinBackoff, p.cfg.MaxBackoff, p.rnd)) != nil {
+		if backoff.Sleep(ctx, retryWait(attempt, p.cfg.MinBackoff, p.cfg.MaxBackoff, p.rnd)) != nil {
 			break
 		}
 	}
 	endpoint, region := clientTarget(p.client)
 	return 0, &StartupError{Stream: p.stream, Endpoint: endpoint, Region: region, Cause: describeCause(err, p.cfg.RequestTimeout), Err: err}
-}
-
-// sleepCtx waits for d or until ctx ends, and then returns ctx.Err().
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // StartupError is New's error when the startup check cannot describe the stream.
@@ -424,14 +418,14 @@ func (p *Producer) describe(ctx context.Context) (int, error) {
 // to Config.OnDrop, otel.Handle, the metrics and the next Flush.
 //
 // With aggregation off, tags are not sent.
-func (p *Producer) Put(ctx context.Context, partitionKey, explicitHashKey string, data []byte, tags []Tag) error {
+func (p *Producer) Put(ctx context.Context, partitionKey, explicitHashKey string, data []byte, tags []aggregation.Tag) error {
 	return p.PutItems(ctx, partitionKey, explicitHashKey, data, tags, 1)
 }
 
 // PutItems is Put for a user record that holds items telemetry items (spans, data
 // points, log records): if the record is dropped, its DropError counts them in Items,
 // so that a drop can be reported in the caller's units. items below 1 count as 1.
-func (p *Producer) PutItems(ctx context.Context, partitionKey, explicitHashKey string, data []byte, tags []Tag, items int) error {
+func (p *Producer) PutItems(ctx context.Context, partitionKey, explicitHashKey string, data []byte, tags []aggregation.Tag, items int) error {
 	if items < 1 {
 		items = 1
 	} else if items > 1<<31-1 {
@@ -440,12 +434,12 @@ func (p *Producer) PutItems(ctx context.Context, partitionKey, explicitHashKey s
 	if err := checkPartitionKey(partitionKey); err != nil {
 		return err
 	}
-	var h HashKey
+	var h aggregation.HashKey
 	if explicitHashKey == "" {
-		h = HashPartitionKey(partitionKey)
+		h = aggregation.HashPartitionKey(partitionKey)
 	} else {
 		var err error
-		if h, err = ParseHashKey(explicitHashKey); err != nil {
+		if h, err = aggregation.ParseHashKey(explicitHashKey); err != nil {
 			return fmt.Errorf("explicit hash key: %w: %w", ErrInvalidRecord, err)
 		}
 	}
@@ -456,7 +450,7 @@ func (p *Producer) PutItems(ctx context.Context, partitionKey, explicitHashKey s
 	if p.cfg.DisableAggregation {
 		alone = len(data) + len(partitionKey)
 	} else if alone = aloneBound(partitionKey, explicitHashKey, len(data), tags); alone > p.aggMax {
-		alone = SingleSize(partitionKey, explicitHashKey, len(data), tags) + len(partitionKey)
+		alone = aggregation.SingleSize(partitionKey, explicitHashKey, len(data), tags) + len(partitionKey)
 	}
 	if alone > p.recordMax {
 		return fmt.Errorf("stream %q: user record of %s of data (%d as a Kinesis record) is over the record size limit of %d bytes: %w",
@@ -471,7 +465,7 @@ func (p *Producer) PutItems(ctx context.Context, partitionKey, explicitHashKey s
 	for {
 		if p.st.closed {
 			p.mu.Unlock()
-			return ErrShutdown
+			return errPutShutdown
 		}
 		if over := p.st.mem + need - p.cfg.BacklogBytes; over > 0 && p.st.idleBytes > 0 {
 			p.freeIdleLocked(over) // kept body buffers give way to records
@@ -505,12 +499,12 @@ func (p *Producer) PutItems(ctx context.Context, partitionKey, explicitHashKey s
 // with this partition key, explicit hash key and tags on this stream: the
 // record size limit less the aggregation overhead. Exporters split their
 // payloads to fit.
-func (p *Producer) MaxDataSize(partitionKey, explicitHashKey string, tags []Tag) int {
+func (p *Producer) MaxDataSize(partitionKey, explicitHashKey string, tags []aggregation.Tag) int {
 	fits := func(n int) bool {
 		if p.cfg.DisableAggregation {
 			return n+len(partitionKey) <= p.recordMax
 		}
-		var empty Aggregator
+		var empty aggregation.Aggregator
 		return empty.SizeWith(partitionKey, explicitHashKey, n, tags)+len(partitionKey) <= p.recordMax
 	}
 	lo, hi := 0, p.recordMax // fits(lo) unless nothing fits
@@ -656,41 +650,11 @@ func (p *Producer) askRefresh() {
 	}
 }
 
-// checkPartitionKey checks what Kinesis requires of a partition key: 1 to 256
-// Unicode characters. Invalid UTF-8 is refused too: the JSON protocol would
-// replace it, and Kinesis would hash another key than the producer did.
-// PartitionKeyLen returns the length of pk as Kinesis counts it against the 256-character
-// limit: in UTF-16 code units, so a character outside the Basic Multilingual Plane (an
-// emoji) counts twice. Both emulators count so, and refuse a key of 256 runes that is
-// longer in UTF-16 with a ValidationException that fails the whole PutRecords request.
-func PartitionKeyLen(pk string) int {
-	n := 0
-	for i := 0; i < len(pk); {
-		if pk[i] < utf8.RuneSelf {
-			i++
-			n++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(pk[i:])
-		i += size
-		if r > 0xFFFF {
-			n += 2
-		} else {
-			n++
-		}
-	}
-	return n
-}
-
+// checkPartitionKey is aggregation.CheckPartitionKey, its error wrapping
+// ErrInvalidRecord.
 func checkPartitionKey(pk string) error {
-	switch {
-	case pk == "":
-		return fmt.Errorf("partition key is empty: %w", ErrInvalidRecord)
-	case !utf8.ValidString(pk):
-		return fmt.Errorf("partition key is not valid UTF-8: %w", ErrInvalidRecord)
-	case len(pk) > MaxPartitionKeyLen && PartitionKeyLen(pk) > MaxPartitionKeyLen:
-		return fmt.Errorf("partition key has %d characters (UTF-16 code units), at most %d allowed: %w",
-			PartitionKeyLen(pk), MaxPartitionKeyLen, ErrInvalidRecord)
+	if err := aggregation.CheckPartitionKey(pk); err != nil {
+		return fmt.Errorf("%w: %w", err, ErrInvalidRecord)
 	}
 	return nil
 }
@@ -699,8 +663,8 @@ func checkPartitionKey(pk string) error {
 // record, outer partition key included, without building one: magic and
 // digest, the key tables' entries, the record's framing (every varint of a
 // record below 256 MiB fits 4 bytes) and its tags' framing.
-func aloneBound(pk, ehk string, dataLen int, tags []Tag) int {
-	n := len(Magic) + DigestSize + 2*len(pk) + len(ehk) + dataLen + 32
+func aloneBound(pk, ehk string, dataLen int, tags []aggregation.Tag) int {
+	n := len(aggregation.Magic) + aggregation.DigestSize + 2*len(pk) + len(ehk) + dataLen + 32
 	for _, t := range tags {
 		n += len(t.Key) + len(t.Value) + 16
 	}
@@ -708,7 +672,7 @@ func aloneBound(pk, ehk string, dataLen int, tags []Tag) int {
 }
 
 // userSize is what a user record counts against the backlog byte budget.
-func userSize(pk, ehk string, dataLen int, tags []Tag) int64 {
+func userSize(pk, ehk string, dataLen int, tags []aggregation.Tag) int64 {
 	n := len(pk) + len(ehk) + dataLen
 	for _, t := range tags {
 		n += len(t.Key) + len(t.Value)

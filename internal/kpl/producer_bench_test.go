@@ -5,13 +5,15 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"go.opentelemetry.io/otel/sdk/metric"
+
+	"github.com/otelkinesis/otelkinesis/internal/cputime"
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 )
 
 // nullKinesis accepts every record at once without looking at it: what is
@@ -27,16 +29,6 @@ func newNullKinesis(shards int) *nullKinesis {
 
 func (n *nullKinesis) PutRecords(_ context.Context, in *kinesis.PutRecordsInput, _ ...func(*kinesis.Options)) (*kinesis.PutRecordsOutput, error) {
 	return &kinesis.PutRecordsOutput{Records: n.ok[:len(in.Records)]}, nil
-}
-
-// cpuTime returns the CPU time the process used so far, every goroutine
-// counted.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkProducerPut200 measures the producer's CPU per 200-byte user
@@ -74,11 +66,11 @@ func benchPut(b *testing.B, size int, plain bool) {
 		keys[i] = hex.EncodeToString(id[:]) // a trace ID
 	}
 	data := make([]byte, size)
-	tags := []Tag{{Key: "s", Value: "t"}, {Key: "ct", Value: "p"}}
+	tags := []aggregation.Tag{{Key: "s", Value: "t"}, {Key: "ct", Value: "p"}}
 	ctx := context.Background()
 	b.SetBytes(int64(size))
 	b.ReportAllocs()
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
 		if err := p.Put(ctx, keys[i&4095], "", data, tags); err != nil {
@@ -89,7 +81,9 @@ func benchPut(b *testing.B, size int, plain bool) {
 		b.Fatal(err)
 	}
 	b.StopTimer()
-	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/record")
+	if cpu := cputime.Process() - cpu0; cpu > 0 {
+		b.ReportMetric(float64(cpu)/float64(b.N), "cpu-ns/record")
+	}
 	s := p.Stats()
 	if s.UserRecordsDelivered != int64(b.N) {
 		b.Fatalf("delivered %d of %d", s.UserRecordsDelivered, b.N)
@@ -182,7 +176,7 @@ func benchUnits(b *testing.B, sizes []int, bins int) {
 			b.Fatal(err)
 		}
 		r := rand.New(rand.NewPCG(1, 2))
-		tags := []Tag{{Key: "otel.signal", Value: "traces"}, {Key: "content-type", Value: "application/x-protobuf"}, {Key: "content-encoding", Value: "gzip"}}
+		tags := []aggregation.Tag{{Key: "otel.signal", Value: "traces"}, {Key: "content-type", Value: "application/x-protobuf"}, {Key: "content-encoding", Value: "gzip"}}
 		buf := make([]byte, 200_000)
 		userBytes := 0
 		for _, n := range sizes {

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 	"github.com/otelkinesis/otelkinesis/internal/plural"
 	"github.com/otelkinesis/otelkinesis/internal/reqbuf"
 )
@@ -22,7 +23,7 @@ import (
 // addLocked takes an admitted user record into the backlog and its shard's
 // aggregates. alone is its Kinesis size on its own; now is when it was put, the start of
 // its delivery budget.
-func (p *Producer) addLocked(h HashKey, pk, ehk string, data []byte, tags []Tag, size int64, alone int, items int32, now time.Time) {
+func (p *Producer) addLocked(h aggregation.HashKey, pk, ehk string, data []byte, tags []aggregation.Tag, size int64, alone int, items int32, now time.Time) {
 	st := &p.st
 	ep := st.current()
 	ep.pending++
@@ -50,7 +51,7 @@ func (p *Producer) addLocked(h HashKey, pk, ehk string, data []byte, tags []Tag,
 		if buf == nil {
 			buf = ownCopy(nil, n)
 		}
-		r.data = AppendSingle(buf, pk, ehk, data, tags)
+		r.data = aggregation.AppendSingle(buf, pk, ehk, data, tags)
 		r.born = now
 		p.queueLoneLocked(r, pk, string(h.AppendDecimal(p.scratch[:0])), h, size, items, s, ep.epoch)
 		return
@@ -98,7 +99,7 @@ func (p *Producer) addLocked(h HashKey, pk, ehk string, data []byte, tags []Tag,
 // queueLoneLocked queues r, whose data holds one user record of hash key h
 // (plain, or aggregated alone), as a Kinesis record with partition key pk and
 // explicit hash key ehk.
-func (p *Producer) queueLoneLocked(r *record, pk, ehk string, h HashKey, size int64, items int32, s *shard, epoch uint64) {
+func (p *Producer) queueLoneLocked(r *record, pk, ehk string, h aggregation.HashKey, size int64, items int32, s *shard, epoch uint64) {
 	r.pk, r.ehk = pk, ehk
 	r.size = len(r.data) + len(pk)
 	r.users, r.userBytes = 1, size
@@ -131,7 +132,7 @@ func (p *Producer) packed(b *bin) bool {
 }
 
 // shardForLocked returns the predicted shard of hash key h.
-func (p *Producer) shardForLocked(h HashKey) *shard {
+func (p *Producer) shardForLocked(h aggregation.HashKey) *shard {
 	if p.st.smap == nil {
 		return p.st.shards[0]
 	}
@@ -657,7 +658,7 @@ func (p *Producer) failLocked(r *record, cls errClass, code string, err error, a
 		p.dropLocked(r, DropRetriesExhausted, err, notes)
 		return
 	}
-	wait := backoff(r.attempts, p.cfg.MinBackoff, p.cfg.MaxBackoff, p.rnd)
+	wait := retryWait(r.attempts, p.cfg.MinBackoff, p.cfg.MaxBackoff, p.rnd)
 	if left := p.deadline(r).Sub(now); wait >= left {
 		if left <= p.cfg.MinBackoff {
 			p.dropLocked(r, DropExpired, fmt.Errorf("%w (last attempt: %w)", p.expiredCause(), err), notes)
@@ -823,16 +824,16 @@ func (p *Producer) splitLocked(r *record, retry bool) {
 	}
 	var bad error
 	i := 0 // the user record's position, for its weight
-	err := walkAggregate(r.data, func(pk, ehk string, data []byte, tags []Tag) {
+	err := walkAggregate(r.data, func(pk, ehk string, data []byte, tags []aggregation.Tag) {
 		w := int32(1)
 		if i < len(r.weights) {
 			w = r.weights[i]
 		}
 		i++
-		h := HashPartitionKey(pk)
+		h := aggregation.HashPartitionKey(pk)
 		if ehk != "" {
 			var err error
-			if h, err = ParseHashKey(ehk); err != nil {
+			if h, err = aggregation.ParseHashKey(ehk); err != nil {
 				bad = err
 				return
 			}
@@ -1128,7 +1129,7 @@ func (p *Producer) refreshDelay(failures int) time.Duration {
 		return p.cfg.ShardMapRefresh
 	}
 	ceiling := min(p.cfg.MaxBackoff, p.cfg.ShardMapRefresh)
-	return max(backoff(failures, p.cfg.MinBackoff, ceiling, p.rnd), p.cfg.MinBackoff)
+	return max(retryWait(failures, p.cfg.MinBackoff, ceiling, p.rnd), p.cfg.MinBackoff)
 }
 
 // noteFallback reports, once, that the producer runs without a shard map.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/otelkinesis/otelkinesis/consumer"
 	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 	"github.com/otelkinesis/otelkinesis/internal/testpeers"
 	"github.com/otelkinesis/otelkinesis/kinesistest"
 )
@@ -33,7 +34,7 @@ func ExampleProducer() {
 	}
 	defer p.Shutdown(ctx)
 
-	tags := []kpl.Tag{{Key: "signal", Value: "logs"}}
+	tags := []aggregation.Tag{{Key: "signal", Value: "logs"}}
 	for i := range 100 {
 		key := fmt.Sprintf("trace-%d", i%10)
 		if err := p.Put(ctx, key, "", []byte(fmt.Sprintf("log record %d", i)), tags); err != nil {

@@ -17,6 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 )
 
 // fakeKinesis is an in-memory stream behind the Client interface, strict
@@ -63,7 +65,7 @@ type putLog struct {
 
 type fakeShard struct {
 	id   string
-	rng  HashRange
+	rng  aggregation.HashRange
 	open bool
 	recs []fakeRecord
 }
@@ -84,32 +86,32 @@ func newFakeKinesis(name string, shards int) *fakeKinesis {
 
 // evenRanges divides the hash key space in n ranges the way Kinesis does
 // for a new stream: range i starts at floor(i * 2^128 / n).
-func evenRanges(n int) []HashRange {
+func evenRanges(n int) []aggregation.HashRange {
 	space := new(big.Int).Lsh(big.NewInt(1), 128)
-	out := make([]HashRange, n)
+	out := make([]aggregation.HashRange, n)
 	for i := range n {
 		start := new(big.Int).Div(new(big.Int).Mul(space, big.NewInt(int64(i))), big.NewInt(int64(n)))
 		end := new(big.Int).Div(new(big.Int).Mul(space, big.NewInt(int64(i+1))), big.NewInt(int64(n)))
 		end.Sub(end, big.NewInt(1))
-		out[i] = HashRange{Start: bigKey(start), End: bigKey(end)}
+		out[i] = aggregation.HashRange{Start: bigKey(start), End: bigKey(end)}
 	}
 	return out
 }
 
-func bigKey(b *big.Int) HashKey {
-	h, err := ParseHashKey(b.String())
+func bigKey(b *big.Int) aggregation.HashKey {
+	h, err := aggregation.ParseHashKey(b.String())
 	if err != nil {
 		panic(err)
 	}
 	return h
 }
 
-func keyBig(h HashKey) *big.Int {
+func keyBig(h aggregation.HashKey) *big.Int {
 	b, _ := new(big.Int).SetString(h.String(), 10)
 	return b
 }
 
-func (f *fakeKinesis) addShard(r HashRange) *fakeShard {
+func (f *fakeKinesis) addShard(r aggregation.HashRange) *fakeShard {
 	s := &fakeShard{id: fmt.Sprintf("shardId-%012d", f.next), rng: r, open: true}
 	f.next++
 	f.shards = append(f.shards, s)
@@ -118,19 +120,19 @@ func (f *fakeKinesis) addShard(r HashRange) *fakeShard {
 
 // split closes the open shard holding h and opens two children dividing
 // its range at its middle.
-func (f *fakeKinesis) split(h HashKey) (parent string, children [2]string) {
+func (f *fakeKinesis) split(h aggregation.HashKey) (parent string, children [2]string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	p := f.route(h)
 	p.open = false
 	m := new(big.Int).Add(keyBig(p.rng.Start), keyBig(p.rng.End))
 	m.Rsh(m, 1)
-	a := f.addShard(HashRange{Start: p.rng.Start, End: bigKey(m)})
-	b := f.addShard(HashRange{Start: bigKey(m.Add(m, big.NewInt(1))), End: p.rng.End})
+	a := f.addShard(aggregation.HashRange{Start: p.rng.Start, End: bigKey(m)})
+	b := f.addShard(aggregation.HashRange{Start: bigKey(m.Add(m, big.NewInt(1))), End: p.rng.End})
 	return p.id, [2]string{a.id, b.id}
 }
 
-func (f *fakeKinesis) route(h HashKey) *fakeShard {
+func (f *fakeKinesis) route(h aggregation.HashKey) *fakeShard {
 	for _, s := range f.shards {
 		if s.open && s.rng.Contains(h) {
 			return s
@@ -206,10 +208,10 @@ func (f *fakeKinesis) PutRecords(ctx context.Context, in *kinesis.PutRecordsInpu
 			}
 		}
 		pk := aws.ToString(e.PartitionKey)
-		h := HashPartitionKey(pk)
+		h := aggregation.HashPartitionKey(pk)
 		if e.ExplicitHashKey != nil {
 			var err error
-			if h, err = ParseHashKey(*e.ExplicitHashKey); err != nil {
+			if h, err = aggregation.ParseHashKey(*e.ExplicitHashKey); err != nil {
 				return nil, apiError("ValidationException", err.Error(), smithy.FaultClient)
 			}
 		}
@@ -282,7 +284,7 @@ func (f *fakeKinesis) DescribeStreamSummary(ctx context.Context, in *kinesis.Des
 type userRecord struct {
 	pk, ehk string
 	data    string
-	tags    []Tag
+	tags    []aggregation.Tag
 	shard   string
 	outerPK string
 }
@@ -299,32 +301,32 @@ func (f *fakeKinesis) readBack(t testing.TB, aggregated bool) (got []userRecord,
 	for _, s := range f.shards {
 		for _, r := range s.recs {
 			if !aggregated {
-				if bytes.HasPrefix(r.data, Magic[:]) {
+				if bytes.HasPrefix(r.data, aggregation.Magic[:]) {
 					t.Errorf("shard %s: plain record starts with the KPL magic", s.id)
 				}
 				got = append(got, userRecord{pk: r.pk, ehk: r.ehk, data: string(r.data), shard: s.id, outerPK: r.pk})
 				continue
 			}
-			if len(r.data) < 20 || !bytes.Equal(r.data[:4], Magic[:]) {
+			if len(r.data) < 20 || !bytes.Equal(r.data[:4], aggregation.Magic[:]) {
 				t.Fatalf("shard %s: record without KPL magic: % x", s.id, r.data[:min(len(r.data), 8)])
 			}
 			sum := md5.Sum(r.data[4 : len(r.data)-16])
 			if !bytes.Equal(sum[:], r.data[len(r.data)-16:]) {
 				t.Fatalf("shard %s: MD5 mismatch", s.id)
 			}
-			eh, err := ParseHashKey(r.ehk)
+			eh, err := aggregation.ParseHashKey(r.ehk)
 			if err != nil || !s.rng.Contains(eh) {
 				t.Errorf("shard %s %v: outer explicit hash key %q outside the range (%v)", s.id, s.rng, r.ehk, err)
 			}
 			var users []userRecord
 			inRange := true
-			err = walkAggregate(r.data, func(pk, ehk string, data []byte, tags []Tag) {
+			err = walkAggregate(r.data, func(pk, ehk string, data []byte, tags []aggregation.Tag) {
 				if len(users) == 0 && pk != r.pk {
 					t.Errorf("shard %s: outer partition key %q, first user record's %q", s.id, r.pk, pk)
 				}
-				h := HashPartitionKey(pk)
+				h := aggregation.HashPartitionKey(pk)
 				if ehk != "" {
-					h, _ = ParseHashKey(ehk)
+					h, _ = aggregation.ParseHashKey(ehk)
 				}
 				inRange = inRange && s.rng.Contains(h)
 				users = append(users, userRecord{pk: pk, ehk: ehk, data: string(data), tags: slices.Clone(tags), shard: s.id, outerPK: r.pk})

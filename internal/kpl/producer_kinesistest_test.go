@@ -21,6 +21,7 @@ import (
 
 	"github.com/otelkinesis/otelkinesis/consumer"
 	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 	"github.com/otelkinesis/otelkinesis/internal/sdkhttp"
 	"github.com/otelkinesis/otelkinesis/internal/testpeers"
 	"github.com/otelkinesis/otelkinesis/kinesistest"
@@ -127,15 +128,15 @@ func readKCL(t testing.TB, recs []stored) readResult {
 		if err != nil {
 			t.Fatalf("shard %s: %v", r.shard, err)
 		}
-		rng, err := kpl.ParseHashRange(r.start, r.end)
+		rng, err := aggregation.ParseHashRange(r.start, r.end)
 		if err != nil {
 			t.Fatal(err)
 		}
 		inside := true
 		for _, u := range users {
-			h := kpl.HashPartitionKey(u.PartitionKey)
+			h := aggregation.HashPartitionKey(u.PartitionKey)
 			if u.ExplicitHashKey != "" {
-				h, _ = kpl.ParseHashKey(u.ExplicitHashKey)
+				h, _ = aggregation.ParseHashKey(u.ExplicitHashKey)
 			}
 			inside = inside && rng.Contains(h)
 		}
@@ -210,7 +211,7 @@ func putMany(t testing.TB, p *kpl.Producer, n, nKeys, workers, size int) map[str
 				mu.Lock()
 				want[d] = pk
 				mu.Unlock()
-				if err := p.Put(t.Context(), pk, "", []byte(d), []kpl.Tag{{Key: "signal", Value: "logs"}}); err != nil {
+				if err := p.Put(t.Context(), pk, "", []byte(d), []aggregation.Tag{{Key: "signal", Value: "logs"}}); err != nil {
 					t.Errorf("Put: %v", err)
 					return
 				}

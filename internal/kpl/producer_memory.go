@@ -7,6 +7,8 @@ import (
 	"unsafe"
 
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 )
 
 // Memory accounting. Config.BacklogBytes bounds st.mem, the bytes the
@@ -56,7 +58,7 @@ func binCap(size, count int) int64 {
 
 // maxHashKey is the longest explicit hash key the producer writes, for the
 // body entry of an aggregate whose outer key is not chosen yet.
-var maxHashKey = strings.Repeat("9", maxHashKeyDigits)
+var maxHashKey = strings.Repeat("9", aggregation.MaxHashKeyDigits)
 
 // allocSize bounds the bytes the Go allocator takes for an object of n
 // bytes: below 32 KiB its size classes are at most a fifth larger than the
@@ -78,7 +80,7 @@ func chargeBound(alone int, pk, ehk string) int64 {
 // openBound bounds openCharge(pk) without reading pk: JSON escapes take
 // at most six bytes per byte.
 func openBound(pk string) int64 {
-	return recordOverhead + 2*maxHashKeyDigits + 6*int64(len(pk)) + 128
+	return recordOverhead + 2*aggregation.MaxHashKeyDigits + 6*int64(len(pk)) + 128
 }
 
 // openCharge is what an aggregate whose first user record has partition key
@@ -86,7 +88,7 @@ func openBound(pk string) int64 {
 // explicit hash key string and its body entry's framing with both keys and
 // the comma before it.
 func openCharge(pk string) int64 {
-	return recordOverhead + maxHashKeyDigits + entryLen(0, pk, maxHashKey) + 1
+	return recordOverhead + aggregation.MaxHashKeyDigits + entryLen(0, pk, maxHashKey) + 1
 }
 
 // entryLen is the length of a record's JSON object in a PutRecords body as
@@ -122,7 +124,7 @@ func (b *bin) charge() int64 {
 }
 
 // addToBinLocked adds a user record to b and charges what b grew by.
-func (p *Producer) addToBinLocked(b *bin, h HashKey, pk, ehk string, data []byte, tags []Tag, size int64, items int32) {
+func (p *Producer) addToBinLocked(b *bin, h aggregation.HashKey, pk, ehk string, data []byte, tags []aggregation.Tag, size int64, items int32) {
 	if b.agg.Count() == 0 {
 		b.fixed = openCharge(pk)
 	}

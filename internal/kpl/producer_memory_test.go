@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 	"github.com/otelkinesis/otelkinesis/internal/putrecords"
 	"github.com/otelkinesis/otelkinesis/internal/testpeers"
 )
@@ -248,7 +249,7 @@ func TestChargeBounds(t *testing.T) {
 	p := newTestProducer(t, f, cfg)
 	r := rand.New(rand.NewPCG(6, 7))
 	keys := []string{"k", "0123456789abcdef0123456789abcdef", `quote"back\slash`, "é€😀"}
-	tags := [][]Tag{nil, {{Key: "otel.signal", Value: "traces"}, {Key: "content-type", Value: "application/x-protobuf"}}}
+	tags := [][]aggregation.Tag{nil, {{Key: "otel.signal", Value: "traces"}, {Key: "content-type", Value: "application/x-protobuf"}}}
 	data := make([]byte, 200_000)
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -261,10 +262,10 @@ func TestChargeBounds(t *testing.T) {
 			}
 			n := r.IntN(1 << (4 + r.IntN(14)))
 			d := data[:n]
-			h := HashPartitionKey(pk)
+			h := aggregation.HashPartitionKey(pk)
 			alone := aloneBound(pk, ehk, n, tg)
 			if alone > p.aggMax {
-				alone = (&Aggregator{}).SizeWith(pk, ehk, n, tg) + len(pk)
+				alone = (&aggregation.Aggregator{}).SizeWith(pk, ehk, n, tg) + len(pk)
 			}
 			before := p.st.mem
 			p.addToBinLocked(b, h, pk, ehk, d, tg, userSize(pk, ehk, n, tg), 1)
@@ -299,11 +300,11 @@ func TestBinCap(t *testing.T) {
 		runtime.ReadMemStats(&m)
 		return int64(m.HeapAlloc)
 	}
-	tags := []Tag{{Key: "otel.signal", Value: "traces"}, {Key: "content-type", Value: "application/x-protobuf"}}
+	tags := []aggregation.Tag{{Key: "otel.signal", Value: "traces"}, {Key: "content-type", Value: "application/x-protobuf"}}
 	for _, c := range []struct {
 		size, keyLen int
 		ehk          bool
-		tags         []Tag
+		tags         []aggregation.Tag
 	}{{1, 1, false, nil}, {1, 8, false, tags}, {10, 32, false, nil}, {200, 32, true, tags}, {3000, 32, false, tags}, {20000, 32, false, nil}, {51000, 32, false, nil}} {
 		keys := make([]string, 20000)
 		for i := range keys {
@@ -320,7 +321,7 @@ func TestBinCap(t *testing.T) {
 		for i := range bins {
 			b := new(bin)
 			for k := 0; k < len(keys) && b.agg.SizeWith(keys[k], ehk, len(data), c.tags)+len(keys[k]) <= DefaultAggregateBatchSize; k++ {
-				b.add(HashKey{}, keys[k], ehk, data, c.tags, 1, 1)
+				b.add(aggregation.HashKey{}, keys[k], ehk, data, c.tags, 1, 1)
 			}
 			bound += binCap(b.agg.Size(), b.agg.Count())
 			bins[i] = b

@@ -4,6 +4,8 @@ import (
 	"container/heap"
 	"errors"
 	"time"
+
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 )
 
 // shardBusyGrace is how long a request in flight keeps the next request of
@@ -18,11 +20,11 @@ const maxBins = 4
 
 // bin is one aggregate being filled for a shard.
 type bin struct {
-	agg       Aggregator
-	pkLen     int       // length of the first user record's partition key: the outer one
-	first     HashKey   // hash key of the first user record: the outer ExplicitHashKey
-	lo, hi    HashKey   // smallest and largest hash key inside
-	born      time.Time // when its first user record was put: the oldest's delivery budget
+	agg       aggregation.Aggregator
+	pkLen     int                 // length of the first user record's partition key: the outer one
+	first     aggregation.HashKey // hash key of the first user record: the outer ExplicitHashKey
+	lo, hi    aggregation.HashKey // smallest and largest hash key inside
+	born      time.Time           // when its first user record was put: the oldest's delivery budget
 	userBytes int64
 	weights   []int32 // each user record's item count, in order (see PutItems)
 
@@ -34,7 +36,7 @@ type bin struct {
 	peakSize, peakCount int
 }
 
-func (b *bin) add(h HashKey, pk, ehk string, data []byte, tags []Tag, size int64, items int32) {
+func (b *bin) add(h aggregation.HashKey, pk, ehk string, data []byte, tags []aggregation.Tag, size int64, items int32) {
 	if b.agg.Count() == 0 {
 		b.pkLen, b.first, b.lo, b.hi = len(pk), h, h, h
 	} else {
@@ -64,7 +66,7 @@ type record struct {
 	userBytes int64   // their backlog size
 	weights   []int32 // each user record's item count, in order
 	items     int64   // the sum of weights
-	lo, hi    HashKey
+	lo, hi    aggregation.HashKey
 	shard     *shard    // predicted shard
 	born      time.Time // when its oldest user record was put; it expires RecordTTL later
 	attempts  int       // times sent
@@ -81,7 +83,7 @@ type record struct {
 // the single stand-in of the fallback mode, with an empty id).
 type shard struct {
 	id        string
-	rng       HashRange
+	rng       aggregation.HashRange
 	lim       *shardLimiter // nil: not limited
 	bins      []*bin
 	retry     recQueue // records to send again, first
@@ -246,7 +248,7 @@ func (st *state) takeDeferred() []*DropError {
 }
 
 func (st *state) init(cfg Config, now time.Time) {
-	st.shards = []*shard{{rng: HashRange{End: MaxHashKey}}}
+	st.shards = []*shard{{rng: aggregation.HashRange{End: aggregation.MaxHashKey}}}
 	st.byID = map[string]*shard{}
 	st.epochs = []epochStat{{epoch: 1}}
 	st.retriesByCode = map[string]int64{}

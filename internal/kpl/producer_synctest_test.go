@@ -13,6 +13,8 @@ import (
 	"github.com/aws/smithy-go"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 )
 
 // These tests run the producer's goroutines in a synctest bubble, where
@@ -143,7 +145,7 @@ func TestProducerRateLimitsPerShard(t *testing.T) {
 func (p *Producer) shardForLockedTest(pk string) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.st.smap.find(HashPartitionKey(pk))
+	return p.st.smap.find(aggregation.HashPartitionKey(pk))
 }
 
 // putExporter is a metric exporter that writes each export through a

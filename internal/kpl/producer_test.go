@@ -19,6 +19,8 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.uber.org/goleak"
+
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -78,7 +80,7 @@ func checkReleased(t testing.TB, p *Producer) {
 	}
 }
 
-func mustPut(t testing.TB, p *Producer, pk, ehk string, data []byte, tags []Tag) {
+func mustPut(t testing.TB, p *Producer, pk, ehk string, data []byte, tags []aggregation.Tag) {
 	t.Helper()
 	if err := p.Put(t.Context(), pk, ehk, data, tags); err != nil {
 		t.Fatalf("Put(%q): %v", pk, err)
@@ -97,7 +99,7 @@ func mustFlush(t testing.TB, p *Producer) {
 // checkExactlyOnce asserts that the user records keyed by data came back
 // exactly once each, with their partition key and tags. (readBack checks
 // that each is on a shard whose range holds its hash key.)
-func checkExactlyOnce(t testing.TB, f *fakeKinesis, got []userRecord, want map[string]string, tags []Tag) {
+func checkExactlyOnce(t testing.TB, f *fakeKinesis, got []userRecord, want map[string]string, tags []aggregation.Tag) {
 	t.Helper()
 	seen := make(map[string]int, len(want))
 	for _, u := range got {
@@ -133,7 +135,7 @@ func checkExactlyOnce(t testing.TB, f *fakeKinesis, got []userRecord, want map[s
 func TestProducerLoneRecords(t *testing.T) {
 	f := newFakeKinesis("s", 4)
 	p := newTestProducer(t, f, testConfig("s"))
-	tags := []Tag{{Key: "signal", Value: "metrics"}, {Key: "empty"}}
+	tags := []aggregation.Tag{{Key: "signal", Value: "metrics"}, {Key: "empty"}}
 	want := map[string]string{}
 	lone := map[string]string{} // data → explicit hash key
 	for i := range 60 {
@@ -143,7 +145,7 @@ func TestProducerLoneRecords(t *testing.T) {
 		if i%6 == 0 {
 			data += strings.Repeat("L", 51200+i*1000) // over aggregate_batch_size
 			if i%12 == 0 {
-				ehk = HashKey{Hi: uint64(i) << 58}.String()
+				ehk = aggregation.HashKey{Hi: uint64(i) << 58}.String()
 			}
 			lone[data] = ehk
 		}
@@ -163,14 +165,14 @@ func TestProducerLoneRecords(t *testing.T) {
 			found++
 			var users []string
 			var ehk string
-			if err := walkAggregate(r.data, func(_, e string, data []byte, _ []Tag) { users, ehk = append(users, string(data)), e }); err != nil {
+			if err := walkAggregate(r.data, func(_, e string, data []byte, _ []aggregation.Tag) { users, ehk = append(users, string(data)), e }); err != nil {
 				t.Fatal(err)
 			}
 			wantEHK, ok := lone[users[0]]
 			if len(users) != 1 || !ok {
 				t.Fatalf("a Kinesis record over the aggregate size holds %d user records", len(users))
 			}
-			var a Aggregator
+			var a aggregation.Aggregator
 			a.Add(r.pk, wantEHK, []byte(users[0]), tags)
 			if !bytes.Equal(r.data, a.AppendTo(nil)) {
 				t.Errorf("lone record %.20q: not the bytes an Aggregator writes for it", users[0])
@@ -191,7 +193,7 @@ func TestProducerLoneRecords(t *testing.T) {
 func TestProducerDeliversEveryRecordOnItsShard(t *testing.T) {
 	f := newFakeKinesis("s", 4)
 	p := newTestProducer(t, f, testConfig("s"))
-	tags := []Tag{{Key: "signal", Value: "traces"}, {Key: "ct", Value: "application/x-protobuf"}}
+	tags := []aggregation.Tag{{Key: "signal", Value: "traces"}, {Key: "ct", Value: "application/x-protobuf"}}
 	want := map[string]string{}
 	for i := range 5000 {
 		pk := fmt.Sprintf("key-%d", i%997)
@@ -229,7 +231,7 @@ func TestProducerExplicitHashKey(t *testing.T) {
 	f := newFakeKinesis("s", 4)
 	p := newTestProducer(t, f, testConfig("s"))
 	// The business key "order-1" routed by an explicit hash key to the last shard.
-	ehk := MaxHashKey.String()
+	ehk := aggregation.MaxHashKey.String()
 	mustPut(t, p, "order-1", ehk, []byte("x"), nil)
 	mustPut(t, p, "order-2", "", []byte("y"), nil)
 	mustFlush(t, p)
@@ -254,7 +256,7 @@ func TestProducerAggregationOff(t *testing.T) {
 		pk := fmt.Sprintf("k%d", i)
 		d := fmt.Sprintf("plain %d", i)
 		want[d] = pk
-		mustPut(t, p, pk, "", []byte(d), []Tag{{Key: "ignored"}})
+		mustPut(t, p, pk, "", []byte(d), []aggregation.Tag{{Key: "ignored"}})
 	}
 	mustFlush(t, p)
 	got := readPlain(t, f)
@@ -295,7 +297,7 @@ func TestProducerPutRefusesBadRecords(t *testing.T) {
 	// 256 characters of two bytes each is a valid key.
 	mustPut(t, p, strings.Repeat("ä", 256), "", []byte("ok"), nil)
 	// The largest data MaxDataSize allows goes through; one more byte does not.
-	tags := []Tag{{Key: "a", Value: "b"}}
+	tags := []aggregation.Tag{{Key: "a", Value: "b"}}
 	n := p.MaxDataSize("k", "", tags)
 	if n <= DefaultRecordBytes-100 || n >= DefaultRecordBytes {
 		t.Fatalf("MaxDataSize = %d", n)
@@ -996,7 +998,7 @@ func (w *watchClient) PutRecords(ctx context.Context, in *kinesis.PutRecordsInpu
 	var ids []string
 	w.fakeKinesis.mu.Lock()
 	for _, e := range in.Records {
-		h, _ := ParseHashKey(*e.ExplicitHashKey)
+		h, _ := aggregation.ParseHashKey(*e.ExplicitHashKey)
 		id := w.fakeKinesis.route(h).id
 		if !seen[id] {
 			seen[id] = true

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"strconv"
@@ -16,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/smithy-go"
 	"go.opentelemetry.io/otel"
+
+	"github.com/otelkinesis/otelkinesis/internal/backoff"
 )
 
 // errClass is what the producer does after an error.
@@ -284,25 +285,16 @@ func mayHaveStored(err error) bool {
 // to the next.
 const backoffGrowth = 3
 
-// backoff returns how long to wait before attempt number attempt (1 for the
+// retryWait returns how long to wait before attempt number attempt (1 for the
 // first retry): a random duration in [c/2, c], where c = min(maxD,
-// minD * 3^(attempt-1)) ("equal jitter": random enough that many waiting
-// records do not retry together, and never shorter than half the step, so
-// that retries cannot run through their number in a moment). With the
-// defaults (100ms, 60s) the ceilings are 100ms, 300ms, 900ms, 2.7s, 8.1s,
+// minD * 3^(attempt-1)) ("equal jitter", backoff.Equal: random enough that
+// many waiting records do not retry together, and never shorter than half the
+// step, so that retries cannot run through their number in a moment). With
+// the defaults (100ms, 60s) the ceilings are 100ms, 300ms, 900ms, 2.7s, 8.1s,
 // 24.3s and then 60s, and ten retries take 138s to 276s. rnd returns a value
 // in [0, n]; nil means math/rand/v2.
-func backoff(attempt int, minD, maxD time.Duration, rnd func(n int64) int64) time.Duration {
-	ceiling := minD
-	for i := 1; i < attempt && ceiling < maxD; i++ {
-		ceiling *= backoffGrowth // minD and maxD are at most an hour: no overflow
-	}
-	ceiling = min(ceiling, maxD)
-	half := ceiling / 2
-	if rnd == nil {
-		return half + time.Duration(rand.Int64N(int64(ceiling-half)+1))
-	}
-	return half + time.Duration(rnd(int64(ceiling-half)))
+func retryWait(attempt int, minD, maxD time.Duration, rnd func(n int64) int64) time.Duration {
+	return backoff.Equal(backoff.Ceiling(attempt, minD, maxD, backoffGrowth), rnd)
 }
 
 // handle reports an error of the producer's own (a drop, a failing background call)

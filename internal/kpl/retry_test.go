@@ -88,17 +88,17 @@ func TestBackoffEqualJitter(t *testing.T) {
 		0: 100 * time.Millisecond, 1: 100 * time.Millisecond, 2: 300 * time.Millisecond,
 		3: 900 * time.Millisecond, 4: 2700 * time.Millisecond, 5: maxD, 100: maxD,
 	} {
-		if got := backoff(attempt, minD, maxD, top); got != want {
+		if got := retryWait(attempt, minD, maxD, top); got != want {
 			t.Errorf("attempt %d: ceiling %v, want %v", attempt, got, want)
 		}
-		if got := backoff(attempt, minD, maxD, bottom); got != want/2 {
+		if got := retryWait(attempt, minD, maxD, bottom); got != want/2 {
 			t.Errorf("attempt %d: floor %v, want %v", attempt, got, want/2)
 		}
 	}
 	// With real randomness every value stays within [ceiling/2, ceiling] and they spread.
 	seen := map[time.Duration]bool{}
 	for range 1000 {
-		d := backoff(3, minD, maxD, nil)
+		d := retryWait(3, minD, maxD, nil)
 		if d < 450*time.Millisecond || d > 900*time.Millisecond {
 			t.Fatalf("backoff %v outside [450ms, 900ms]", d)
 		}
@@ -111,8 +111,8 @@ func TestBackoffEqualJitter(t *testing.T) {
 	// Kinesis answers with errors (503s) that long does not run through max_retries.
 	var least, most time.Duration
 	for a := 1; a <= DefaultMaxRetries; a++ {
-		least += backoff(a, DefaultMinBackoff, DefaultMaxBackoff, bottom)
-		most += backoff(a, DefaultMinBackoff, DefaultMaxBackoff, top)
+		least += retryWait(a, DefaultMinBackoff, DefaultMaxBackoff, bottom)
+		most += retryWait(a, DefaultMinBackoff, DefaultMaxBackoff, top)
 	}
 	if least < 2*time.Minute || most > DefaultRecordTTL {
 		t.Errorf("ten retries take %v to %v, want at least 2m and at most the record TTL %v", least, most, DefaultRecordTTL)

@@ -8,12 +8,14 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 )
 
 // shardInfo is one shard as ListShards reports it.
 type shardInfo struct {
 	id   string
-	rng  HashRange
+	rng  aggregation.HashRange
 	open bool // no ending sequence number: the shard takes writes
 }
 
@@ -22,7 +24,7 @@ type shardInfo struct {
 // the ranges of every listed shard, closed ones included, by ID.
 type shardMap struct {
 	open  []shardInfo
-	byID  map[string]HashRange
+	byID  map[string]aggregation.HashRange
 	pages int // ListShards calls it took
 }
 
@@ -66,7 +68,7 @@ func listShards(ctx context.Context, c Client, cfg *Config, opt func(*kinesis.Op
 				return nil, fmt.Errorf("stream %q: ListShards returned a shard without ID or hash key range: %w",
 					cfg.stream(), errShardMap)
 			}
-			rng, err := ParseHashRange(*s.HashKeyRange.StartingHashKey, *s.HashKeyRange.EndingHashKey)
+			rng, err := aggregation.ParseHashRange(*s.HashKeyRange.StartingHashKey, *s.HashKeyRange.EndingHashKey)
 			if err != nil {
 				return nil, fmt.Errorf("stream %q: shard %s: %w: %w", cfg.stream(), *s.ShardId, errShardMap, err)
 			}
@@ -92,7 +94,7 @@ func listShards(ctx context.Context, c Client, cfg *Config, opt func(*kinesis.Op
 // newShardMap checks that the open shards cover the whole hash key space
 // exactly once and indexes them.
 func newShardMap(infos []shardInfo) (*shardMap, error) {
-	m := &shardMap{byID: make(map[string]HashRange, len(infos))}
+	m := &shardMap{byID: make(map[string]aggregation.HashRange, len(infos))}
 	for _, s := range infos {
 		m.byID[s.id] = s.rng
 		if s.open {
@@ -103,13 +105,13 @@ func newShardMap(infos []shardInfo) (*shardMap, error) {
 		return nil, fmt.Errorf("no open shard: %w", errShardMap)
 	}
 	slices.SortFunc(m.open, func(a, b shardInfo) int { return a.rng.Start.Compare(b.rng.Start) })
-	var next HashKey // the first hash key not yet covered
+	var next aggregation.HashKey // the first hash key not yet covered
 	for i, s := range m.open {
 		if s.rng.Start.Compare(next) != 0 || s.rng.End.Compare(s.rng.Start) < 0 {
 			return nil, fmt.Errorf("open shard %s covers %s, expected it to start at %s: %w",
 				s.id, s.rng, next, errShardMap)
 		}
-		if s.rng.End == MaxHashKey {
+		if s.rng.End == aggregation.MaxHashKey {
 			if i != len(m.open)-1 {
 				return nil, fmt.Errorf("open shards overlap after %s: %w", s.id, errShardMap)
 			}
@@ -121,18 +123,18 @@ func newShardMap(infos []shardInfo) (*shardMap, error) {
 }
 
 // nextHashKey returns h+1; the caller ensures h < MaxHashKey.
-func nextHashKey(h HashKey) HashKey {
+func nextHashKey(h aggregation.HashKey) aggregation.HashKey {
 	lo := h.Lo + 1
 	hi := h.Hi
 	if lo == 0 {
 		hi++
 	}
-	return HashKey{Hi: hi, Lo: lo}
+	return aggregation.HashKey{Hi: hi, Lo: lo}
 }
 
 // find returns the index of the open shard whose range holds h.
-func (m *shardMap) find(h HashKey) int {
-	i, _ := slices.BinarySearchFunc(m.open, h, func(s shardInfo, h HashKey) int {
+func (m *shardMap) find(h aggregation.HashKey) int {
+	i, _ := slices.BinarySearchFunc(m.open, h, func(s shardInfo, h aggregation.HashKey) int {
 		if s.rng.End.Compare(h) < 0 {
 			return -1
 		}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 )
 
 func TestShardMapCoverage(t *testing.T) {
@@ -11,7 +13,7 @@ func TestShardMapCoverage(t *testing.T) {
 	ok := []shardInfo{
 		{id: "c", rng: r[2], open: true},
 		{id: "a", rng: r[0], open: true},
-		{id: "old", rng: HashRange{End: MaxHashKey}},
+		{id: "old", rng: aggregation.HashRange{End: aggregation.MaxHashKey}},
 		{id: "b", rng: r[1], open: true},
 	}
 	m, err := newShardMap(ok)
@@ -21,7 +23,7 @@ func TestShardMapCoverage(t *testing.T) {
 	if m.open[0].id != "a" || m.open[2].id != "c" || len(m.byID) != 4 {
 		t.Errorf("map %+v", m)
 	}
-	for i, h := range []HashKey{{}, r[0].End, r[1].Start, nextHashKey(r[1].Start), r[2].Start, MaxHashKey} {
+	for i, h := range []aggregation.HashKey{{}, r[0].End, r[1].Start, nextHashKey(r[1].Start), r[2].Start, aggregation.MaxHashKey} {
 		want := []int{0, 0, 1, 1, 2, 2}[i]
 		if got := m.find(h); got != want {
 			t.Errorf("find(%s) = %d, want %d", h, got, want)
@@ -32,7 +34,7 @@ func TestShardMapCoverage(t *testing.T) {
 		"no open shard":             {{id: "x", rng: r[0]}},
 		"expected it to start at 0": {{id: "b", rng: r[1], open: true}, {id: "c", rng: r[2], open: true}},
 		"below 2^128-1":             {{id: "a", rng: r[0], open: true}, {id: "b", rng: r[1], open: true}},
-		"overlap":                   {{id: "all", rng: HashRange{End: MaxHashKey}, open: true}, {id: "c", rng: r[2], open: true}},
+		"overlap":                   {{id: "all", rng: aggregation.HashRange{End: aggregation.MaxHashKey}, open: true}, {id: "c", rng: r[2], open: true}},
 	}
 	for want, infos := range bad {
 		_, err := newShardMap(infos)

@@ -1,5 +1,7 @@
 package kpl
 
+import "github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
+
 // ShardMap is a read-only snapshot of the shard map a Producer routes user
 // records by: the stream's open shards in hash key order, as the producer
 // last read them with ListShards. A snapshot never changes; a later map is a
@@ -31,7 +33,7 @@ func (s ShardMap) Len() int {
 // Shard returns the position, in hash key order from 0, of the open shard
 // whose hash key range holds h; -1 for the zero ShardMap. It does not
 // allocate.
-func (s ShardMap) Shard(h HashKey) int {
+func (s ShardMap) Shard(h aggregation.HashKey) int {
 	if s.m == nil {
 		return -1
 	}
@@ -43,18 +45,18 @@ func (s ShardMap) ShardID(i int) string { return s.m.open[i].id }
 
 // Range returns the hash key range of the open shard at position i
 // (0 <= i < Len()).
-func (s ShardMap) Range(i int) HashRange { return s.m.open[i].rng }
+func (s ShardMap) Range(i int) aggregation.HashRange { return s.m.open[i].rng }
 
 // AggregateDataSize returns the most data bytes each of n user records can hold so that
 // all n fit one aggregated record of aggregate_batch_size (within the stream's record
 // limit), each under a partition key of its own as long as partitionKey, with no explicit
 // hash key, and tagged with tags. It is 0 with aggregation off, when n is below 1, or when
 // n empty records do not fit.
-func (p *Producer) AggregateDataSize(partitionKey string, tags []Tag, n int) int {
+func (p *Producer) AggregateDataSize(partitionKey string, tags []aggregation.Tag, n int) int {
 	if p.cfg.DisableAggregation || n < 1 {
 		return 0
 	}
-	var empty Aggregator
+	var empty aggregation.Aggregator
 	base := empty.Size()
 	size := func(d int) int { // n records of d bytes, and the Kinesis record's own key
 		return base + n*(empty.SizeWith(partitionKey, "", d, tags)-base) + len(partitionKey)

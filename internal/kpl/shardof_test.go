@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/aws/smithy-go"
+
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 )
 
 // TestShardMapSnapshot checks that the snapshot predicts the shard the
@@ -19,7 +21,7 @@ func TestShardMapSnapshot(t *testing.T) {
 		t.Fatalf("Len %d, want 4", m.Len())
 	}
 	for i := range 200 {
-		h := HashPartitionKey(fmt.Sprint("key-", i))
+		h := aggregation.HashPartitionKey(fmt.Sprint("key-", i))
 		s := m.Shard(h)
 		if s < 0 || s >= m.Len() || !m.Range(s).Contains(h) {
 			t.Fatalf("key %d: shard %d does not hold its hash key", i, s)
@@ -42,8 +44,8 @@ func TestShardMapSnapshot(t *testing.T) {
 	}
 
 	var zero ShardMap
-	if zero.Len() != 0 || zero.Shard(MaxHashKey) != -1 {
-		t.Errorf("zero ShardMap: Len %d, Shard %d", zero.Len(), zero.Shard(MaxHashKey))
+	if zero.Len() != 0 || zero.Shard(aggregation.MaxHashKey) != -1 {
+		t.Errorf("zero ShardMap: Len %d, Shard %d", zero.Len(), zero.Shard(aggregation.MaxHashKey))
 	}
 }
 
@@ -57,8 +59,8 @@ func TestShardMapFallback(t *testing.T) {
 	cfg := testConfig("s")
 	cfg.ShardMapRefresh = time.Hour
 	p := newTestProducer(t, f, cfg)
-	if m := p.ShardMap(); m.Len() != 0 || m.Shard(HashKey{}) != -1 {
-		t.Fatalf("without a map: Len %d, Shard %d", m.Len(), m.Shard(HashKey{}))
+	if m := p.ShardMap(); m.Len() != 0 || m.Shard(aggregation.HashKey{}) != -1 {
+		t.Fatalf("without a map: Len %d, Shard %d", m.Len(), m.Shard(aggregation.HashKey{}))
 	}
 }
 
@@ -67,9 +69,9 @@ func TestAggregateDataSize(t *testing.T) {
 	cfg := testConfig("s")
 	cfg.AggregateBatchSize = 51200
 	p := newTestProducer(t, f, cfg)
-	tags := []Tag{{Key: "otel.signal", Value: "traces"}, {Key: "content-type", Value: "application/x-protobuf"}}
+	tags := []aggregation.Tag{{Key: "otel.signal", Value: "traces"}, {Key: "content-type", Value: "application/x-protobuf"}}
 	size := func(n, d int) int { // n records of d bytes under distinct 32-byte keys
-		var a Aggregator
+		var a aggregation.Aggregator
 		for i := range n {
 			a.Add(fmt.Sprintf("%032d", i), "", make([]byte, d), tags)
 		}

@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -29,6 +28,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/otelkinesis/otelkinesis/consumer"
+	"github.com/otelkinesis/otelkinesis/internal/backoff"
 	"github.com/otelkinesis/otelkinesis/internal/version"
 )
 
@@ -100,7 +100,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	}
-	c := &Client{cfg: cfg, urls: map[consumer.Signal]string{}, sleep: sleepCtx}
+	c := &Client{cfg: cfg, urls: map[consumer.Signal]string{}, sleep: backoff.Sleep}
 	for _, s := range []struct {
 		signal   consumer.Signal
 		explicit string
@@ -202,7 +202,6 @@ func (c *Client) SendNotify(ctx context.Context, signal consumer.Signal, body []
 		payload = buf.Bytes()
 	}
 	start := time.Now()
-	backoff := c.cfg.InitialBackoff
 	for attempt := 1; ; attempt++ {
 		res, err := c.attempt(ctx, signal, target, payload)
 		if err == nil {
@@ -213,7 +212,7 @@ func (c *Client) SendNotify(ctx context.Context, signal consumer.Signal, body []
 		if !Retryable(err) || ctx.Err() != nil {
 			return Result{Attempts: attempt}, err
 		}
-		wait := time.Duration(rand.Int64N(int64(backoff) + 1)) // full jitter
+		wait := backoff.Full(backoff.Ceiling(attempt, c.cfg.InitialBackoff, c.cfg.MaxBackoff, 2), nil)
 		var se *StatusError
 		if errors.As(err, &se) && se.RetryAfter > 0 {
 			wait = min(se.RetryAfter, c.cfg.MaxBackoff)
@@ -230,7 +229,6 @@ func (c *Client) SendNotify(ctx context.Context, signal consumer.Signal, body []
 		if serr := c.sleep(ctx, wait); serr != nil {
 			return Result{Attempts: attempt}, fmt.Errorf("%w (stopped waiting to retry: %w)", err, serr)
 		}
-		backoff = min(2*backoff, c.cfg.MaxBackoff)
 	}
 }
 
@@ -318,17 +316,6 @@ func partialSuccess(signal consumer.Signal, contentType string, body []byte) Res
 		}
 	}
 	return Result{}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // Close closes the idle connections of the client's own HTTP client.

@@ -20,6 +20,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/otelkinesis/otelkinesis/consumer"
+	"github.com/otelkinesis/otelkinesis/internal/backoff"
 	"github.com/otelkinesis/otelkinesis/internal/otlpsample"
 )
 
@@ -135,7 +136,7 @@ func TestSendPermanent(t *testing.T) {
 func TestSendGivesUpAfterMaxElapsed(t *testing.T) {
 	s := &script{steps: []http.HandlerFunc{code(503, "")}}
 	c, _ := newClient(t, s, Config{InitialBackoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond, MaxElapsed: 50 * time.Millisecond})
-	c.sleep = sleepCtx
+	c.sleep = backoff.Sleep
 	_, err := c.Send(context.Background(), consumer.Metrics, []byte("x"))
 	if err == nil || !strings.Contains(err.Error(), "gave up after 50ms") {
 		t.Errorf("Send: %v", err)

@@ -23,7 +23,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/otelkinesis/otelkinesis/consumer"
-	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 	"github.com/otelkinesis/otelkinesis/internal/recordtag"
 )
 
@@ -213,7 +213,7 @@ func Compress(encoding string, raw []byte) ([]byte, error) {
 }
 
 // Tags returns the otelkinesis tags of format f.
-func Tags(f consumer.Format) []kpl.Tag {
+func Tags(f consumer.Format) []aggregation.Tag {
 	return recordtag.Description{Signal: string(f.Signal), ContentType: f.ContentType, ContentEncoding: f.ContentEncoding}.Tags()
 }
 

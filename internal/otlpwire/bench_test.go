@@ -11,6 +11,8 @@ import (
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/otelkinesis/otelkinesis/internal/cputime"
 )
 
 // marshalClient is an otlptrace.Client that marshals what it is handed, as
@@ -42,13 +44,13 @@ func perSpan(b *testing.B, n int, fn func() int) {
 	size := fn() // warm up scratch buffers
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	cpu := cpuTime()
+	cpu := cputime.Process()
 	b.ResetTimer()
 	for b.Loop() {
 		fn()
 	}
 	b.StopTimer()
-	cpu = cpuTime() - cpu
+	cpu = cputime.Process() - cpu
 	runtime.ReadMemStats(&after)
 	spans := float64(b.N) * float64(n)
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/spans, "ns/span")

@@ -4,37 +4,26 @@ import (
 	"cmp"
 	"math/bits"
 	"slices"
-	"strconv"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/instrumentation"
 	"go.opentelemetry.io/otel/sdk/resource"
 )
 
-// Encoding selects the wire format of the requests written.
-type Encoding uint8
+// Encoding selects the wire format of the requests written. Its values are
+// the names the exporters' encoding setting takes, and it is that setting's
+// type. The zero value "" is Protobuf.
+type Encoding string
 
 const (
 	// Protobuf is the OTLP protobuf encoding (content type
 	// application/x-protobuf). It is the default.
-	Protobuf Encoding = iota
+	Protobuf Encoding = "otlp_proto"
 	// JSON is the OTLP/JSON mapping (content type application/json): field
 	// names in lowerCamelCase, trace and span IDs as lowercase hex, enums as
 	// integers, 64-bit integers as decimal strings, default values left out.
-	JSON
+	JSON Encoding = "otlp_json"
 )
-
-// String returns "otlp_proto" or "otlp_json", the names of the encoding setting
-// (OTEL_EXPORTER_KINESIS_ENCODING).
-func (e Encoding) String() string {
-	switch e {
-	case Protobuf:
-		return "otlp_proto"
-	case JSON:
-		return "otlp_json"
-	}
-	return "Encoding(" + strconv.Itoa(int(e)) + ")"
-}
 
 // signalNames holds the JSON member names of one signal's containers.
 type signalNames struct {
@@ -100,6 +89,7 @@ type scopeKey struct {
 // signal beyond the JSON names of the containers.
 type builder struct {
 	enc   Encoding
+	json  bool // enc == JSON, tested once an item
 	names signalNames
 
 	arena []byte // item bodies
@@ -125,7 +115,7 @@ type builder struct {
 
 // reset prepares b for a batch in encoding enc.
 func (b *builder) reset(enc Encoding, names signalNames) {
-	b.enc, b.names = enc, names
+	b.enc, b.json, b.names = enc, enc == JSON, names
 	b.arena = b.arena[:0]
 	b.items = b.items[:0]
 	b.meta = b.meta[:0]
@@ -208,7 +198,7 @@ func (b *builder) encodeScope(s *instrumentation.Scope) container {
 func (b *builder) encodeContainer(children, schemaURL string, schemaField int, proto, json func([]byte) []byte) container {
 	var c container
 	off := len(b.meta)
-	if b.enc == JSON {
+	if b.json {
 		b.meta = json(append(b.meta, '{'))
 		b.meta = append(appendJSONName(b.meta, children), '[')
 	} else {
@@ -216,7 +206,7 @@ func (b *builder) encodeContainer(children, schemaURL string, schemaField int, p
 	}
 	c.head = span{off, len(b.meta) - off}
 	off = len(b.meta)
-	if b.enc == JSON {
+	if b.json {
 		b.meta = AppendJSONStringMember(append(b.meta, ']'), "schemaUrl", schemaURL)
 		b.meta = append(b.meta, '}')
 	} else {
@@ -336,7 +326,7 @@ func (ps *partitions) number(items []item) {
 // container fields here are numbered below 16) and its length in protobuf;
 // just itself in JSON, where separators are counted apart.
 func (b *builder) frame(n int) int {
-	if b.enc == JSON {
+	if b.json {
 		return n
 	}
 	return 1 + SizeVarint(uint64(n)) + n
@@ -344,7 +334,7 @@ func (b *builder) frame(n int) int {
 
 // sep is the size of the separator between two children: a comma in JSON.
 func (b *builder) sep() int {
-	if b.enc == JSON {
+	if b.json {
 		return 1
 	}
 	return 0
@@ -401,7 +391,7 @@ func (b *builder) add(st packState, it *item) packState {
 // write appends the request holding the items rec (indexes into b.items, in
 // sort order) to dst.
 func (b *builder) write(dst []byte, rec []int32) []byte {
-	json := b.enc == JSON
+	json := b.json
 	dst = b.appendMeta(dst, b.req.head)
 	for i := 0; i < len(rec); {
 		r := b.items[rec[i]].res

@@ -46,7 +46,7 @@ func BenchmarkLogs(b *testing.B) {
 		})
 	})
 	for _, enc := range []Encoding{Protobuf, JSON} {
-		b.Run("otlpwire/records/"+enc.String(), func(b *testing.B) {
+		b.Run("otlpwire/records/"+string(enc), func(b *testing.B) {
 			e := lgNewEncoder(b, LogConfig{Encoding: enc})
 			size := 0
 			emit := func(_ string, data []byte) error {

@@ -547,7 +547,7 @@ func TestLogEncoderEmitError(t *testing.T) {
 
 func TestNewLogEncoderRefuses(t *testing.T) {
 	for _, cfg := range []LogConfig{
-		{Encoding: 7},
+		{Encoding: "otlp_xml"},
 		{MaxRecordSize: -1},
 		{Partitioning: 9},
 		{Partitioning: PartitionByKey},

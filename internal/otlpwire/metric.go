@@ -229,8 +229,9 @@ func appendEach[P any](b []byte, dps []P, enc Encoding, ends *[]int, proto, json
 	// Data points with attributes mostly take 128 bytes or more: 2 length bytes. Each
 	// next point is guessed to take what the last took.
 	lenBytes := 2
+	isJSON := enc == JSON
 	for i := range dps {
-		if enc == JSON {
+		if isJSON {
 			b = append(json(b, &dps[i]), ',')
 		} else {
 			var m int

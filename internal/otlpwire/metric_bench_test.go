@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp"
+
+	"github.com/otelkinesis/otelkinesis/internal/cputime"
 )
 
 // perItem runs fn b.N times over a batch of n items (data points, log
@@ -19,13 +21,13 @@ func perItem(b *testing.B, n int, unit string, fn func() int) {
 	size := fn() // warm up scratch buffers and connections
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	cpu := cpuTime()
+	cpu := cputime.Process()
 	b.ResetTimer()
 	for b.Loop() {
 		fn()
 	}
 	b.StopTimer()
-	cpu = cpuTime() - cpu
+	cpu = cputime.Process() - cpu
 	runtime.ReadMemStats(&after)
 	items := float64(b.N) * float64(n)
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/items, "ns/"+unit)
@@ -87,7 +89,7 @@ func BenchmarkMetrics(b *testing.B) {
 		})
 	})
 	for _, enc := range []Encoding{Protobuf, JSON} {
-		b.Run("otlpwire/records/"+enc.String(), func(b *testing.B) {
+		b.Run("otlpwire/records/"+string(enc), func(b *testing.B) {
 			e := mtNewEncoder(b, MetricConfig{Encoding: enc})
 			size := 0
 			emit := func(_ string, data []byte) error {

@@ -123,7 +123,7 @@ func NewMetricEncoder(cfg MetricConfig) (*MetricEncoder, error) {
 	if cfg.Partitioning == PartitionByKey {
 		return nil, errors.New("otlpwire: partitioning metrics by key: want resource or random")
 	}
-	size, err := checkEncoderConfig(cfg.Encoding, cfg.MaxRecordSize, cfg.Partitioning, false)
+	size, err := checkEncoderConfig(&cfg.Encoding, cfg.MaxRecordSize, cfg.Partitioning, false)
 	if err != nil {
 		return nil, err
 	}

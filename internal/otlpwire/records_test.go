@@ -249,7 +249,7 @@ func TestEncodeRecords(t *testing.T) {
 		g.huge = seed%10 == 0
 		spans := g.spans(1 + g.r.IntN(60))
 		cfg := TraceConfig{
-			Encoding:      Encoding(seed % 2),
+			Encoding:      []Encoding{Protobuf, JSON}[seed%2],
 			MaxRecordSize: limits[g.r.IntN(len(limits))],
 			Partitioning:  parts[seed%4],
 			PartitionKey: func(s sdktrace.ReadOnlySpan) string {
@@ -324,7 +324,7 @@ func TestNewTraceEncoderRefusesBadConfig(t *testing.T) {
 		cfg  TraceConfig
 		want string
 	}{
-		{TraceConfig{Encoding: 7}, "encoding 7"},
+		{TraceConfig{Encoding: "otlp_xml"}, `encoding "otlp_xml"`},
 		{TraceConfig{MaxRecordSize: -1}, "max record size -1"},
 		{TraceConfig{Partitioning: 9}, "partitioning 9"},
 		{TraceConfig{Partitioning: PartitionByKey}, "PartitionKey"},

@@ -124,7 +124,7 @@ func TestEncodeByShardRecords(t *testing.T) {
 			view = unknownShards{}
 		}
 		cfg := TraceConfig{
-			Encoding:      Encoding(seed % 2),
+			Encoding:      []Encoding{Protobuf, JSON}[seed%2],
 			MaxRecordSize: limits[g.r.IntN(len(limits))],
 			Partitioning:  PartitionByShard,
 			Shards:        &mapper{m: view},

@@ -49,7 +49,7 @@ const (
 	flagIsRemote    = 0x200
 )
 
-// spanFlags is what otlptrace writes in Span.flags and Span.Link.flags: the
+// spanFlagsOf returns what otlptrace writes in Span.flags and Span.Link.flags: the
 // W3C trace flags, the bit saying whether the parent is remote is known, and
 // that bit.
 func spanFlagsOf(tf trace.TraceFlags, remote bool) uint32 {

@@ -147,7 +147,7 @@ func NewTraceEncoder(cfg TraceConfig) (*TraceEncoder, error) {
 		}
 		p = PartitionByTraceID // checked alike
 	}
-	limit, err := checkEncoderConfig(cfg.Encoding, cfg.MaxRecordSize, p, cfg.PartitionKey != nil)
+	limit, err := checkEncoderConfig(&cfg.Encoding, cfg.MaxRecordSize, p, cfg.PartitionKey != nil)
 	if err != nil {
 		return nil, err
 	}
@@ -270,7 +270,7 @@ func (e *TraceEncoder) load(spans []sdktrace.ReadOnlySpan, partition bool) {
 		r := spanRecordOf(s, view, &tmp)
 		res := b.resourceOf(r.resource)
 		it := item{res: res, scope: b.scopeOf(res, &r.instrumentationScope), idx: int32(i), off: len(b.arena)}
-		if e.cfg.Encoding == JSON {
+		if b.json {
 			b.arena = appendSpanJSON(b.arena, r)
 		} else {
 			b.arena = appendSpan(b.arena, r)

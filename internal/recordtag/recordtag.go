@@ -14,7 +14,7 @@ package recordtag
 import (
 	"fmt"
 
-	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 )
 
 // Tag keys.
@@ -54,10 +54,10 @@ type Description struct {
 }
 
 // Tags returns the tags for d, in a fixed order, leaving out an empty content encoding.
-func (d Description) Tags() []kpl.Tag {
-	tags := []kpl.Tag{{Key: KeySignal, Value: d.Signal}, {Key: KeyContentType, Value: d.ContentType}}
+func (d Description) Tags() []aggregation.Tag {
+	tags := []aggregation.Tag{{Key: KeySignal, Value: d.Signal}, {Key: KeyContentType, Value: d.ContentType}}
 	if d.ContentEncoding != "" {
-		tags = append(tags, kpl.Tag{Key: KeyContentEncoding, Value: d.ContentEncoding})
+		tags = append(tags, aggregation.Tag{Key: KeyContentEncoding, Value: d.ContentEncoding})
 	}
 	return tags
 }
@@ -65,7 +65,7 @@ func (d Description) Tags() []kpl.Tag {
 // Parse reads the description from a user record's tags. ok is false when the record
 // carries no otel.signal tag (it was not written by otelkinesis); an error means the tags
 // are there but name something unknown.
-func Parse(tags []kpl.Tag) (d Description, ok bool, err error) {
+func Parse(tags []aggregation.Tag) (d Description, ok bool, err error) {
 	for _, t := range tags {
 		switch t.Key {
 		case KeySignal:

@@ -4,7 +4,7 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 )
 
 func TestRoundTrip(t *testing.T) {
@@ -18,7 +18,7 @@ func TestRoundTrip(t *testing.T) {
 			t.Errorf("Parse(%v.Tags()) = %v, %v, %v", d, got, ok, err)
 		}
 	}
-	want := []kpl.Tag{{Key: "otel.signal", Value: "traces"}, {Key: "content-type", Value: "application/x-protobuf"}}
+	want := []aggregation.Tag{{Key: "otel.signal", Value: "traces"}, {Key: "content-type", Value: "application/x-protobuf"}}
 	if got := (Description{SignalTraces, ContentTypeProtobuf, ""}).Tags(); !reflect.DeepEqual(got, want) {
 		t.Errorf("Tags() = %v, want %v", got, want)
 	}
@@ -28,10 +28,10 @@ func TestParseForeignAndBad(t *testing.T) {
 	if _, ok, err := Parse(nil); ok || err != nil {
 		t.Errorf("no tags: ok=%v err=%v", ok, err)
 	}
-	if _, ok, err := Parse([]kpl.Tag{{Key: "other", Value: "x"}}); ok || err != nil {
+	if _, ok, err := Parse([]aggregation.Tag{{Key: "other", Value: "x"}}); ok || err != nil {
 		t.Errorf("foreign tags: ok=%v err=%v", ok, err)
 	}
-	for _, tags := range [][]kpl.Tag{
+	for _, tags := range [][]aggregation.Tag{
 		{{Key: KeySignal, Value: "profiles"}, {Key: KeyContentType, Value: ContentTypeProtobuf}},
 		{{Key: KeySignal, Value: SignalLogs}, {Key: KeyContentType, Value: "text/plain"}},
 		{{Key: KeySignal, Value: SignalLogs}, {Key: KeyContentType, Value: ContentTypeJSON}, {Key: KeyContentEncoding, Value: "br"}},

@@ -1,4 +1,4 @@
-package kpl
+package aggregation
 
 import (
 	"crypto/md5"
@@ -7,35 +7,6 @@ import (
 
 	"google.golang.org/protobuf/encoding/protowire"
 )
-
-// Magic is the four bytes that open every KPL aggregated record.
-var Magic = [4]byte{0xF3, 0x89, 0x9A, 0xC2}
-
-// DigestSize is the size of the MD5 digest that closes every KPL aggregated
-// record: the digest of the protobuf bytes between the magic and itself.
-const DigestSize = md5.Size
-
-// Tag is a key-value pair attached to a user record inside an aggregated
-// record. Standard deaggregators ignore tags; otelkinesis uses them to say
-// which signal, encoding and compression a user record holds.
-type Tag struct{ Key, Value string }
-
-// Protobuf tags (field number << 3 | wire type) of the KPL messages. Every
-// field used is length-delimited (2) or varint (0).
-const (
-	tagPartitionKeyTable    = 1<<3 | byte(protowire.BytesType)  // AggregatedRecord.partition_key_table
-	tagExplicitHashKeyTable = 2<<3 | byte(protowire.BytesType)  // AggregatedRecord.explicit_hash_key_table
-	tagRecords              = 3<<3 | byte(protowire.BytesType)  // AggregatedRecord.records
-	tagPartitionKeyIndex    = 1<<3 | byte(protowire.VarintType) // Record.partition_key_index
-	tagExplicitHashKeyIndex = 2<<3 | byte(protowire.VarintType) // Record.explicit_hash_key_index
-	tagData                 = 3<<3 | byte(protowire.BytesType)  // Record.data
-	tagTags                 = 4<<3 | byte(protowire.BytesType)  // Record.tags
-	tagTagKey               = 1<<3 | byte(protowire.BytesType)  // Tag.key
-	tagTagValue             = 2<<3 | byte(protowire.BytesType)  // Tag.value
-)
-
-// overhead is what an aggregated record costs beyond its protobuf message.
-const overhead = len(Magic) + DigestSize
 
 // Aggregator builds one KPL aggregated record incrementally: user records go
 // in with Add, and AppendTo writes the magic, the AggregatedRecord message

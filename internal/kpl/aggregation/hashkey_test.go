@@ -1,4 +1,4 @@
-package kpl
+package aggregation
 
 import (
 	"crypto/md5"

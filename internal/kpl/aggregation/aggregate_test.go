@@ -1,4 +1,4 @@
-package kpl
+package aggregation
 
 import (
 	"bytes"
@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/otelkinesis/otelkinesis/internal/kpl/kplref"
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation/kplref"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -334,7 +334,7 @@ func TestSizeWithOnEmptyAggregatorIsFree(t *testing.T) {
 // testdata/golden (NAME.kpl), next to the user records they hold
 // (NAME.json, see goldenJSON). Regenerate both with:
 //
-//	go test ./internal/kpl -run TestGolden -update
+//	go test ./internal/kpl/aggregation -run TestGolden -update
 //
 // The consumer package and the independent readers check the same files.
 var goldenCases = []struct {

@@ -1,4 +1,4 @@
-package kpl
+package aggregation
 
 import (
 	"crypto/md5"
@@ -20,8 +20,9 @@ type HashKey struct{ Hi, Lo uint64 }
 // range on a stream that covers the whole key space.
 var MaxHashKey = HashKey{Hi: ^uint64(0), Lo: ^uint64(0)}
 
-// maxHashKeyDigits is the number of decimal digits of 2^128-1.
-const maxHashKeyDigits = 39
+// MaxHashKeyDigits is the number of decimal digits of 2^128-1, the most a
+// hash key in decimal (String, AppendDecimal) takes.
+const MaxHashKeyDigits = 39
 
 // HashPartitionKey returns the hash key Kinesis derives from a partition key:
 // the MD5 digest of its UTF-8 bytes read as a big-endian unsigned integer.
@@ -58,9 +59,9 @@ func ParseHashKey(s string) (HashKey, error) {
 	if len(s) == 0 {
 		return HashKey{}, fmt.Errorf("parse hash key %q: empty: %w", s, ErrHashKeySyntax)
 	}
-	if len(s) > maxHashKeyDigits {
+	if len(s) > MaxHashKeyDigits {
 		return HashKey{}, fmt.Errorf("parse hash key %s: %s, at most %d allowed: %w",
-			quoteShort(s), plural.Count(len(s), "character"), maxHashKeyDigits, ErrHashKeySyntax)
+			quoteShort(s), plural.Count(len(s), "character"), MaxHashKeyDigits, ErrHashKeySyntax)
 	}
 	if s[0] == '0' && len(s) > 1 {
 		return HashKey{}, fmt.Errorf("parse hash key %s: leading zero: %w", quoteShort(s), ErrHashKeySyntax)
@@ -112,7 +113,7 @@ func (h HashKey) Compare(o HashKey) int {
 
 // String returns the decimal form, as used for ExplicitHashKey.
 func (h HashKey) String() string {
-	var buf [maxHashKeyDigits]byte
+	var buf [MaxHashKeyDigits]byte
 	return string(h.AppendDecimal(buf[:0]))
 }
 
@@ -195,7 +196,7 @@ func (r HashRange) Contains(h HashKey) bool {
 
 // String returns the range as "start-end" in decimal.
 func (r HashRange) String() string {
-	b := make([]byte, 0, 2*maxHashKeyDigits+1)
+	b := make([]byte, 0, 2*MaxHashKeyDigits+1)
 	b = r.Start.AppendDecimal(b)
 	b = append(b, '-')
 	return string(r.End.AppendDecimal(b))

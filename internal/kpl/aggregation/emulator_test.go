@@ -1,4 +1,4 @@
-package kpl_test
+package aggregation_test
 
 import (
 	"bytes"
@@ -15,7 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	"github.com/otelkinesis/otelkinesis/consumer"
-	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 	"github.com/otelkinesis/otelkinesis/internal/sdkhttp"
 	"github.com/otelkinesis/otelkinesis/internal/testpeers"
 )
@@ -30,8 +30,8 @@ func TestThroughEmulators(t *testing.T) {
 		t.Run(p.Name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 			defer cancel()
-			// testpeers.Client, without keep-alive: idle connections would
-			// outlive the test and fail this package's goleak check.
+			// testpeers.Client, without keep-alive: no idle connection
+			// outlives the test.
 			cfg := testpeers.Config(p.Endpoint)
 			cfg.HTTPClient = sdkhttp.Wrap(awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
 				tr.DisableKeepAlives = true
@@ -43,16 +43,16 @@ func TestThroughEmulators(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ranges := make([]kpl.HashRange, len(shards))
+			ranges := make([]aggregation.HashRange, len(shards))
 			for i, s := range shards {
-				if ranges[i], err = kpl.ParseHashRange(*s.HashKeyRange.StartingHashKey, *s.HashKeyRange.EndingHashKey); err != nil {
+				if ranges[i], err = aggregation.ParseHashRange(*s.HashKeyRange.StartingHashKey, *s.HashKeyRange.EndingHashKey); err != nil {
 					t.Fatalf("shard %s: %v", *s.ShardId, err)
 				}
 			}
 			shardOf := func(in inputRecord) int {
-				h := kpl.HashPartitionKey(in.pk)
+				h := aggregation.HashPartitionKey(in.pk)
 				if in.ehk != "" {
-					h, _ = kpl.ParseHashKey(in.ehk)
+					h, _ = aggregation.ParseHashKey(in.ehk)
 				}
 				for i, r := range ranges {
 					if r.Contains(h) {
@@ -164,7 +164,7 @@ func TestThroughEmulators(t *testing.T) {
 							w.pk, w.ehk, len(w.data), len(w.tags))
 					}
 					for k := range w.tags {
-						if g.Tags[k] != w.tags[k] {
+						if g.Tags[k] != consumer.Tag(w.tags[k]) {
 							t.Fatalf("shard %s user record %d tag %d: %v, put %v", *s.ShardId, j, k, g.Tags[k], w.tags[k])
 						}
 					}

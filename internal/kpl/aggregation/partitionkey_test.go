@@ -1,7 +1,6 @@
-package kpl
+package aggregation
 
 import (
-	"errors"
 	"strings"
 	"testing"
 )
@@ -14,10 +13,15 @@ func TestPartitionKeyLen(t *testing.T) {
 			t.Errorf("PartitionKeyLen(%q) = %d, want %d", key, got, want)
 		}
 	}
-	if err := checkPartitionKey(strings.Repeat("😀", 128)); err != nil {
+	if err := CheckPartitionKey(strings.Repeat("😀", 128)); err != nil {
 		t.Errorf("256 code units refused: %v", err)
 	}
-	if err := checkPartitionKey(strings.Repeat("😀", 129)); !errors.Is(err, ErrInvalidRecord) || !strings.Contains(err.Error(), "258") {
+	if err := CheckPartitionKey(strings.Repeat("😀", 129)); err == nil || !strings.Contains(err.Error(), "258") {
 		t.Errorf("258 code units: %v", err)
+	}
+	for _, key := range []string{"", "\xff"} {
+		if err := CheckPartitionKey(key); err == nil {
+			t.Errorf("CheckPartitionKey(%q) = %v", key, err)
+		}
 	}
 }

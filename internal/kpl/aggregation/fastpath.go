@@ -1,4 +1,4 @@
-package consumer
+package aggregation
 
 import (
 	"bytes"
@@ -14,22 +14,9 @@ import (
 // unknown fields. That is nearly every aggregated record in practice, and
 // reading it needs no general field dispatch. Anything else (another field
 // order, unknown or repeated fields, and every error) makes the fast path
-// give up, and the general two-pass parser in deaggregate.go reads the
+// give up, and the general two-pass parser in read.go reads the
 // record instead, with its precise errors. Both produce the same user
 // records for input the fast path accepts.
-
-// One-byte field tags of the canonical layout.
-const (
-	keyPKTable  = 1<<3 | 2 // AggregatedRecord.partition_key_table
-	keyEHKTable = 2<<3 | 2 // AggregatedRecord.explicit_hash_key_table
-	keyRecords  = 3<<3 | 2 // AggregatedRecord.records
-	keyPKIndex  = 1<<3 | 0 // Record.partition_key_index
-	keyEHKIndex = 2<<3 | 0 // Record.explicit_hash_key_index
-	keyData     = 3<<3 | 2 // Record.data
-	keyTags     = 4<<3 | 2 // Record.tags
-	keyTagKey   = 1<<3 | 2 // Tag.key
-	keyTagValue = 2<<3 | 2 // Tag.value
-)
 
 // uvarint reads a varint at b[i:], returning it and the offset after it;
 // ok is false if b ends inside it or it overflows.
@@ -57,7 +44,7 @@ func bytesAt(b []byte, i int) (v []byte, next int, ok bool) {
 
 // fastTag reads one Tag message in canonical form.
 func fastTag(b []byte) (key, value []byte, ok bool) {
-	if len(b) == 0 || b[0] != keyTagKey {
+	if len(b) == 0 || b[0] != tagTagKey {
 		return nil, nil, false
 	}
 	key, i, ok := bytesAt(b, 1)
@@ -65,7 +52,7 @@ func fastTag(b []byte) (key, value []byte, ok bool) {
 		return nil, nil, false
 	}
 	if i < len(b) {
-		if b[i] != keyTagValue {
+		if b[i] != tagTagValue {
 			return nil, nil, false
 		}
 		if value, i, ok = bytesAt(b, i+1); !ok {
@@ -85,20 +72,20 @@ type fastRecord struct {
 
 // readFastRecord reads one Record message in canonical form.
 func readFastRecord(b []byte) (r fastRecord, ok bool) {
-	if len(b) < 4 || b[0] != keyPKIndex {
+	if len(b) < 4 || b[0] != tagPartitionKeyIndex {
 		return r, false
 	}
 	i := 1
 	if r.pk, i, ok = uvarint(b, i); !ok {
 		return r, false
 	}
-	if i < len(b) && b[i] == keyEHKIndex {
+	if i < len(b) && b[i] == tagExplicitHashKeyIndex {
 		r.hasEHK = true
 		if r.ehk, i, ok = uvarint(b, i+1); !ok {
 			return r, false
 		}
 	}
-	if i >= len(b) || b[i] != keyData {
+	if i >= len(b) || b[i] != tagData {
 		return r, false
 	}
 	if r.data, i, ok = bytesAt(b, i+1); !ok {
@@ -116,8 +103,8 @@ func (p *parser) fastScan() bool {
 		return false
 	}
 	i := 0
-	for i < len(b) && (b[i] == keyPKTable || b[i] == keyEHKTable) {
-		isPK := b[i] == keyPKTable
+	for i < len(b) && (b[i] == tagPartitionKeyTable || b[i] == tagExplicitHashKeyTable) {
+		isPK := b[i] == tagPartitionKeyTable
 		v, next, ok := bytesAt(b, i+1)
 		if !ok {
 			return false
@@ -134,7 +121,7 @@ func (p *parser) fastScan() bool {
 	prevCount := 0
 	var prevBlock []byte // the previous record's encoded tags
 	for i < len(b) {
-		if b[i] != keyRecords || (p.maxRecords > 0 && p.records >= p.maxRecords) {
+		if b[i] != tagRecords || (p.maxRecords > 0 && p.records >= p.maxRecords) {
 			return false
 		}
 		rb, next, ok := bytesAt(b, i+1)
@@ -156,7 +143,7 @@ func (p *parser) fastScan() bool {
 		prevBlock = r.tags
 		n := 0
 		for t := r.tags; len(t) > 0; n++ {
-			if t[0] != keyTags {
+			if t[0] != tagTags {
 				return false
 			}
 			tb, next, ok := bytesAt(t, 1)
@@ -213,7 +200,7 @@ func (t spanTable) get(ar *arena, i uint64) string {
 }
 
 // fastBuild is build for input fastScan accepted.
-func (p *parser) fastBuild(dst []UserRecord) []UserRecord {
+func fastBuild[E any](p *parser, dst []E, conv func(int, Record) E) []E {
 	ar := arena{buf: make([]byte, 0, p.strBytes)}
 	var tags []Tag
 	if p.tags > 0 {
@@ -224,8 +211,8 @@ func (p *parser) fastBuild(dst []UserRecord) []UserRecord {
 	dst = slices.Grow(dst, p.records)
 	b := p.pb
 	i := 0
-	for i < len(b) && (b[i] == keyPKTable || b[i] == keyEHKTable) {
-		isPK := b[i] == keyPKTable
+	for i < len(b) && (b[i] == tagPartitionKeyTable || b[i] == tagExplicitHashKeyTable) {
+		isPK := b[i] == tagPartitionKeyTable
 		v, next, _ := bytesAt(b, i+1)
 		if isPK {
 			pks = pks.add(&ar, v)
@@ -236,7 +223,7 @@ func (p *parser) fastBuild(dst []UserRecord) []UserRecord {
 	}
 	var prev []Tag       // the previous record's tags
 	var prevBlock []byte // and their encoding
-	for sub := uint64(0); i < len(b); sub++ {
+	for sub := 0; i < len(b); sub++ {
 		rb, next, ok := bytesAt(b, i+1)
 		if !ok {
 			break // only if the input changed since fastScan
@@ -246,45 +233,42 @@ func (p *parser) fastBuild(dst []UserRecord) []UserRecord {
 		if !ok || r.pk >= uint64(len(pks)) || (r.hasEHK && r.ehk >= uint64(len(ehks))) {
 			break
 		}
-		dst = append(dst, UserRecord{PartitionKey: pks.get(&ar, r.pk), Data: r.data, SubSequenceNumber: sub, Aggregated: true})
-		u := &dst[len(dst)-1]
+		u := Record{PartitionKey: pks.get(&ar, r.pk), Data: r.data}
 		if r.hasEHK {
 			u.ExplicitHashKey = ehks.get(&ar, r.ehk)
 		}
-		if len(r.tags) == 0 {
-			prev = nil
-			continue
-		}
 		start := len(tags)
-		if len(prev) > 0 && bytes.Equal(r.tags, prevBlock) {
+		switch {
+		case len(r.tags) == 0:
+		case len(prev) > 0 && bytes.Equal(r.tags, prevBlock):
 			tags = append(tags, prev...)
 			u.Tags = tags[start:len(tags):len(tags)]
-			prev = u.Tags
-			continue
+		default:
+			prevBlock = r.tags
+			for t, n := r.tags, 0; len(t) > 0; n++ {
+				tb, next, ok := bytesAt(t, 1)
+				if !ok {
+					break
+				}
+				t = t[next:]
+				key, value, _ := fastTag(tb)
+				var tag Tag
+				if n < maxReusedTags && n < len(prev) && prev[n].Key == string(key) {
+					tag.Key = prev[n].Key
+				} else {
+					tag.Key = ar.str(key)
+				}
+				if n < maxReusedTags && n < len(prev) && prev[n].Value == string(value) {
+					tag.Value = prev[n].Value
+				} else {
+					tag.Value = ar.str(value)
+				}
+				tags = append(tags, tag)
+			}
+			u.Tags = tags[start:len(tags):len(tags)]
 		}
-		prevBlock = r.tags
-		for t, n := r.tags, 0; len(t) > 0; n++ {
-			tb, next, ok := bytesAt(t, 1)
-			if !ok {
-				break
-			}
-			t = t[next:]
-			key, value, _ := fastTag(tb)
-			var tag Tag
-			if n < maxReusedTags && n < len(prev) && prev[n].Key == string(key) {
-				tag.Key = prev[n].Key
-			} else {
-				tag.Key = ar.str(key)
-			}
-			if n < maxReusedTags && n < len(prev) && prev[n].Value == string(value) {
-				tag.Value = prev[n].Value
-			} else {
-				tag.Value = ar.str(value)
-			}
-			tags = append(tags, tag)
-		}
-		u.Tags = tags[start:len(tags):len(tags)]
 		prev = u.Tags
+		dst = append(dst, conv(sub, u))
 	}
 	return dst
 }

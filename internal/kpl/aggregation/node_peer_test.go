@@ -1,4 +1,4 @@
-package kpl_test
+package aggregation_test
 
 import (
 	"bytes"
@@ -13,7 +13,7 @@ import (
 	"testing"
 
 	"github.com/otelkinesis/otelkinesis/consumer"
-	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 	"github.com/otelkinesis/otelkinesis/internal/testpeers"
 )
 
@@ -73,7 +73,7 @@ func runPeer(t *testing.T, req any, reply any) {
 type inputRecord struct {
 	pk, ehk string
 	data    []byte
-	tags    []kpl.Tag
+	tags    []aggregation.Tag
 }
 
 // randomInputs returns n user records: unicode keys of up to 256
@@ -96,7 +96,7 @@ func randomInputs(r *rand.Rand, n int, withTags bool) []inputRecord {
 			in.pk = shared[r.IntN(len(shared))]
 		}
 		if r.IntN(3) == 0 {
-			in.ehk = kpl.HashKey{Hi: r.Uint64(), Lo: r.Uint64()}.String()
+			in.ehk = aggregation.HashKey{Hi: r.Uint64(), Lo: r.Uint64()}.String()
 		}
 		size := r.IntN(300)
 		if r.IntN(8) == 0 {
@@ -112,7 +112,7 @@ func randomInputs(r *rand.Rand, n int, withTags bool) []inputRecord {
 			if !withTags {
 				break
 			}
-			tg := kpl.Tag{Key: "k" + strconv.Itoa(j) + key(20)}
+			tg := aggregation.Tag{Key: "k" + strconv.Itoa(j) + key(20)}
 			if r.IntN(3) > 0 {
 				tg.Value = key(40)
 			}
@@ -124,7 +124,7 @@ func randomInputs(r *rand.Rand, n int, withTags bool) []inputRecord {
 }
 
 func encode(ins []inputRecord) []byte {
-	var a kpl.Aggregator
+	var a aggregation.Aggregator
 	for _, in := range ins {
 		a.Add(in.pk, in.ehk, in.data, in.tags)
 	}

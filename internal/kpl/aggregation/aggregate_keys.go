@@ -1,4 +1,4 @@
-package kpl
+package aggregation
 
 import (
 	"encoding/binary"

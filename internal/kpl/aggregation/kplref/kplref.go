@@ -1,7 +1,7 @@
 // Package kplref is a reference codec for KPL aggregated records, built on
 // the protobuf runtime from a hand-written descriptor, independently of the
-// hand-written encoder in package kpl and decoder in package consumer. Tests
-// compare those with it byte for byte. It is for tests only.
+// hand-written encoder and decoder of package aggregation. Tests compare
+// those with it byte for byte. It is for tests only.
 package kplref
 
 import (

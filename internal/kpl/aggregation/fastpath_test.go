@@ -1,4 +1,4 @@
-package consumer
+package aggregation
 
 import (
 	"math/rand/v2"
@@ -7,24 +7,22 @@ import (
 	"testing"
 
 	"google.golang.org/protobuf/encoding/protowire"
-
-	"github.com/otelkinesis/otelkinesis/internal/kpl"
 )
 
 // bothPaths reads the protobuf bytes pb with the fast path and the general
 // parser. fast reports whether the fast path took the input.
-func bothPaths(t *testing.T, pb []byte) (fastRecs, generalRecs []UserRecord, fast bool, generalErr error) {
+func bothPaths(t *testing.T, pb []byte) (fastRecs, generalRecs []Record, fast bool, generalErr error) {
 	t.Helper()
 	f := parser{pb: pb, base: 4}
 	g := parser{pb: pb, base: 4}
 	generalErr = g.scan()
 	if generalErr == nil {
-		generalRecs = g.build(nil)
+		generalRecs = build(&g, nil, record)
 	}
 	if !f.fastScan() {
 		return nil, generalRecs, false, generalErr
 	}
-	fastRecs = f.fastBuild(nil)
+	fastRecs = fastBuild(&f, nil, record)
 	if generalErr != nil {
 		t.Fatalf("fast path accepted what the general parser rejects: %v", generalErr)
 	}
@@ -37,9 +35,9 @@ func bothPaths(t *testing.T, pb []byte) (fastRecs, generalRecs []UserRecord, fas
 
 func TestFastPathMatchesGeneral(t *testing.T) {
 	r := rand.New(rand.NewPCG(41, 42))
-	tagSets := [][]kpl.Tag{nil, {{Key: "a", Value: "1"}}, {{Key: "a", Value: "1"}, {Key: "b"}}, {{Key: "a", Value: "2"}, {Key: "b"}}}
+	tagSets := [][]Tag{nil, {{Key: "a", Value: "1"}}, {{Key: "a", Value: "1"}, {Key: "b"}}, {{Key: "a", Value: "2"}, {Key: "b"}}}
 	for iter := range 300 {
-		var a kpl.Aggregator
+		var a Aggregator
 		for range r.IntN(50) {
 			pk := "pk" + strconv.Itoa(r.IntN(10))
 			ehk := ""
@@ -87,10 +85,10 @@ func TestFastPathRefusesOtherLayouts(t *testing.T) {
 // FuzzFastPath checks the fast path against the general parser on arbitrary
 // protobuf bytes: whatever it takes, the general parser reads identically.
 func FuzzFastPath(f *testing.F) {
-	var a kpl.Aggregator
-	a.Add("pk", "7", []byte("data"), []kpl.Tag{{Key: "k", Value: "v"}})
-	a.Add("pk2", "", nil, []kpl.Tag{{Key: "k", Value: "v"}})
-	a.Add("pk", "", []byte("x"), []kpl.Tag{{Key: "k"}})
+	var a Aggregator
+	a.Add("pk", "7", []byte("data"), []Tag{{Key: "k", Value: "v"}})
+	a.Add("pk2", "", nil, []Tag{{Key: "k", Value: "v"}})
+	a.Add("pk", "", []byte("x"), []Tag{{Key: "k"}})
 	out := a.AppendTo(nil)
 	f.Add(out[4 : len(out)-16])
 	f.Fuzz(func(t *testing.T, pb []byte) {

@@ -1,16 +1,16 @@
-package kpl_test
+package aggregation_test
 
 import (
 	"fmt"
 
-	"github.com/otelkinesis/otelkinesis/internal/kpl"
+	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 )
 
 // Filling aggregates up to a byte limit exactly: SizeWith says what Size
 // would be after the Add, so the caller stops before crossing the limit.
 func ExampleAggregator() {
 	const limit = 100 // bytes; the producer uses aggregate_batch_size
-	var a kpl.Aggregator
+	var a aggregation.Aggregator
 	flush := func() {
 		rec := a.AppendTo(nil)
 		fmt.Printf("%d user records, %d bytes (Size said %d), magic %x\n", a.Count(), len(rec), a.Size(), rec[:4])
@@ -30,12 +30,12 @@ func ExampleAggregator() {
 }
 
 func ExampleHashPartitionKey() {
-	r, err := kpl.ParseHashRange("0", "170141183460469231731687303715884105727") // shard 0 of 2
+	r, err := aggregation.ParseHashRange("0", "170141183460469231731687303715884105727") // shard 0 of 2
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	h := kpl.HashPartitionKey("partitionKey")
+	h := aggregation.HashPartitionKey("partitionKey")
 	fmt.Println(h, r.Contains(h))
 	// Output: 193318062818912349798954611745638949166 false
 }
