@@ -6,7 +6,6 @@ import (
 
 	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
 	"github.com/otelkinesis/otelkinesis/propagation"
-
 )
 
 // Tag is a tag of a user record: a key-value pair attached to it inside its

@@ -11,8 +11,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otelkinesis/otelkinesis/internal/jsonstr"
-	"github.com/otelkinesis/otelkinesis/internal/plural"
 	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
+	"github.com/otelkinesis/otelkinesis/internal/plural"
 )
 
 // maxHashKeyDigits is the number of decimal digits of 2^128-1.

@@ -6,8 +6,8 @@ import (
 
 	"go.opentelemetry.io/otel/propagation"
 
-	"github.com/otelkinesis/otelkinesis/internal/plural"
 	"github.com/otelkinesis/otelkinesis/internal/kpl/aggregation"
+	"github.com/otelkinesis/otelkinesis/internal/plural"
 )
 
 // keyPrefix starts every partition key written by the key carrier. With the
