@@ -121,7 +121,7 @@ func (c *metricChunk) index(origs []int32, k int) int {
 // setting that is out of range.
 func NewMetricEncoder(cfg MetricConfig) (*MetricEncoder, error) {
 	if cfg.Partitioning == PartitionByKey {
-		return nil, errors.New("otlpwire: partitioning metrics by key: want resource or random")
+		return nil, errors.New("partitioning metrics by key: want resource or random")
 	}
 	size, err := checkEncoderConfig(&cfg.Encoding, cfg.MaxRecordSize, cfg.Partitioning, false)
 	if err != nil {

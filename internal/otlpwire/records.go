@@ -25,19 +25,19 @@ func checkEncoderConfig(enc *Encoding, maxRecordSize int, p Partitioning, keyFun
 		*enc = Protobuf
 	}
 	if *enc != Protobuf && *enc != JSON {
-		return 0, fmt.Errorf("otlpwire: encoding %q: want Protobuf or JSON", *enc)
+		return 0, fmt.Errorf("encoding %q: want Protobuf or JSON", *enc)
 	}
 	if maxRecordSize == 0 {
 		maxRecordSize = DefaultMaxRecordSize
 	}
 	if maxRecordSize < 0 {
-		return 0, fmt.Errorf("otlpwire: max record size %d: want 0 (default %d) or more", maxRecordSize, DefaultMaxRecordSize)
+		return 0, fmt.Errorf("max record size %d: want 0 (default %d) or more", maxRecordSize, DefaultMaxRecordSize)
 	}
 	if p > PartitionByKey {
-		return 0, fmt.Errorf("otlpwire: partitioning %d: want trace_id, resource, random or key", p)
+		return 0, fmt.Errorf("partitioning %d: want trace_id, resource, random or key", p)
 	}
 	if p == PartitionByKey && !keyFunc {
-		return 0, errors.New("otlpwire: partitioning by key needs a PartitionKey function")
+		return 0, errors.New("partitioning by key needs a PartitionKey function")
 	}
 	return maxRecordSize, nil
 }

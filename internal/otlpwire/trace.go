@@ -143,7 +143,7 @@ func NewTraceEncoder(cfg TraceConfig) (*TraceEncoder, error) {
 	p := cfg.Partitioning
 	if p == PartitionByShard {
 		if cfg.Shards == nil {
-			return nil, errors.New("otlpwire: partitioning by shard needs a ShardMapper (TraceConfig.Shards)")
+			return nil, errors.New("partitioning by shard needs a ShardMapper (TraceConfig.Shards)")
 		}
 		p = PartitionByTraceID // checked alike
 	}
