@@ -276,22 +276,24 @@ func (l *pausableListener) resume(closing <-chan struct{}) error {
 	if !paused {
 		return nil
 	}
-	ln, err := outage.Relisten(l.addr.String(), relistenFor, closing)
+	err := outage.Relisten(l.addr.String(), relistenFor, closing, l.resumeWith)
 	if err != nil {
 		return fmt.Errorf("kinesistest: listening on %s again after the outage: %w", l.addr, err)
 	}
-	if ln == nil {
-		return nil // closing
-	}
+	return nil
+}
+
+// resumeWith makes ln the listening socket and ends the pause, unless the listener has
+// closed meanwhile; it reports whether it took ln.
+func (l *pausableListener) resumeWith(ln net.Listener) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
-		_ = ln.Close()
-		return nil
+		return false
 	}
 	l.ln = ln
 	close(l.resumed)
-	return nil
+	return true
 }
 
 // Close closes the listening socket, if any, and ends a waiting Accept.

@@ -307,23 +307,25 @@ func (p *Proxy) switchLocked(mode Mode) error {
 // relistenFor if the port is taken. It gives up early, with no error, when the proxy
 // closes.
 func (p *Proxy) relisten() error {
-	ln, err := outage.Relisten(p.addr, relistenFor, p.ctx.Done())
+	err := outage.Relisten(p.addr, relistenFor, p.ctx.Done(), p.listenOn)
 	if err != nil {
 		return fmt.Errorf("faultproxy: listening on %s again after the outage: %w", p.addr, err)
 	}
-	if ln == nil {
-		return nil // the proxy closes
-	}
+	return nil
+}
+
+// listenOn makes ln the proxy's listener and starts its accept loop, unless the proxy
+// has closed meanwhile; it reports whether it took ln.
+func (p *Proxy) listenOn(ln net.Listener) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
-		_ = ln.Close()
-		return nil
+		return false
 	}
 	p.ln = ln
 	p.wg.Add(1)
 	go p.serve(ln)
-	return nil
+	return true
 }
 
 // serve accepts connections from ln until it is closed.

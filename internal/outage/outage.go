@@ -111,22 +111,27 @@ const retryEvery = 20 * time.Millisecond
 
 // Relisten listens on addr ("host:port") over TCP again, as the end of a refuse outage
 // does, retrying every 20 ms for up to within while listening fails (the port taken
-// for a moment by another socket, say). It returns the last error of net.Listen,
-// unwrapped, once within has passed. It gives up early when stop is closed and then
-// returns a nil listener and a nil error.
-func Relisten(addr string, within time.Duration, stop <-chan struct{}) (net.Listener, error) {
+// for a moment by another socket, say), and hands the new listener to keep. keep takes
+// it and returns true, or returns false when its owner has closed meanwhile; Relisten
+// then closes the listener. Relisten returns the last error of net.Listen, unwrapped,
+// once within has passed. It gives up early when stop is closed, and then returns nil
+// without calling keep.
+func Relisten(addr string, within time.Duration, stop <-chan struct{}, keep func(net.Listener) bool) error {
 	deadline := time.Now().Add(within)
 	for {
 		ln, err := net.Listen("tcp", addr)
 		if err == nil {
-			return ln, nil
+			if !keep(ln) {
+				_ = ln.Close()
+			}
+			return nil
 		}
 		if time.Now().After(deadline) {
-			return nil, err
+			return err
 		}
 		select {
 		case <-stop:
-			return nil, nil
+			return nil
 		case <-time.After(retryEvery):
 		}
 	}

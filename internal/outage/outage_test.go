@@ -253,75 +253,103 @@ func TestFailedWindowEndGoesOn(t *testing.T) {
 	}
 }
 
-func TestRelisten(t *testing.T) {
+// takePort listens on a loopback port the system picks; the test closes it when it
+// ends, or before.
+func takePort(t *testing.T) net.Listener {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	again, err := outage.Relisten(addr, time.Second, nil)
-	if err != nil {
+	t.Cleanup(func() { ln.Close() })
+	return ln
+}
+
+// keeper is a keep function for Relisten that records the listener it is handed.
+type keeper struct {
+	take bool
+	got  net.Listener
+}
+
+func (k *keeper) keep(ln net.Listener) bool {
+	k.got = ln
+	return k.take
+}
+
+// relistenFreed frees a port and listens on it again with Relisten and a keeper that
+// takes the listener or not.
+func relistenFreed(t *testing.T, take bool) (addr string, k *keeper) {
+	t.Helper()
+	taken := takePort(t)
+	addr = taken.Addr().String()
+	taken.Close()
+	k = &keeper{take: take}
+	if err := outage.Relisten(addr, time.Second, nil, k.keep); err != nil {
 		t.Fatal(err)
 	}
-	defer again.Close()
-	if got := again.Addr().String(); got != addr {
+	if k.got == nil {
+		t.Fatal("Relisten did not hand the listener to keep")
+	}
+	return addr, k
+}
+
+func TestRelisten(t *testing.T) {
+	addr, k := relistenFreed(t, true)
+	defer k.got.Close()
+	if got := k.got.Addr().String(); got != addr {
 		t.Fatalf("listening on %s, want %s", got, addr)
+	}
+}
+
+// TestRelistenDeclined checks that a listener keep does not take is closed.
+func TestRelistenDeclined(t *testing.T) {
+	_, k := relistenFreed(t, false)
+	if _, err := k.got.Accept(); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("Accept on the declined listener = %v, want net.ErrClosed", err)
 	}
 }
 
 // TestRelistenRetries takes the port away for a moment: Relisten waits for it.
 func TestRelistenRetries(t *testing.T) {
-	taken, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := taken.Addr().String()
+	taken := takePort(t)
 	freed := make(chan struct{})
 	go func() {
 		defer close(freed)
 		time.Sleep(60 * time.Millisecond)
 		taken.Close()
 	}()
-	ln, err := outage.Relisten(addr, 5*time.Second, nil)
+	k := &keeper{take: true}
+	err := outage.Relisten(taken.Addr().String(), 5*time.Second, nil, k.keep)
 	<-freed
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln.Close()
+	k.got.Close()
 }
 
 func TestRelistenGivesUp(t *testing.T) {
-	taken, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer taken.Close()
+	taken := takePort(t)
+	k := &keeper{take: true}
 	start := time.Now()
-	ln, err := outage.Relisten(taken.Addr().String(), 50*time.Millisecond, nil)
-	if err == nil {
-		ln.Close()
-		t.Fatal("Relisten on a taken port succeeded")
-	}
+	err := outage.Relisten(taken.Addr().String(), 50*time.Millisecond, nil, k.keep)
 	var opErr *net.OpError
 	if !errors.As(err, &opErr) || opErr.Op != "listen" {
-		t.Fatalf("Relisten = %v, want net.Listen's error", err)
+		t.Fatalf("Relisten on a taken port = %v, want net.Listen's error", err)
 	}
 	if took := time.Since(start); took < 50*time.Millisecond {
 		t.Fatalf("gave up after %v, before 50ms", took)
 	}
+	if k.got != nil {
+		t.Fatal("keep was called on failure")
+	}
 }
 
 func TestRelistenStops(t *testing.T) {
-	taken, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer taken.Close()
+	taken := takePort(t)
 	stop := make(chan struct{})
 	close(stop)
-	ln, err := outage.Relisten(taken.Addr().String(), time.Hour, stop)
-	if ln != nil || err != nil {
-		t.Fatalf("Relisten after stop = %v, %v; want nil, nil", ln, err)
+	k := &keeper{take: true}
+	if err := outage.Relisten(taken.Addr().String(), time.Hour, stop, k.keep); err != nil || k.got != nil {
+		t.Fatalf("Relisten after stop = %v, keep called: %v; want nil, false", err, k.got != nil)
 	}
 }
