@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/otelkinesis/otelkinesis/internal/outage"
 )
 
 // OutageMode is how the server is unreachable during an outage (see [Server.StartOutage]
@@ -67,16 +69,6 @@ type outageState struct {
 	end  chan struct{}
 }
 
-// outages holds the server's outage: the one in progress, if any, and the timer that
-// ends a window of [Server.Outage].
-type outages struct {
-	mu     sync.Mutex // serializes changes; held while listening again
-	closed bool       // Close has begun: no more changes
-	window uint64     // numbers changes, so that a timer ends only its own window
-	timer  *time.Timer
-	timers sync.WaitGroup // timer functions scheduled or running
-}
-
 // StartOutage begins an outage of the given mode now; it lasts until [Server.EndOutage],
 // another StartOutage or [Server.Outage] changes it, or the server closes. Starting the
 // mode in progress changes nothing, but cancels the end of an [Server.Outage] window.
@@ -94,13 +86,7 @@ func (s *Server) StartOutage(mode OutageMode) error {
 	if !mode.valid() {
 		return fmt.Errorf("kinesistest: StartOutage: unknown outage mode %d", int(mode))
 	}
-	s.out.mu.Lock()
-	defer s.out.mu.Unlock()
-	if s.out.closed {
-		return errServerClosed
-	}
-	s.cancelWindowLocked()
-	return s.switchOutageLocked(mode)
+	return s.out.Start(mode)
 }
 
 // Outage begins an outage of the given mode now that ends by itself after d, by a timer.
@@ -117,28 +103,7 @@ func (s *Server) Outage(mode OutageMode, d time.Duration) error {
 	if d <= 0 {
 		return fmt.Errorf("kinesistest: Outage: the window must be positive, got %v", d)
 	}
-	s.out.mu.Lock()
-	defer s.out.mu.Unlock()
-	if s.out.closed {
-		return errServerClosed
-	}
-	s.cancelWindowLocked()
-	if err := s.switchOutageLocked(mode); err != nil {
-		return err
-	}
-	window := s.out.window
-	s.out.timers.Add(1)
-	s.out.timer = time.AfterFunc(d, func() {
-		defer s.out.timers.Done()
-		s.out.mu.Lock()
-		defer s.out.mu.Unlock()
-		if s.out.closed || s.out.window != window {
-			return
-		}
-		s.out.timer = nil
-		_ = s.switchOutageLocked(0) // on failure the outage goes on, as documented
-	})
-	return nil
+	return s.out.Timed(mode, d)
 }
 
 // EndOutage ends the outage in progress, if any, and cancels the end of an
@@ -146,30 +111,13 @@ func (s *Server) Outage(mode OutageMode, d time.Duration) error {
 // answer. After [OutageRefuse] the server listens on its port again; if the port is
 // taken it retries for a few seconds, and then fails with the outage still in progress
 // (a later EndOutage tries again). On a closed server it does nothing.
-func (s *Server) EndOutage() error {
-	s.out.mu.Lock()
-	defer s.out.mu.Unlock()
-	if s.out.closed {
-		return nil
-	}
-	s.cancelWindowLocked()
-	return s.switchOutageLocked(0)
-}
+func (s *Server) EndOutage() error { return s.out.End() }
 
 // InOutage reports whether an outage is in progress.
 func (s *Server) InOutage() bool { return s.outage.Load() != nil }
 
-// cancelWindowLocked stops the timer of an Outage window, if any, and makes a timer
-// already running do nothing.
-func (s *Server) cancelWindowLocked() {
-	s.out.window++
-	if s.out.timer != nil && s.out.timer.Stop() {
-		s.out.timers.Done() // its function will not run
-	}
-	s.out.timer = nil
-}
-
-// switchOutageLocked changes the outage in progress to mode, 0 for none.
+// switchOutageLocked changes the outage in progress to mode, 0 for none. The caller,
+// s.out, holds its lock.
 func (s *Server) switchOutageLocked(mode OutageMode) error {
 	old := s.outage.Load()
 	var oldMode OutageMode
@@ -208,15 +156,6 @@ func (s *Server) switchOutageLocked(mode OutageMode) error {
 
 // settleConns is how long a refuse outage waits after closing open connections.
 const settleConns = 20 * time.Millisecond
-
-// stopOutages ends outage changes for Close: no timer runs after it returns.
-func (s *Server) stopOutages() {
-	s.out.mu.Lock()
-	s.out.closed = true
-	s.cancelWindowLocked()
-	s.out.mu.Unlock()
-	s.out.timers.Wait()
-}
 
 // meetOutage answers a request that arrived during outage o: by no answer at all.
 func (s *Server) meetOutage(w http.ResponseWriter, r *http.Request, c *call, o *outageState) {
@@ -337,32 +276,24 @@ func (l *pausableListener) resume(closing <-chan struct{}) error {
 	if !paused {
 		return nil
 	}
-	deadline := time.Now().Add(relistenFor)
-	var ln net.Listener
-	for {
-		var err error
-		ln, err = net.Listen("tcp", l.addr.String())
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("kinesistest: listening on %s again after the outage: %w", l.addr, err)
-		}
-		select {
-		case <-closing:
-			return nil
-		case <-time.After(20 * time.Millisecond):
-		}
+	err := outage.Relisten(l.addr.String(), relistenFor, closing, l.resumeWith)
+	if err != nil {
+		return fmt.Errorf("kinesistest: listening on %s again after the outage: %w", l.addr, err)
 	}
+	return nil
+}
+
+// resumeWith makes ln the listening socket and ends the pause, unless the listener has
+// closed meanwhile; it reports whether it took ln.
+func (l *pausableListener) resumeWith(ln net.Listener) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
-		_ = ln.Close()
-		return nil
+		return false
 	}
 	l.ln = ln
 	close(l.resumed)
-	return nil
+	return true
 }
 
 // Close closes the listening socket, if any, and ends a waiting Accept.

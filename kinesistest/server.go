@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/otelkinesis/otelkinesis/internal/outage"
 	"github.com/otelkinesis/otelkinesis/internal/plural"
 )
 
@@ -51,8 +52,8 @@ type Server struct {
 	ln       *pausableListener
 	connMu   sync.Mutex // guards conns
 	conns    map[net.Conn]struct{}
-	out      outages
-	outage   atomic.Pointer[outageState] // nil when no outage is in progress
+	out      *outage.Controller[OutageMode] // serializes outage changes; ends Outage windows
+	outage   atomic.Pointer[outageState]    // nil when no outage is in progress
 	log      requestLog
 	counters counters
 	seq      atomic.Int64
@@ -76,6 +77,7 @@ func NewServer(opts ...Option) *Server {
 		faults:    newFaults(),
 		requestID: fmt.Sprintf("%08x", uint32(time.Now().UnixNano())),
 	}
+	s.out = outage.New(s.switchOutageLocked, errServerClosed)
 	s.hs = &http.Server{
 		Handler:           http.HandlerFunc(s.serveHTTP),
 		ReadHeaderTimeout: 30 * time.Second,
@@ -106,7 +108,7 @@ func (s *Server) AccountID() string { return s.cfg.accountID }
 func (s *Server) Close() {
 	s.closeOnce.Do(func() {
 		close(s.closing)
-		s.stopOutages()
+		s.out.Close() // no window's timer runs after it returns
 		s.activeMu.Lock()
 		s.closed = true
 		wait := s.active > 0

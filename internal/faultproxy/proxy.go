@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/otelkinesis/otelkinesis/internal/outage"
 )
 
 // Mode is how the target is unreachable during an outage (see the package doc). The
@@ -126,13 +128,7 @@ type Proxy struct {
 	links  map[*link]struct{}
 	active int // connections being handled
 
-	change struct {
-		mu     sync.Mutex // serializes outage changes; held while listening again
-		closed bool       // Close has begun
-		window uint64     // numbers changes, so that a timer ends only its own window
-		timer  *time.Timer
-		timers sync.WaitGroup // timer functions scheduled or running
-	}
+	change *outage.Controller[Mode] // serializes outage changes; ends Outage windows
 
 	stats counters
 }
@@ -158,6 +154,7 @@ func Start(target string) (*Proxy, error) {
 		ln:     ln,
 		links:  make(map[*link]struct{}),
 	}
+	p.change = outage.New(p.switchLocked, errClosed)
 	p.wg.Add(1)
 	go p.serve(ln)
 	return p, nil
@@ -233,13 +230,7 @@ func (p *Proxy) StartOutage(mode Mode) error {
 	if !mode.valid() {
 		return fmt.Errorf("faultproxy: StartOutage: unknown mode %d", int(mode))
 	}
-	p.change.mu.Lock()
-	defer p.change.mu.Unlock()
-	if p.change.closed {
-		return errClosed
-	}
-	p.cancelWindowLocked()
-	return p.switchLocked(mode)
+	return p.change.Start(mode)
 }
 
 // Outage begins an outage of the given mode now that ends by itself after d, by a timer.
@@ -255,28 +246,7 @@ func (p *Proxy) Outage(mode Mode, d time.Duration) error {
 	if d <= 0 {
 		return fmt.Errorf("faultproxy: Outage: the window must be positive, got %v", d)
 	}
-	p.change.mu.Lock()
-	defer p.change.mu.Unlock()
-	if p.change.closed {
-		return errClosed
-	}
-	p.cancelWindowLocked()
-	if err := p.switchLocked(mode); err != nil {
-		return err
-	}
-	window := p.change.window
-	p.change.timers.Add(1)
-	p.change.timer = time.AfterFunc(d, func() {
-		defer p.change.timers.Done()
-		p.change.mu.Lock()
-		defer p.change.mu.Unlock()
-		if p.change.closed || p.change.window != window {
-			return
-		}
-		p.change.timer = nil
-		_ = p.switchLocked(0) // on failure the outage goes on, as documented
-	})
-	return nil
+	return p.change.Timed(mode, d)
 }
 
 // EndOutage ends the outage in progress, if any, and cancels the end of an Outage
@@ -284,28 +254,10 @@ func (p *Proxy) Outage(mode Mode, d time.Duration) error {
 // [Refuse] the proxy listens on its port again; if the port is taken it retries for a
 // few seconds, and then fails with the outage still in progress (a later EndOutage
 // tries again). On a closed proxy it does nothing.
-func (p *Proxy) EndOutage() error {
-	p.change.mu.Lock()
-	defer p.change.mu.Unlock()
-	if p.change.closed {
-		return nil
-	}
-	p.cancelWindowLocked()
-	return p.switchLocked(0)
-}
+func (p *Proxy) EndOutage() error { return p.change.End() }
 
-// cancelWindowLocked stops the timer of an Outage window, if any, and makes a timer
-// already running do nothing.
-func (p *Proxy) cancelWindowLocked() {
-	p.change.window++
-	if p.change.timer != nil && p.change.timer.Stop() {
-		p.change.timers.Done() // its function will not run
-	}
-	p.change.timer = nil
-}
-
-// switchLocked changes the outage in progress to mode, 0 for none. The caller holds
-// change.mu.
+// switchLocked changes the outage in progress to mode, 0 for none. The caller, p.change,
+// holds its lock.
 func (p *Proxy) switchLocked(mode Mode) error {
 	p.mu.Lock()
 	old := p.mode
@@ -355,30 +307,25 @@ func (p *Proxy) switchLocked(mode Mode) error {
 // relistenFor if the port is taken. It gives up early, with no error, when the proxy
 // closes.
 func (p *Proxy) relisten() error {
-	deadline := time.Now().Add(relistenFor)
-	for {
-		ln, err := net.Listen("tcp", p.addr)
-		if err == nil {
-			p.mu.Lock()
-			defer p.mu.Unlock()
-			if p.closed {
-				_ = ln.Close()
-				return nil
-			}
-			p.ln = ln
-			p.wg.Add(1)
-			go p.serve(ln)
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("faultproxy: listening on %s again after the outage: %w", p.addr, err)
-		}
-		select {
-		case <-p.ctx.Done():
-			return nil
-		case <-time.After(20 * time.Millisecond):
-		}
+	err := outage.Relisten(p.addr, relistenFor, p.ctx.Done(), p.listenOn)
+	if err != nil {
+		return fmt.Errorf("faultproxy: listening on %s again after the outage: %w", p.addr, err)
 	}
+	return nil
+}
+
+// listenOn makes ln the proxy's listener and starts its accept loop, unless the proxy
+// has closed meanwhile; it reports whether it took ln.
+func (p *Proxy) listenOn(ln net.Listener) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return false
+	}
+	p.ln = ln
+	p.wg.Add(1)
+	go p.serve(ln)
+	return true
 }
 
 // serve accepts connections from ln until it is closed.
@@ -529,11 +476,7 @@ func (p *Proxy) Close() error {
 	p.mu.Unlock()
 	p.cancel() // ends held connections, dials and a relisten in progress
 
-	p.change.mu.Lock()
-	p.change.closed = true
-	p.cancelWindowLocked()
-	p.change.mu.Unlock()
-	p.change.timers.Wait()
+	p.change.Close() // no window's timer runs after it returns
 
 	var err error
 	if ln != nil {
