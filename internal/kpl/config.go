@@ -188,13 +188,6 @@ type Config struct {
 	// DropError). It is called from the producer's goroutines, never with a
 	// lock held, and must not block. Drops also reach otel.Handle.
 	OnDrop func(records int, bytes int64, reason error)
-
-	// For this package's tests and benchmarks: aggregates per shard, and
-	// no per-shard rate limit.
-	testBins        int
-	testNoRateLimit bool
-	testRnd         func(n int64) int64 // backoff randomness
-	testBusyGrace   time.Duration
 }
 
 // DefaultConfig returns a Config with every setting at its default and no

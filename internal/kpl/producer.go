@@ -135,20 +135,21 @@ func (e *DropError) Unwrap() []error {
 // shared by several exporters writing the same stream; whoever created it
 // shuts it down.
 type Producer struct {
-	cfg       Config
-	client    Client
-	stream    string // stream name or ARN, for messages
-	recordMax int    // largest Kinesis record: data plus partition key
-	aggMax    int    // largest aggregate: min(AggregateBatchSize, recordMax)
-	meters    *meters
-	rnd       func(n int64) int64 // backoff randomness in [0, n]; tests replace it
-	maxBins   int                 // aggregates filled at once per shard (maxBins; benchmarks vary it)
-	frame     int                 // body size of a request without records
-	perReq    int64               // bound of what a request is charged beyond its records (requestCharge)
-	sealMax   int64               // bound of what closing an aggregate to make room adds (sealCharge)
-	recCap    int                 // capacity of the record buffers kept for reuse: an aggregate's
-	recKeep   int                 // how many of them are kept at most: a request's worth
-	busyGrace time.Duration       // shardBusyGrace; tests shorten it
+	cfg         Config
+	client      Client
+	stream      string // stream name or ARN, for messages
+	recordMax   int    // largest Kinesis record: data plus partition key
+	aggMax      int    // largest aggregate: min(AggregateBatchSize, recordMax)
+	meters      *meters
+	rnd         func(n int64) int64 // backoff randomness in [0, n]; tests replace it
+	maxBins     int                 // aggregates filled at once per shard (maxBins; benchmarks vary it)
+	frame       int                 // body size of a request without records
+	perReq      int64               // bound of what a request is charged beyond its records (requestCharge)
+	sealMax     int64               // bound of what closing an aggregate to make room adds (sealCharge)
+	recCap      int                 // capacity of the record buffers kept for reuse: an aggregate's
+	recKeep     int                 // how many of them are kept at most: a request's worth
+	busyGrace   time.Duration       // shardBusyGrace; tests shorten it
+	noRateLimit bool                // no per-shard rate limit (tests and benchmarks)
 
 	stop    chan struct{} // closed to stop the goroutines
 	wake    chan struct{} // pokes the dispatcher; capacity 1
@@ -194,6 +195,20 @@ func putOptions(o *kinesis.Options) {
 // budget and RecordTTL) and delivered once the stream answers; the record size limit is
 // then MaxRecordSize, or 1 MiB.
 func New(ctx context.Context, client Client, cfg Config) (*Producer, error) {
+	return newWithKnobs(ctx, client, cfg, testKnobs{})
+}
+
+// testKnobs are the settings only this package's tests and benchmarks change;
+// the zero value, which New passes, is production's behaviour.
+type testKnobs struct {
+	bins        int                 // aggregates filled at once per shard; 0: maxBins
+	noRateLimit bool                // no per-shard rate limit
+	rnd         func(n int64) int64 // backoff randomness in [0, n]; nil: random
+	busyGrace   time.Duration       // 0: shardBusyGrace
+}
+
+// newWithKnobs is New with the test knobs k.
+func newWithKnobs(ctx context.Context, client Client, cfg Config, k testKnobs) (*Producer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -209,14 +224,15 @@ func New(ctx context.Context, client Client, cfg Config) (*Producer, error) {
 		refresh:      make(chan struct{}, 1),
 		shutdownDone: make(chan struct{}),
 		maxBins:      maxBins,
-		rnd:          cfg.testRnd,
+		rnd:          k.rnd,
 		busyGrace:    shardBusyGrace,
+		noRateLimit:  k.noRateLimit,
 	}
-	if cfg.testBusyGrace > 0 {
-		p.busyGrace = cfg.testBusyGrace
+	if k.busyGrace > 0 {
+		p.busyGrace = k.busyGrace
 	}
-	if cfg.testBins > 0 {
-		p.maxBins = cfg.testBins
+	if k.bins > 0 {
+		p.maxBins = k.bins
 	}
 	p.reqCtx, p.cancel = context.WithCancel(context.Background())
 

@@ -984,7 +984,7 @@ func (p *Producer) applyMapLocked(m *shardMap, now time.Time) {
 		s, ok := st.byID[info.id]
 		if !ok || s.rng != info.rng {
 			s = &shard{id: info.id, rng: info.rng}
-			if !p.cfg.testNoRateLimit {
+			if !p.noRateLimit {
 				s.lim = newShardLimiter(p.cfg.RateLimit, now)
 			}
 		}

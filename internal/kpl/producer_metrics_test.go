@@ -115,8 +115,6 @@ func TestProducerMetricsCountFailures(t *testing.T) {
 		cfg.FlushInterval = time.Hour
 		cfg.AggregateBatchCount = 10
 		cfg.MaxRetries = 1
-		cfg.testRnd = func(int64) int64 { return 0 }
-		cfg.testNoRateLimit = true
 		// OnDrop runs without the producer's lock, before Shutdown unregisters the
 		// metrics: the last moment to read the shutdown drops.
 		var atShutdown metricdata.ResourceMetrics
@@ -126,7 +124,7 @@ func TestProducerMetricsCountFailures(t *testing.T) {
 				collectErr = reader.Collect(context.Background(), &atShutdown)
 			}
 		}
-		p, err := New(t.Context(), f, cfg)
+		p, err := newWithKnobs(t.Context(), f, cfg, testKnobs{rnd: func(int64) int64 { return 0 }, noRateLimit: true})
 		if err != nil {
 			t.Fatal(err)
 		}

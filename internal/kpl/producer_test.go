@@ -39,7 +39,16 @@ func testConfig(name string) Config {
 
 func newTestProducer(t testing.TB, f *fakeKinesis, cfg Config) *Producer {
 	t.Helper()
-	p, err := New(t.Context(), f, cfg)
+	return newKnobProducer(t, f, cfg, testKnobs{})
+}
+
+// ceilingKnobs make every backoff its ceiling.
+var ceilingKnobs = testKnobs{rnd: func(n int64) int64 { return n }}
+
+// newKnobProducer is newTestProducer with the test knobs k.
+func newKnobProducer(t testing.TB, f *fakeKinesis, cfg Config, k testKnobs) *Producer {
+	t.Helper()
+	p, err := newWithKnobs(t.Context(), f, cfg, k)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
