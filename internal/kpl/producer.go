@@ -150,6 +150,7 @@ type Producer struct {
 	recKeep     int                 // how many of them are kept at most: a request's worth
 	busyGrace   time.Duration       // shardBusyGrace; tests shorten it
 	noRateLimit bool                // no per-shard rate limit (tests and benchmarks)
+	hooks       hooks               // Config.Hooks, by interface
 
 	stop    chan struct{} // closed to stop the goroutines
 	wake    chan struct{} // pokes the dispatcher; capacity 1
@@ -227,6 +228,7 @@ func newWithKnobs(ctx context.Context, client Client, cfg Config, k testKnobs) (
 		rnd:          k.rnd,
 		busyGrace:    shardBusyGrace,
 		noRateLimit:  k.noRateLimit,
+		hooks:        newHooks(cfg.Hooks),
 	}
 	if k.busyGrace > 0 {
 		p.busyGrace = k.busyGrace
@@ -281,6 +283,11 @@ func newWithKnobs(ctx context.Context, client Client, cfg Config, k testKnobs) (
 		return nil, err
 	}
 	p.meters = meters
+
+	// The startup check's map, applied before anyone saw p.
+	changes := p.st.mapChanges
+	p.st.mapChanges = nil
+	p.reportMaps(changes)
 
 	p.wg.Add(2)
 	go p.dispatchLoop()
@@ -431,7 +438,7 @@ func (p *Producer) describe(ctx context.Context) (int, error) {
 // (ErrRecordTooLarge). While the backlog is full Put blocks until there is
 // room or ctx ends, and then returns an error wrapping ctx.Err(). Once Put
 // returned nil the record ends delivered or dropped with a reason reported
-// to Config.OnDrop, otel.Handle, the metrics and the next Flush.
+// to the HookDropped hooks, otel.Handle, the metrics and the next Flush.
 //
 // With aggregation off, tags are not sent.
 func (p *Producer) Put(ctx context.Context, partitionKey, explicitHashKey string, data []byte, tags []aggregation.Tag) error {
@@ -628,9 +635,10 @@ func (p *Producer) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// unlockReport releases the lock, then reports the drops (these and any
-// deferred ones) and completes the Flush calls whose records all ended, in
-// that order: OnDrop has seen every drop a Flush returns.
+// unlockReport releases the lock, then reports the shard map changes and the
+// drops (these and any deferred ones) to the hooks and completes the Flush
+// calls whose records all ended, in that order: the HookDropped hooks have
+// seen every drop a Flush returns.
 func (p *Producer) unlockReport(notes []*DropError) { p.unlockReportAfter(notes, nil) }
 
 // unlockReportAfter is unlockReport that runs first, if not nil, right after
@@ -639,10 +647,13 @@ func (p *Producer) unlockReportAfter(notes []*DropError, first func()) {
 	notes = append(notes, p.st.takeDeferred()...)
 	done := p.st.doneWaiters
 	p.st.doneWaiters = nil
+	changes := p.st.mapChanges
+	p.st.mapChanges = nil
 	p.mu.Unlock()
 	if first != nil {
 		first()
 	}
+	p.reportMaps(changes)
 	p.report(notes)
 	for _, w := range done {
 		close(w.done)
