@@ -76,8 +76,8 @@ func (s ProducerSettings) Equal(o ProducerSettings) bool {
 	}
 	pa, pb := a.Producer, b.Producer
 	pa.MeterProvider, pb.MeterProvider = nil, nil
-	// Every other field of the producer's settings is a value, or a function no option
-	// or variable sets (nil in both).
+	// Every other field of the producer's settings is a value, or the hooks, which no
+	// option or variable sets (none in both).
 	return reflect.DeepEqual(pa, pb)
 }
 

@@ -48,13 +48,13 @@ func streamConfig(srv *kinesistest.Server, signal config.Signal) (config.Config,
 
 // TestProducerDropsCounted: the items of user records the exporter's own producer took and
 // then dropped are counted as failed exports with the producer's reason as error.type,
-// and an OnDrop the configuration already had still sees each drop.
+// and a HookDropped the configuration already had still sees each drop.
 func TestProducerDropsCounted(t *testing.T) {
 	srv := newStream(t)
 	srv.InjectRequests(-1, kinesistest.AccessDenied(), "PutRecords")
 	cfg, reader := streamConfig(srv, config.Logs)
 	var seen atomic.Int64
-	cfg.Producer.OnDrop = func(records int, _ int64, _ error) { seen.Add(int64(records)) }
+	cfg.Producer.Hooks = []kpl.Hook{kpl.HookDroppedFunc(func(d *kpl.DropError) { seen.Add(int64(d.Records)) })}
 	c, err := exporter.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -76,7 +76,7 @@ func TestProducerDropsCounted(t *testing.T) {
 		t.Errorf("dropped = %v, want %v", got, want)
 	}
 	if seen.Load() != 10 {
-		t.Errorf("the configured OnDrop saw %d user records, want 10", seen.Load())
+		t.Errorf("the configured hook saw %d user records, want 10", seen.Load())
 	}
 }
 

@@ -3,7 +3,7 @@
 // records, hands them to the producer (its own, or one shared with the other exporters of
 // the stream), and accounts for every item: when self-observability is on (see package
 // selfobs), the SDK exporter metrics count the items delivered, those it drops before the
-// producer (too large, not accepted, unsupported) and, through the OnDrop hook of a
+// producer (too large, not accepted, unsupported) and, through a HookDropped hook on a
 // producer it creates, those the producer drops after taking them (retries exhausted, a
 // permanent error, a shutdown cut short), by error.type (see observer).
 package exporter
@@ -103,7 +103,8 @@ func New(ctx context.Context, cfg config.Config) (*Core, error) {
 		c.producer = cfg.SharedProducer
 	} else {
 		pcfg := cfg
-		pcfg.Producer.OnDrop = chainOnDrop(c.producerDropped, cfg.Producer.OnDrop)
+		// The Core's hook first, then the configuration's, on a slice of its own.
+		pcfg.Producer.Hooks = append([]kpl.Hook{producerDropped{c}}, cfg.Producer.Hooks...)
 		p, err := pcfg.NewProducer(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", config.Prefix(cfg.Signal), err)
@@ -230,39 +231,19 @@ const (
 	ReasonExpired = string(kpl.DropExpired)
 )
 
-// producerDropped is the OnDrop hook of a producer the Core created: it counts the items
-// (kpl.DropError.Items: the spans, data points or log records the user records held) of
-// user records the producer gave up on after taking them as failed, with the producer's
-// reason as error.type. The producer calls it from its own goroutines without holding its
-// lock; it only adds to a counter and never calls back into the producer.
-func (c *Core) producerDropped(records int, _ int64, reason error) {
-	if c.obs == nil {
+// producerDropped is the kpl.HookDropped of a producer the Core created: it counts the
+// items (kpl.DropError.Items: the spans, data points or log records the user records
+// held) of user records the producer gave up on after taking them as failed, with the
+// producer's reason as error.type. The producer calls it from its own goroutines without
+// holding its lock; it only adds to a counter and never calls back into the producer.
+type producerDropped struct{ c *Core }
+
+// OnDropped counts d's items as failed, under d's reason.
+func (h producerDropped) OnDropped(d *kpl.DropError) {
+	if h.c.obs == nil {
 		return
 	}
-	n, r := dropItems(records, reason)
-	c.obs.fail(r, n, true)
-}
-
-// dropItems returns the items and the error.type of a drop reported to OnDrop, from its
-// *kpl.DropError. The producer always reports one; an error of another kind counts its
-// records as items, under _OTHER.
-func dropItems(records int, reason error) (int64, string) {
-	var de *kpl.DropError
-	if errors.As(reason, &de) {
-		return de.Items, string(de.Reason)
-	}
-	return int64(records), selfobs.ErrorOther
-}
-
-// chainOnDrop returns an OnDrop hook calling first and then next, if next is set.
-func chainOnDrop(first, next func(records int, bytes int64, reason error)) func(records int, bytes int64, reason error) {
-	if next == nil {
-		return first
-	}
-	return func(records int, bytes int64, reason error) {
-		first(records, bytes, reason)
-		next(records, bytes, reason)
-	}
+	h.c.obs.fail(string(d.Reason), d.Items, true)
 }
 
 // Emit returns the function the encoders of the export call op hand each encoded user

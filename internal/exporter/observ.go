@@ -37,7 +37,7 @@ import (
 // them is in the producer's own metrics. Each item is counted once.
 //
 // exported and inflight are read at collection time from counters the export calls and
-// the producer's OnDrop hook add to (and, for delivered items, from the producer's
+// the producer's HookDropped hook add to (and, for delivered items, from the producer's
 // counters), so an export call pays a few atomic additions; operation.duration (one
 // export call: encoding and handing to the producer) is recorded when the call returns.
 type observer struct {

@@ -183,18 +183,14 @@ type Config struct {
 	// (nil): none, unless OTEL_GO_X_OBSERVABILITY is "true" when New runs;
 	// then the global otel.GetMeterProvider().
 	MeterProvider metric.MeterProvider
-	// OnDrop, if set, is called for every group of user records the
-	// producer gives up on after Put accepted them, with the reason (see
-	// DropError). It is called from the producer's goroutines, never with a
-	// lock held, and must not block. Drops also reach otel.Handle.
-	OnDrop func(records int, bytes int64, reason error)
-
-	// For this package's tests and benchmarks: aggregates per shard, and
-	// no per-shard rate limit.
-	testBins        int
-	testNoRateLimit bool
-	testRnd         func(n int64) int64 // backoff randomness
-	testBusyGrace   time.Duration
+	// Hooks observe the producer: each is told, through the Hook interfaces
+	// it implements, of the user records given up on after Put accepted
+	// them (HookDropped; drops also reach otel.Handle), of every PutRecords
+	// request (HookBatchWritten) and of every new shard map
+	// (HookShardMapChanged). They are called in this order, from the
+	// producer's goroutines, never with its lock held, and must not block
+	// (see Hook). Default: none.
+	Hooks []Hook
 }
 
 // DefaultConfig returns a Config with every setting at its default and no

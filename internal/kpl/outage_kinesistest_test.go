@@ -78,13 +78,13 @@ func TestKinesistestOutageLongerThanBudgetDropsExactly(t *testing.T) {
 			var mu sync.Mutex
 			var dropped int64
 			cfg := outageConfig(time.Second)
-			cfg.OnDrop = func(records int, _ int64, reason error) {
-				if errors.Is(reason, kpl.ErrExpired) {
+			cfg.Hooks = []kpl.Hook{kpl.HookDroppedFunc(func(d *kpl.DropError) {
+				if errors.Is(d, kpl.ErrExpired) {
 					mu.Lock()
-					dropped += int64(records)
+					dropped += int64(d.Records)
 					mu.Unlock()
 				}
-			}
+			})}
 			p := newProducer(t, client, cfg)
 			if err := srv.StartOutage(mode); err != nil {
 				t.Fatal(err)
@@ -117,7 +117,7 @@ func TestKinesistestOutageLongerThanBudgetDropsExactly(t *testing.T) {
 			mu.Lock()
 			defer mu.Unlock()
 			if s := p.Stats(); dropped != 200 || s.UserRecordsDropped != 200 || s.UserRecordsDelivered != 100 {
-				t.Errorf("OnDrop saw %d expired; stats %d dropped, %d delivered; want 200, 200, 100", dropped, s.UserRecordsDropped, s.UserRecordsDelivered)
+				t.Errorf("the hook saw %d expired; stats %d dropped, %d delivered; want 200, 200, 100", dropped, s.UserRecordsDropped, s.UserRecordsDelivered)
 			}
 		})
 	}

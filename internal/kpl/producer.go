@@ -135,20 +135,22 @@ func (e *DropError) Unwrap() []error {
 // shared by several exporters writing the same stream; whoever created it
 // shuts it down.
 type Producer struct {
-	cfg       Config
-	client    Client
-	stream    string // stream name or ARN, for messages
-	recordMax int    // largest Kinesis record: data plus partition key
-	aggMax    int    // largest aggregate: min(AggregateBatchSize, recordMax)
-	meters    *meters
-	rnd       func(n int64) int64 // backoff randomness in [0, n]; tests replace it
-	maxBins   int                 // aggregates filled at once per shard (maxBins; benchmarks vary it)
-	frame     int                 // body size of a request without records
-	perReq    int64               // bound of what a request is charged beyond its records (requestCharge)
-	sealMax   int64               // bound of what closing an aggregate to make room adds (sealCharge)
-	recCap    int                 // capacity of the record buffers kept for reuse: an aggregate's
-	recKeep   int                 // how many of them are kept at most: a request's worth
-	busyGrace time.Duration       // shardBusyGrace; tests shorten it
+	cfg         Config
+	client      Client
+	stream      string // stream name or ARN, for messages
+	recordMax   int    // largest Kinesis record: data plus partition key
+	aggMax      int    // largest aggregate: min(AggregateBatchSize, recordMax)
+	meters      *meters
+	rnd         func(n int64) int64 // backoff randomness in [0, n]; tests replace it
+	maxBins     int                 // aggregates filled at once per shard (maxBins; benchmarks vary it)
+	frame       int                 // body size of a request without records
+	perReq      int64               // bound of what a request is charged beyond its records (requestCharge)
+	sealMax     int64               // bound of what closing an aggregate to make room adds (sealCharge)
+	recCap      int                 // capacity of the record buffers kept for reuse: an aggregate's
+	recKeep     int                 // how many of them are kept at most: a request's worth
+	busyGrace   time.Duration       // shardBusyGrace; tests shorten it
+	noRateLimit bool                // no per-shard rate limit (tests and benchmarks)
+	hooks       hooks               // Config.Hooks, by interface
 
 	stop    chan struct{} // closed to stop the goroutines
 	wake    chan struct{} // pokes the dispatcher; capacity 1
@@ -194,6 +196,20 @@ func putOptions(o *kinesis.Options) {
 // budget and RecordTTL) and delivered once the stream answers; the record size limit is
 // then MaxRecordSize, or 1 MiB.
 func New(ctx context.Context, client Client, cfg Config) (*Producer, error) {
+	return newWithKnobs(ctx, client, cfg, testKnobs{})
+}
+
+// testKnobs are the settings only this package's tests and benchmarks change;
+// the zero value, which New passes, is production's behaviour.
+type testKnobs struct {
+	bins        int                 // aggregates filled at once per shard; 0: maxBins
+	noRateLimit bool                // no per-shard rate limit
+	rnd         func(n int64) int64 // backoff randomness in [0, n]; nil: random
+	busyGrace   time.Duration       // 0: shardBusyGrace
+}
+
+// newWithKnobs is New with the test knobs k.
+func newWithKnobs(ctx context.Context, client Client, cfg Config, k testKnobs) (*Producer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -209,14 +225,16 @@ func New(ctx context.Context, client Client, cfg Config) (*Producer, error) {
 		refresh:      make(chan struct{}, 1),
 		shutdownDone: make(chan struct{}),
 		maxBins:      maxBins,
-		rnd:          cfg.testRnd,
+		rnd:          k.rnd,
 		busyGrace:    shardBusyGrace,
+		noRateLimit:  k.noRateLimit,
+		hooks:        newHooks(cfg.Hooks),
 	}
-	if cfg.testBusyGrace > 0 {
-		p.busyGrace = cfg.testBusyGrace
+	if k.busyGrace > 0 {
+		p.busyGrace = k.busyGrace
 	}
-	if cfg.testBins > 0 {
-		p.maxBins = cfg.testBins
+	if k.bins > 0 {
+		p.maxBins = k.bins
 	}
 	p.reqCtx, p.cancel = context.WithCancel(context.Background())
 
@@ -265,6 +283,11 @@ func New(ctx context.Context, client Client, cfg Config) (*Producer, error) {
 		return nil, err
 	}
 	p.meters = meters
+
+	// The startup check's map, applied before anyone saw p.
+	changes := p.st.mapChanges
+	p.st.mapChanges = nil
+	p.reportMaps(changes)
 
 	p.wg.Add(2)
 	go p.dispatchLoop()
@@ -415,7 +438,7 @@ func (p *Producer) describe(ctx context.Context) (int, error) {
 // (ErrRecordTooLarge). While the backlog is full Put blocks until there is
 // room or ctx ends, and then returns an error wrapping ctx.Err(). Once Put
 // returned nil the record ends delivered or dropped with a reason reported
-// to Config.OnDrop, otel.Handle, the metrics and the next Flush.
+// to the HookDropped hooks, otel.Handle, the metrics and the next Flush.
 //
 // With aggregation off, tags are not sent.
 func (p *Producer) Put(ctx context.Context, partitionKey, explicitHashKey string, data []byte, tags []aggregation.Tag) error {
@@ -612,9 +635,10 @@ func (p *Producer) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// unlockReport releases the lock, then reports the drops (these and any
-// deferred ones) and completes the Flush calls whose records all ended, in
-// that order: OnDrop has seen every drop a Flush returns.
+// unlockReport releases the lock, then reports the shard map changes and the
+// drops (these and any deferred ones) to the hooks and completes the Flush
+// calls whose records all ended, in that order: the HookDropped hooks have
+// seen every drop a Flush returns.
 func (p *Producer) unlockReport(notes []*DropError) { p.unlockReportAfter(notes, nil) }
 
 // unlockReportAfter is unlockReport that runs first, if not nil, right after
@@ -623,10 +647,13 @@ func (p *Producer) unlockReportAfter(notes []*DropError, first func()) {
 	notes = append(notes, p.st.takeDeferred()...)
 	done := p.st.doneWaiters
 	p.st.doneWaiters = nil
+	changes := p.st.mapChanges
+	p.st.mapChanges = nil
 	p.mu.Unlock()
 	if first != nil {
 		first()
 	}
+	p.reportMaps(changes)
 	p.report(notes)
 	for _, w := range done {
 		close(w.done)

@@ -49,10 +49,10 @@ func benchPut(b *testing.B, size int, plain bool) {
 	c := newNullKinesis(4)
 	cfg := DefaultConfig()
 	cfg.StreamName = "s"
-	cfg.testNoRateLimit = true // the null stream has no capacity to respect
 	cfg.DisableAggregation = plain
 	cfg.MeterProvider = metric.NewMeterProvider()
-	p, err := New(context.Background(), c, cfg)
+	// The null stream has no capacity to respect.
+	p, err := newWithKnobs(context.Background(), c, cfg, testKnobs{noRateLimit: true})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -169,9 +169,7 @@ func benchUnits(b *testing.B, sizes []int, bins int) {
 		cfg.BacklogBytes = 1 << 30
 		cfg.FlushInterval = time.Hour
 		cfg.MeterProvider = metric.NewMeterProvider()
-		cfg.testBins = bins
-		cfg.testNoRateLimit = true
-		p, err := New(context.Background(), f, cfg)
+		p, err := newWithKnobs(context.Background(), f, cfg, testKnobs{bins: bins, noRateLimit: true})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -134,7 +134,7 @@ func TestBudgetOutageShorterThanTTLLosesNothing(t *testing.T) {
 }
 
 // TestBudgetOutageLongerThanTTLDropsExactly: records that wait out their whole budget
-// are dropped, all of them and only them, with the reason expired, reported to OnDrop,
+// are dropped, all of them and only them, with the reason expired, reported to the HookDropped hook,
 // otel.Handle and Flush; records put late in the outage still have budget left and are
 // delivered when it ends.
 func TestBudgetOutageLongerThanTTLDropsExactly(t *testing.T) {
@@ -145,14 +145,11 @@ func TestBudgetOutageLongerThanTTLDropsExactly(t *testing.T) {
 				cfg := budgetConfig()
 				var mu sync.Mutex
 				dropped := map[DropReason]int64{}
-				cfg.OnDrop = func(records int, _ int64, reason error) {
-					var de *DropError
-					if errors.As(reason, &de) {
-						mu.Lock()
-						dropped[de.Reason] += int64(records)
-						mu.Unlock()
-					}
-				}
+				cfg.Hooks = []Hook{HookDroppedFunc(func(de *DropError) {
+					mu.Lock()
+					dropped[de.Reason] += int64(de.Records)
+					mu.Unlock()
+				})}
 				var handled []error
 				restore := setErrorHandler(func(err error) { mu.Lock(); handled = append(handled, err); mu.Unlock() })
 				defer restore()
@@ -178,7 +175,7 @@ func TestBudgetOutageLongerThanTTLDropsExactly(t *testing.T) {
 				mu.Lock()
 				defer mu.Unlock()
 				if len(dropped) != 1 || dropped[DropExpired] != int64(len(early)) {
-					t.Errorf("OnDrop saw %v, want %d expired", dropped, len(early))
+					t.Errorf("the hook saw %v, want %d expired", dropped, len(early))
 				}
 				n := 0
 				for _, err := range handled {

@@ -71,10 +71,11 @@
 //     attempts that never reached it are bounded by the budget alone.
 //   - Every user record ends delivered or dropped. Drops are reported as a
 //     *DropError (stream, reason, records, bytes, telemetry items, attempts,
-//     last error) to Config.OnDrop and otel.Handle, counted in Stats and the
-//     metrics, and returned by the next Flush (or Shutdown). The exporters set
-//     OnDrop to count the dropped items (spans, data points, log records) in
-//     their own metrics (package internal/exporter).
+//     last error) to the HookDropped hooks of Config.Hooks and otel.Handle,
+//     counted in Stats and the metrics, and returned by the next Flush (or
+//     Shutdown). The exporters add a HookDropped to count the dropped items
+//     (spans, data points, log records) in their own metrics (package
+//     internal/exporter).
 //
 // Aggregation off (Config.DisableAggregation): every user record is its own
 // plain Kinesis record with its own partition key and explicit hash key, no
@@ -169,6 +170,17 @@
 // for them, and nothing in the metric path calls Put: a metric exporter
 // writing through this producer adds one export's worth of records per
 // collection, never a loop. After Shutdown the series keep their last values
-// (memory.limit reads 0). OnDrop and otel.Handle are called without any
+// (memory.limit reads 0). The hooks and otel.Handle are called without any
 // producer lock held.
+//
+// Hooks. Config.Hooks observe the producer, each through the Hook interfaces
+// it implements: HookDropped gets every *DropError, HookBatchWritten every
+// PutRecords request when it ends (records, user records, bytes, shards,
+// latency, outcome, error code: BatchWritten), HookShardMapChanged every shard
+// map applied whose open shards differ from the previous one's (the first
+// included: ShardMapChange). They are called from the producer's goroutines
+// (the startup map's from New), after the lock is released, and before a Flush
+// they concern returns: a request's HookBatchWritten comes before its drops,
+// and a map's change before the drops reported with it. A hook must not block:
+// the goroutine calling it is delivering records or reading the map.
 package kpl

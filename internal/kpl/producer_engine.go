@@ -549,11 +549,21 @@ func (p *Producer) complete(b *batch, out *kinesis.PutRecordsOutput, err error, 
 	st.stats.Requests++
 	st.stats.KinesisRecordsSent += int64(len(b.recs))
 	outcome := "success"
+	var written *BatchWritten // for the hooks; nil when there are none
+	if len(p.hooks.written) > 0 {
+		written = &BatchWritten{Records: len(b.recs), UserRecords: b.users, Shards: len(b.shards), Latency: elapsed, Outcome: BatchSucceeded}
+		for _, r := range b.recs {
+			written.Bytes += int64(r.size)
+		}
+	}
 	switch {
 	case err != nil && st.abandoned:
 		// Cancelled by a Shutdown whose context ended: Kinesis may or may
 		// not have stored these; they are counted as dropped.
 		outcome = "abandoned"
+		if written != nil {
+			written.Outcome, written.Failed, written.Err = BatchAbandoned, len(b.recs), err
+		}
 		cause := fmt.Errorf("%w (request: %w)", st.abandonCause, err)
 		for _, r := range b.recs {
 			p.dropLocked(r, DropShutdown, cause, &notes)
@@ -570,6 +580,9 @@ func (p *Producer) complete(b *batch, out *kinesis.PutRecordsOutput, err error, 
 		}
 		outcome = code // the request's error.type
 		err = fmt.Errorf("stream %q: PutRecords: %w", p.stream, err)
+		if written != nil {
+			written.Outcome, written.Failed, written.ErrorCode, written.Err = BatchFailed, len(b.recs), code, err
+		}
 		if reshardingCode(code) {
 			p.askRefresh() // the shards may be changing: read them again (paced)
 		}
@@ -596,6 +609,12 @@ func (p *Producer) complete(b *batch, out *kinesis.PutRecordsOutput, err error, 
 			}
 			outcome = "partial"
 			code := *e.ErrorCode
+			if written != nil {
+				if written.Failed == 0 {
+					written.Outcome, written.ErrorCode = BatchPartial, code
+				}
+				written.Failed++
+			}
 			reshard = reshard || reshardingCode(code)
 			msg := code
 			if e.ErrorMessage != nil {
@@ -611,9 +630,16 @@ func (p *Producer) complete(b *batch, out *kinesis.PutRecordsOutput, err error, 
 	}
 	p.bodyBackLocked(b)
 	p.poke()
-	// The request's duration is recorded before a Flush it completes
-	// returns.
-	p.unlockReportAfter(notes, func() { p.meters.request(elapsed, outcome) })
+	// The request's duration is recorded, and the hooks told of it, before
+	// a Flush it completes returns.
+	p.unlockReportAfter(notes, func() {
+		p.meters.request(elapsed, outcome)
+		if written != nil {
+			for _, h := range p.hooks.written {
+				h.OnBatchWritten(*written)
+			}
+		}
+	})
 }
 
 func resultCount(out *kinesis.PutRecordsOutput) int {
@@ -952,15 +978,25 @@ func (p *Producer) dropHeldLocked(cause error) []*DropError {
 	return notes
 }
 
-// report hands drops to OnDrop and otel.Handle; never called with the lock
-// held, so either may call back into the producer.
+// report hands drops to the HookDropped hooks and otel.Handle; never called
+// with the lock held, so either may call back into the producer.
 func (p *Producer) report(notes []*DropError) {
 	for _, d := range notes {
 		p.meters.dropped(d)
-		if p.cfg.OnDrop != nil {
-			p.cfg.OnDrop(d.Records, d.Bytes, d)
+		for _, h := range p.hooks.dropped {
+			h.OnDropped(d)
 		}
 		handle(d)
+	}
+}
+
+// reportMaps hands shard map changes to the HookShardMapChanged hooks; never
+// called with the lock held.
+func (p *Producer) reportMaps(changes []ShardMapChange) {
+	for _, c := range changes {
+		for _, h := range p.hooks.shardMap {
+			h.OnShardMapChanged(c)
+		}
 	}
 }
 
@@ -978,13 +1014,20 @@ func (p *Producer) applyMapLocked(m *shardMap, now time.Time) {
 		return
 	}
 	old := st.shards
+	if len(p.hooks.shardMap) > 0 {
+		c := ShardMapChange{NewShards: len(m.open)}
+		if st.smap != nil {
+			c.OldShards = len(st.smap.open)
+		}
+		st.mapChanges = append(st.mapChanges, c)
+	}
 	shards := make([]*shard, len(m.open))
 	byID := make(map[string]*shard, len(m.open))
 	for i, info := range m.open {
 		s, ok := st.byID[info.id]
 		if !ok || s.rng != info.rng {
 			s = &shard{id: info.id, rng: info.rng}
-			if !p.cfg.testNoRateLimit {
+			if !p.noRateLimit {
 				s.lim = newShardLimiter(p.cfg.RateLimit, now)
 			}
 		}

@@ -23,9 +23,9 @@ func ExampleProducer() {
 
 	cfg := kpl.DefaultConfig()
 	cfg.StreamName = "telemetry"
-	cfg.OnDrop = func(records int, bytes int64, reason error) {
-		fmt.Println("dropped:", reason)
-	}
+	cfg.Hooks = []kpl.Hook{kpl.HookDroppedFunc(func(d *kpl.DropError) {
+		fmt.Println("dropped:", d)
+	})}
 	ctx := context.Background()
 	p, err := kpl.New(ctx, client, cfg)
 	if err != nil {

@@ -488,7 +488,7 @@ func TestKinesistestPermanentErrorsFailFast(t *testing.T) {
 	cfg.MinBackoff = 5 * time.Second
 	cfg.BatchCount = 100
 	var drops atomic.Int64
-	cfg.OnDrop = func(records int, _ int64, reason error) { drops.Add(int64(records)) }
+	cfg.Hooks = []kpl.Hook{kpl.HookDroppedFunc(func(d *kpl.DropError) { drops.Add(int64(d.Records)) })}
 	p := newProducer(t, c, cfg)
 	// The same producer meets each error in turn: a refused request gives
 	// its rate limit tokens back, so each batch goes at once.
@@ -553,7 +553,7 @@ func TestKinesistestBacklogBoundedUnderStall(t *testing.T) {
 	cfg.RequestTimeout = time.Hour
 	cfg.MaxConnections = 8
 	var dropped atomic.Int64
-	cfg.OnDrop = func(records int, _ int64, _ error) { dropped.Add(int64(records)) }
+	cfg.Hooks = []kpl.Hook{kpl.HookDroppedFunc(func(d *kpl.DropError) { dropped.Add(int64(d.Records)) })}
 	p, err := kpl.New(t.Context(), c, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -640,7 +640,7 @@ func TestKinesistestBacklogBoundedUnderStall(t *testing.T) {
 		t.Errorf("Shutdown: %v, want it to say %q", err, want)
 	}
 	if dropped.Load() != accepted.Load() {
-		t.Errorf("OnDrop saw %d of %d", dropped.Load(), accepted.Load())
+		t.Errorf("the hook saw %d of %d", dropped.Load(), accepted.Load())
 	}
 	if err := p.Put(t.Context(), "k", "", data, nil); !errors.Is(err, kpl.ErrShutdown) {
 		t.Errorf("Put after Shutdown: %v", err)

@@ -327,7 +327,7 @@ func (m *meters) aggregated(users int) {
 }
 
 // dropped counts the telemetry items of a drop; called without the
-// producer's lock, before OnDrop.
+// producer's lock, before the HookDropped hooks.
 func (m *meters) dropped(d *DropError) {
 	if m == nil {
 		return

@@ -80,7 +80,7 @@ var baseAttrs = map[string]bool{
 //     InternalFailure retry. 2 Kinesis records, 2 requests.
 //  4. 7 user records, 1 aggregate, in a request that hangs until a Shutdown whose
 //     context ends cancels it: dropped shutdown 7 (77 bytes). 1 Kinesis record,
-//     1 request. OnDrop collects the metrics then; after Shutdown they keep
+//     1 request. A HookDropped collects the metrics then; after Shutdown they keep
 //     those values, but for memory.limit, which reads 0.
 func TestProducerMetricsCountFailures(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
@@ -115,18 +115,16 @@ func TestProducerMetricsCountFailures(t *testing.T) {
 		cfg.FlushInterval = time.Hour
 		cfg.AggregateBatchCount = 10
 		cfg.MaxRetries = 1
-		cfg.testRnd = func(int64) int64 { return 0 }
-		cfg.testNoRateLimit = true
-		// OnDrop runs without the producer's lock, before Shutdown unregisters the
+		// A HookDropped runs without the producer's lock, before Shutdown unregisters the
 		// metrics: the last moment to read the shutdown drops.
 		var atShutdown metricdata.ResourceMetrics
 		var collectErr error
-		cfg.OnDrop = func(_ int, _ int64, reason error) {
-			if de := (*DropError)(nil); errors.As(reason, &de) && de.Reason == DropShutdown {
+		cfg.Hooks = []Hook{HookDroppedFunc(func(de *DropError) {
+			if de.Reason == DropShutdown {
 				collectErr = reader.Collect(context.Background(), &atShutdown)
 			}
-		}
-		p, err := New(t.Context(), f, cfg)
+		})}
+		p, err := newWithKnobs(t.Context(), f, cfg, testKnobs{rnd: func(int64) int64 { return 0 }, noRateLimit: true})
 		if err != nil {
 			t.Fatal(err)
 		}

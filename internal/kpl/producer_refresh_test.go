@@ -55,8 +55,7 @@ func TestProducerResourceInUseRefreshesShardMap(t *testing.T) {
 		cfg.FlushInterval = time.Hour
 		cfg.MinBackoff = 100 * time.Millisecond
 		cfg.MaxBackoff = time.Second
-		cfg.testRnd = func(n int64) int64 { return n }
-		p := newTestProducer(t, f, cfg)
+		p := newKnobProducer(t, f, cfg, ceilingKnobs)
 		f.mu.Lock()
 		atStart := len(lists)
 		f.mu.Unlock()
@@ -114,8 +113,7 @@ func TestProducerPacesShardMapReads(t *testing.T) {
 		cfg.MinBackoff = 100 * time.Millisecond
 		cfg.MaxBackoff = time.Second
 		cfg.MaxRetries = 100
-		cfg.testRnd = func(n int64) int64 { return n }
-		p := newTestProducer(t, f, cfg)
+		p := newKnobProducer(t, f, cfg, ceilingKnobs)
 
 		want := map[string]string{}
 		for i := 0; time.Since(start) < storm; i++ { // a record every 10 ms

@@ -236,8 +236,9 @@ type state struct {
 	fallbackNoted        bool
 
 	freeRecs    []*record
-	deferred    []*DropError   // drops noted where they could not be reported
-	doneWaiters []*flushWaiter // Flush calls to complete after the drops are reported
+	deferred    []*DropError     // drops noted where they could not be reported
+	mapChanges  []ShardMapChange // shard map changes not yet given to the hooks
+	doneWaiters []*flushWaiter   // Flush calls to complete after the drops are reported
 }
 
 // takeDeferred returns and forgets the drops waiting to be reported.

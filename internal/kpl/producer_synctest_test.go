@@ -80,8 +80,7 @@ func TestProducerBackoffTiming(t *testing.T) {
 		cfg := testConfig("s")
 		cfg.MinBackoff = 100 * time.Millisecond
 		cfg.MaxBackoff = 500 * time.Millisecond
-		cfg.testRnd = func(n int64) int64 { return n } // always the ceiling
-		p, err := New(t.Context(), f, cfg)
+		p, err := newWithKnobs(t.Context(), f, cfg, ceilingKnobs) // backoff always the ceiling
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -265,10 +264,9 @@ func TestProducerRetriesShardMapWithBackoff(t *testing.T) {
 		cfg.MinBackoff = time.Second
 		cfg.MaxBackoff = 4 * time.Second
 		cfg.ShardMapRefresh = time.Hour
-		cfg.testRnd = func(n int64) int64 { return n }
 		restore := setErrorHandler(func(error) {})
 		defer restore()
-		p := newTestProducer(t, f, cfg)
+		p := newKnobProducer(t, f, cfg, ceilingKnobs)
 		if !p.Stats().Fallback {
 			t.Fatal("not in fallback mode")
 		}

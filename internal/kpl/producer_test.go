@@ -39,7 +39,16 @@ func testConfig(name string) Config {
 
 func newTestProducer(t testing.TB, f *fakeKinesis, cfg Config) *Producer {
 	t.Helper()
-	p, err := New(t.Context(), f, cfg)
+	return newKnobProducer(t, f, cfg, testKnobs{})
+}
+
+// ceilingKnobs make every backoff its ceiling.
+var ceilingKnobs = testKnobs{rnd: func(n int64) int64 { return n }}
+
+// newKnobProducer is newTestProducer with the test knobs k.
+func newKnobProducer(t testing.TB, f *fakeKinesis, cfg Config, k testKnobs) *Producer {
+	t.Helper()
+	p, err := newWithKnobs(t.Context(), f, cfg, k)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -468,10 +477,10 @@ func TestProducerPermanentErrorFailsFast(t *testing.T) {
 	var dropped atomic.Int64
 	var reasons sync.Map
 	cfg := testConfig("s")
-	cfg.OnDrop = func(records int, bytes int64, reason error) {
-		dropped.Add(int64(records))
-		reasons.Store(reason.Error(), true)
-	}
+	cfg.Hooks = []Hook{HookDroppedFunc(func(d *DropError) {
+		dropped.Add(int64(d.Records))
+		reasons.Store(d.Error(), true)
+	})}
 	p := newTestProducer(t, f, cfg)
 	for i := range 100 {
 		mustPut(t, p, fmt.Sprint(i), "", []byte("x"), nil)
@@ -487,7 +496,7 @@ func TestProducerPermanentErrorFailsFast(t *testing.T) {
 		}
 	}
 	if dropped.Load() != 100 {
-		t.Errorf("OnDrop saw %d records", dropped.Load())
+		t.Errorf("the hook saw %d records", dropped.Load())
 	}
 	put, _ := f.calls()
 	if put != 1 {
@@ -724,12 +733,12 @@ func TestProducerShutdownExpiredContext(t *testing.T) {
 	var dropped atomic.Int64
 	cfg := testConfig("s")
 	cfg.BacklogCount = 10000
-	cfg.OnDrop = func(records int, _ int64, reason error) {
-		if !errors.Is(reason, ErrShutdown) {
-			t.Errorf("drop reason %v", reason)
+	cfg.Hooks = []Hook{HookDroppedFunc(func(d *DropError) {
+		if !errors.Is(d, ErrShutdown) {
+			t.Errorf("drop reason %v", d)
 		}
-		dropped.Add(int64(records))
-	}
+		dropped.Add(int64(d.Records))
+	})}
 	p, err := New(t.Context(), f, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -744,7 +753,7 @@ func TestProducerShutdownExpiredContext(t *testing.T) {
 		t.Fatalf("Shutdown: %v", err)
 	}
 	if dropped.Load() != 1000 {
-		t.Errorf("OnDrop saw %d", dropped.Load())
+		t.Errorf("the hook saw %d", dropped.Load())
 	}
 	st := p.Stats()
 	if st.UserRecordsDropped != 1000 || st.BufferedRecords != 0 {
