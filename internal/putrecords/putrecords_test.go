@@ -23,6 +23,8 @@ import (
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"go.uber.org/goleak"
+
+	"github.com/otelkinesis/otelkinesis/internal/reqbuf"
 )
 
 func TestMain(m *testing.M) {
@@ -305,5 +307,29 @@ func TestAddSerializerTwice(t *testing.T) {
 	})
 	if a.body == nil || !bytes.Equal(a.body, b.body) {
 		t.Fatalf("bodies differ:\n%s\n%s", a.body, b.body)
+	}
+}
+
+// TestSerializerInstalled fails if WithPutRecords no longer finds the SDK's serializer to
+// replace (an SDK release that renames or moves it): the request body must then be the one
+// this package wrote, into the buffer the caller handed over (which the producer charges
+// against its memory budget), byte for byte AppendBody's. Without this test such an
+// upgrade would silently send the SDK's own body, from buffers nobody counts.
+func TestSerializerInstalled(t *testing.T) {
+	in := &kinesis.PutRecordsInput{StreamName: aws.String("s"), Records: []types.PutRecordsRequestEntry{
+		{Data: []byte("one"), PartitionKey: aws.String("k1")},
+		{Data: []byte("two"), PartitionKey: aws.String("k2"), ExplicitHashKey: aws.String("17")},
+	}}
+	c := &capture{}
+	buf := make([]byte, 0, 4096)
+	if _, err := client(c, true).PutRecords(reqbuf.With(context.Background(), &buf), in); err != nil {
+		t.Fatal(err)
+	}
+	want := AppendBody(nil, in)
+	if !bytes.Equal(c.body, want) {
+		t.Fatalf("the body sent is not this package's:\n got %s\nwant %s", c.body, want)
+	}
+	if !bytes.Equal(buf, want) || cap(buf) != 4096 {
+		t.Errorf("the body was not written into the caller's buffer (%d bytes there, capacity %d)", len(buf), cap(buf))
 	}
 }
