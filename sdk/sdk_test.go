@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -326,7 +325,7 @@ func onePrefix(t *testing.T, err error) {
 func TestNewErrors(t *testing.T) {
 	srv, opts := exportertest.Kinesis[sdk.Option](t, "telemetry")
 	ctx := context.Background()
-	clearEnv(t, "OTEL_EXPORTER_KINESIS_")
+	exportertest.ClearEnv(t, "OTEL_EXPORTER_KINESIS_")
 	cases := []struct {
 		name string
 		env  [2]string
@@ -369,22 +368,6 @@ func TestNewErrors(t *testing.T) {
 	}
 }
 
-// clearEnv removes, for the rest of t, every environment variable that starts with one
-// of prefixes (t.Setenv first, so that the test restores them).
-func clearEnv(t *testing.T, prefixes ...string) {
-	t.Helper()
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		for _, p := range prefixes {
-			if strings.HasPrefix(k, p) {
-				t.Setenv(k, "")
-				os.Unsetenv(k)
-				break
-			}
-		}
-	}
-}
-
 // TestEnvironment: with the stream, the endpoint, the region and credentials in the
 // environment only, New(ctx) with no options works.
 func TestEnvironment(t *testing.T) {
@@ -393,7 +376,7 @@ func TestEnvironment(t *testing.T) {
 	if _, err := srv.CreateStream("from-env", 2); err != nil {
 		t.Fatal(err)
 	}
-	clearEnv(t, "OTEL_", "AWS_")
+	exportertest.ClearEnv(t, "OTEL_", "AWS_")
 	t.Setenv("OTEL_EXPORTER_KINESIS_STREAM_NAME", "from-env")
 	t.Setenv("OTEL_EXPORTER_KINESIS_ENDPOINT", srv.URL())
 	t.Setenv("OTEL_EXPORTER_KINESIS_FLUSH_INTERVAL", "10")

@@ -2,11 +2,11 @@ package trace_test
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/otelkinesis/otelkinesis/internal/exportertest"
 	"github.com/otelkinesis/otelkinesis/kinesistest"
 	kinesistrace "github.com/otelkinesis/otelkinesis/trace"
 )
@@ -27,7 +27,7 @@ func TestEnvironmentOnly(t *testing.T) {
 			if _, err := srv.CreateStream("from-env", 2); err != nil {
 				t.Fatal(err)
 			}
-			clearEnv(t, "OTEL_", "AWS_")
+			exportertest.ClearEnv(t, "OTEL_", "AWS_")
 			t.Setenv("OTEL_EXPORTER_KINESIS_STREAM_NAME", "from-env")
 			t.Setenv("OTEL_EXPORTER_KINESIS_ENDPOINT", srv.URL())
 			t.Setenv("AWS_REGION", "us-east-1")
@@ -61,22 +61,6 @@ func TestEnvironmentOnly(t *testing.T) {
 				t.Errorf("PutRecords not signed with the environment's credentials: %v", reqs)
 			}
 		})
-	}
-}
-
-// clearEnv removes, for the rest of t, every environment variable that starts with one
-// of prefixes (t.Setenv first, so that the test restores them).
-func clearEnv(t *testing.T, prefixes ...string) {
-	t.Helper()
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		for _, p := range prefixes {
-			if strings.HasPrefix(k, p) {
-				t.Setenv(k, "")
-				os.Unsetenv(k)
-				break
-			}
-		}
 	}
 }
 
