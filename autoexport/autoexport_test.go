@@ -11,15 +11,13 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	contrib "go.opentelemetry.io/contrib/exporters/autoexport"
-	"go.opentelemetry.io/otel/attribute"
-	otellog "go.opentelemetry.io/otel/log"
-	otelmetric "go.opentelemetry.io/otel/metric"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.uber.org/goleak"
 
 	"github.com/otelkinesis/otelkinesis/autoexport"
+	"github.com/otelkinesis/otelkinesis/internal/exportertest"
 	"github.com/otelkinesis/otelkinesis/internal/testpeers"
 	"github.com/otelkinesis/otelkinesis/internal/teststream"
 	"github.com/otelkinesis/otelkinesis/kinesistest"
@@ -92,26 +90,10 @@ func newPipeline(ctx context.Context, t *testing.T) pipeline {
 	}
 }
 
-// emit starts n traces, each a span with a log record under it and a counter increment
-// over 4 routes, and returns their trace IDs.
+// emit starts n traces through p (exportertest.Emit) and returns their trace IDs.
 func (p pipeline) emit(ctx context.Context, t *testing.T, n int) map[string]bool {
 	t.Helper()
-	tracer, logger := p.tp.Tracer("t"), p.lp.Logger("l")
-	counter, err := p.mp.Meter("m").Int64Counter("requests")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids := map[string]bool{}
-	for i := range n {
-		sctx, span := tracer.Start(ctx, fmt.Sprintf("request %d", i))
-		ids[span.SpanContext().TraceID().String()] = true
-		counter.Add(sctx, 1, otelmetric.WithAttributes(attribute.Int("route", i%4)))
-		var r otellog.Record
-		r.SetBody(attribute.StringValue(fmt.Sprintf("log %d", i)))
-		logger.Emit(sctx, r)
-		span.End()
-	}
-	return ids
+	return exportertest.Emit(ctx, t, p.tp, p.mp, p.lp, n)
 }
 
 // shutdown shuts the providers down, traces first: the producer must stay up for the

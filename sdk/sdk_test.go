@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
-	otellog "go.opentelemetry.io/otel/log"
-	otelmetric "go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -27,26 +25,10 @@ import (
 	kinesistrace "github.com/otelkinesis/otelkinesis/trace"
 )
 
-// emit starts n traces on tel, each a span with a log record emitted under it and a
-// counter increment, and returns their trace IDs.
+// emit starts n traces on tel (exportertest.Emit) and returns their trace IDs.
 func emit(ctx context.Context, t *testing.T, tel *sdk.Providers, n int) map[string]bool {
 	t.Helper()
-	tracer, logger := tel.TracerProvider().Tracer("t"), tel.LoggerProvider().Logger("l")
-	counter, err := tel.MeterProvider().Meter("m").Int64Counter("requests")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids := map[string]bool{}
-	for i := range n {
-		sctx, span := tracer.Start(ctx, fmt.Sprintf("request %d", i))
-		ids[span.SpanContext().TraceID().String()] = true
-		counter.Add(sctx, 1, otelmetric.WithAttributes(attribute.Int("route", i%4)))
-		var r otellog.Record
-		r.SetBody(attribute.StringValue(fmt.Sprintf("log %d", i)))
-		logger.Emit(sctx, r)
-		span.End()
-	}
-	return ids
+	return exportertest.Emit(ctx, t, tel.TracerProvider(), tel.MeterProvider(), tel.LoggerProvider(), n)
 }
 
 // counts is what a stream holds, by signal.
