@@ -513,7 +513,7 @@ func (p *Producer) PutItems(ctx context.Context, partitionKey, explicitHashKey s
 		p.mu.Lock()
 		p.st.roomWaiters--
 	}
-	p.addLocked(h, partitionKey, explicitHashKey, data, tags, size, alone, int32(items), time.Now())
+	p.addLocked(h, partitionKey, explicitHashKey, data, tags, size, alone, int32(items))
 	p.mu.Unlock()
 	return nil
 }

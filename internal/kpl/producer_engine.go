@@ -21,9 +21,10 @@ import (
 // ---- putting user records into aggregates ----
 
 // addLocked takes an admitted user record into the backlog and its shard's
-// aggregates. alone is its Kinesis size on its own; now is when it was put, the start of
-// its delivery budget.
-func (p *Producer) addLocked(h aggregation.HashKey, pk, ehk string, data []byte, tags []aggregation.Tag, size int64, alone int, items int32, now time.Time) {
+// aggregates. alone is its Kinesis size on its own. Its delivery budget starts now; the
+// time is read only where it is kept: for a record of its own, or an aggregate it opens
+// (an aggregate's budget is its first user record's).
+func (p *Producer) addLocked(h aggregation.HashKey, pk, ehk string, data []byte, tags []aggregation.Tag, size int64, alone int, items int32) {
 	st := &p.st
 	ep := st.current()
 	ep.pending++
@@ -36,7 +37,7 @@ func (p *Producer) addLocked(h aggregation.HashKey, pk, ehk string, data []byte,
 	if p.cfg.DisableAggregation {
 		r := p.newRecordLocked()
 		r.data = append(p.keptRecBufLocked(len(data)), data...) // nil: a buffer of its size class
-		r.born = now
+		r.born = time.Now()
 		p.queueLoneLocked(r, pk, ehk, h, size, items, s, ep.epoch)
 		return
 	}
@@ -52,7 +53,7 @@ func (p *Producer) addLocked(h aggregation.HashKey, pk, ehk string, data []byte,
 			buf = ownCopy(nil, n)
 		}
 		r.data = aggregation.AppendSingle(buf, pk, ehk, data, tags)
-		r.born = now
+		r.born = time.Now()
 		p.queueLoneLocked(r, pk, string(h.AppendDecimal(p.scratch[:0])), h, size, items, s, ep.epoch)
 		return
 	}
@@ -85,8 +86,8 @@ func (p *Producer) addLocked(h aggregation.HashKey, pk, ehk string, data []byte,
 	}
 	b := s.bins[best]
 	if b.agg.Count() == 0 {
-		b.born = now
-		p.expiresLocked(now)
+		b.born = time.Now()
+		p.expiresLocked(b.born)
 	}
 	p.addToBinLocked(b, h, pk, ehk, data, tags, size, items)
 	// One seal a Put at most for packing (the Put's room holds one; see
